@@ -1,0 +1,43 @@
+# Two commands for a fresh Debian/Ubuntu machine with Python 3.11:
+#   make demo   set up .venv and review a generated practice conversation
+#   make test   set up .venv (and, as root, the system packages the tests use) and run the tests
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# System packages some tests use; installed with apt only when running as root.
+APT_PACKAGES := libportaudio2 espeak-ng sox
+
+.PHONY: demo test test-all bench sysdeps venv clean
+
+demo: $(STAMP)
+	$(BIN)/attune demo
+
+test: sysdeps $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "attunement needs Python 3.11, found " + sys.version' \
+	  || { echo "Install Python 3.11 (Debian/Ubuntu: apt-get install python3.11 python3.11-venv)"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq python3.11-venv || apt-get install -y -qq python3-venv; \
+	    $(PYTHON) -m venv $(VENV); \
+	  else echo "python -m venv failed: install python3.11-venv (Debian/Ubuntu)"; exit 1; fi; }
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+sysdeps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	else echo "not root: skipping apt-get install of $(APT_PACKAGES) (tests needing them will skip)"; fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache native/build

@@ -1,0 +1,34 @@
+"""Shared fixtures: a seeded rng and the location of the real recordings in ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def data_dir() -> Path | None:
+    """../shared/data, or $ATTUNE_DATA; None when neither exists."""
+    env = os.environ.get("ATTUNE_DATA")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
+        if cand.is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261123)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real recordings; tests using it skip (with the reason) when the folder is absent."""
+    d = data_dir()
+    if d is None:
+        pytest.skip("real recordings not found: set ATTUNE_DATA or place them in ../shared/data")
+    return d
