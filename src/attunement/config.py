@@ -18,11 +18,33 @@ from .errors import ConfigError
 
 @dataclass(frozen=True)
 class VadConfig:
+    """Voice activity (perception/vad.py); units and sources in the [vad] section of defaults.toml."""
+
     frame_ms: int
     aggressiveness: int
+    highpass_hz: float
+    min_snr_db: float
+    range_db: float
+    floor_rise_db_per_s: float
+    level_tau_s: float
     min_speech_s: float
     min_pause_s: float
+    onset_pad_s: float
     hangover_s: float
+
+    def __post_init__(self) -> None:
+        if self.frame_ms not in (10, 20, 30):
+            raise ConfigError(f"[vad] frame_ms = {self.frame_ms}: webrtcvad takes 10, 20 or 30 ms frames")
+        if self.aggressiveness not in (0, 1, 2, 3):
+            raise ConfigError(f"[vad] aggressiveness = {self.aggressiveness}: must be 0, 1, 2 or 3")
+        if not 0 < self.highpass_hz < 4000:
+            raise ConfigError(f"[vad] highpass_hz = {self.highpass_hz}: must lie in (0, 4000) Hz")
+        if self.range_db <= 0 or self.level_tau_s <= 0 or self.floor_rise_db_per_s < 0:
+            raise ConfigError(f"[vad] range_db = {self.range_db}, level_tau_s = {self.level_tau_s} must be > 0 "
+                              f"and floor_rise_db_per_s = {self.floor_rise_db_per_s} >= 0")
+        for key in ("min_speech_s", "min_pause_s", "onset_pad_s", "hangover_s"):
+            if not 0 <= getattr(self, key) <= 10:
+                raise ConfigError(f"[vad] {key} = {getattr(self, key)}: must lie in [0, 10] s")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,156 @@
+"""The `attune` command: review recordings, compute metrics from annotations, run the demo.
+
+Errors the user can fix print one line `attune: error: ...` and exit 2; unexpected ones
+exit 1 with one line (`--debug` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .config import load_config
+from .errors import AttuneError, InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, like every other input error
+        raise InputError(f"{message} (try '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="attune", description="Gentle, offline feedback on practice conversations.")
+    p.add_argument("--version", action="version", version=f"attunement {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    p.add_argument("--config", metavar="TOML", help="settings file overriding calibration/defaults.toml")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("review", help="review the turn-taking of a recorded conversation")
+    r.add_argument("input", help="audio or video file (WAV, FLAC, MP3, M4A, Opus/OGG, MP4, MKV, MOV, WEBM)")
+    r.add_argument("--channels-are-speakers", action="store_true",
+                   help="each channel is one person's microphone")
+    r.add_argument("--rttm", metavar="REF.rttm", help="take the speakers of mono audio from this annotation")
+    r.add_argument("--file-id", help="which file of a multi-file RTTM to use")
+    r.add_argument("--speakers", metavar="NAMES", help="comma-separated names, one per channel")
+    _outputs(r)
+
+    m = sub.add_parser("metrics", help="turn-taking metrics from an RTTM annotation alone (no audio)")
+    m.add_argument("rttm", metavar="REF.rttm")
+    m.add_argument("--file-id", help="which file of a multi-file RTTM to use")
+    _outputs(m)
+
+    d = sub.add_parser("demo", help="generate a practice conversation with known timing and review it")
+    d.add_argument("--keep", metavar="DIR", help="keep the generated WAV and its true RTTM in DIR")
+    _outputs(d)
+    return p
+
+
+def _outputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
+    p.add_argument("--rttm-out", metavar="OUT", help="write who-spoke-when as RTTM")
+    p.add_argument("--quiet", action="store_true", help="print no summary")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(name)s: %(message)s")
+    try:
+        args = build_parser().parse_args(argv)
+        return _run(args)
+    except AttuneError as e:
+        if debug:
+            raise
+        print(f"attune: error: {e}", file=sys.stderr)
+        return e.exit_status
+    except KeyboardInterrupt:
+        print("attune: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the last line of defence: one line, not a traceback
+        if debug:
+            raise
+        print(f"attune: internal error: {e.__class__.__name__}: {e} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.command == "review":
+        return _review(args, config)
+    if args.command == "metrics":
+        return _metrics(args, config)
+    return _demo(args, config)
+
+
+def _review(args, config) -> int:
+    from .conversation.rttm import read_rttm
+    from .session.review import review_file
+
+    path = Path(args.input)
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    reference = read_rttm(args.rttm, file_id=args.file_id) if args.rttm else None
+    names = [n.strip() for n in args.speakers.split(",")] if args.speakers else None
+    review = review_file(path, config=config, channels_are_speakers=args.channels_are_speakers,
+                         reference=reference, speaker_names=names)
+    _emit(review, args, config, file_id=path.stem)
+    return 0
+
+
+def _metrics(args, config) -> int:
+    from .conversation.rttm import read_rttm
+    from .session.review import review_annotation
+
+    segments = read_rttm(args.rttm, file_id=args.file_id)
+    review = review_annotation(segments, config=config, source=str(args.rttm))
+    _emit(review, args, config, file_id=args.file_id or Path(args.rttm).stem)
+    return 0
+
+
+def _demo(args, config) -> int:
+    from .conversation.rttm import write_rttm
+    from .session.review import review_file
+    from .sources.media import write_wav
+    from .sources.synthetic import practice_conversation
+
+    convo = practice_conversation(seed=0, channels=2)
+    folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="attune-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    wav, truth = folder / "practice.wav", folder / "practice.truth.rttm"
+    write_wav(wav, convo.audio, convo.rate)
+    write_rttm(truth, convo.segments, file_id="practice")
+    print(f"Generated a {convo.audio.shape[-1] / convo.rate:.0f} s practice conversation between "
+          f"{' and '.join(convo.speakers)} (two synthetic voices, one microphone each, "
+          "each mic overhearing the other 15 dB lower).")
+    review = review_file(wav, config=config, channels_are_speakers=True, speaker_names=convo.speakers)
+    _emit(review, args, config, file_id="practice")
+    if args.keep:
+        print(f"\nKept {wav} and its true timing {truth}.")
+    else:
+        for f in (wav, truth):
+            f.unlink()
+        folder.rmdir()
+    return 0
+
+
+def _emit(review, args, config, *, file_id: str) -> None:
+    from .conversation.rttm import format_rttm
+    from .summary.json_out import review_to_json, write_private
+    from .summary.text import summarize
+
+    if args.json:
+        write_private(args.json, json.dumps(review_to_json(review), indent=2) + "\n")
+    if args.rttm_out:
+        write_private(args.rttm_out, format_rttm(review.segments, file_id=file_id))
+    if not args.quiet:
+        print()
+        print(summarize(review, config=config.summary).text())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

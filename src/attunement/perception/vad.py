@@ -1,0 +1,170 @@
+"""Voice activity: webrtcvad on the speech band, gated by level, then smoothed.
+
+Per channel and per frame (10, 20 or 30 ms, no overlap):
+1. a 2nd-order high-pass at `highpass_hz` keeps the speech band and drops breath, rumble and
+   handling noise, which close-talk microphones pick up loudly below a few hundred Hz;
+2. webrtcvad (mode `aggressiveness`) judges the filtered frame;
+3. a causal level gate keeps a voiced frame only if its speech-band level is `min_snr_db` above
+   the tracked noise floor and within `range_db` of the tracked active speech level: quiet
+   background sound that webrtcvad alone takes for speech fails the second test;
+4. at `finish`, pauses shorter than `min_pause_s` are filled, speech shorter than `min_speech_s`
+   dropped, and each stretch padded by `onset_pad_s` before and `hangover_s` after.
+
+The detector is streaming: feed blocks of any length; it keeps at most one partial frame of
+audio per channel and the small per-frame results. Values and their sources are in
+calibration/defaults.toml (re-derived by calibration/tune_vad.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import webrtcvad
+
+from ..config import VadConfig
+from ..errors import InputError
+from ..records import AudioBlock, VoiceActivity
+from .vad_kernels import (frame_energy_db, highpass, highpass_coefficients, level_gate,
+                          smooth_speech, speech_segments)
+
+__all__ = ["VoiceActivityDetector", "FrameAnalyzer", "detect_speech", "speech_segments"]
+
+log = logging.getLogger(__name__)
+
+#: Sample rates webrtcvad accepts, Hz.
+RATES = (8000, 16000, 32000, 48000)
+
+#: detect_speech feeds a long recording in blocks of this many seconds: small enough to stay
+#: in cache (one pass over an hour at once is about 3x slower), large enough to amortise calls.
+CHUNK_S = 2
+
+
+class FrameAnalyzer:
+    """One channel's per-frame measurements, streaming: raw level, speech-band level, webrtcvad's call.
+
+    `feed(x)` takes float32 samples [n] in [-1, 1] and returns (level_db float32, band_db float32,
+    voiced bool), each [frames completed by x]. Keeps at most one partial frame of samples.
+    """
+
+    def __init__(self, *, rate: int, frame_ms: int, highpass_hz: float, aggressiveness: int):
+        self.rate = rate
+        self.frame_len = rate * frame_ms // 1000
+        self._coef = highpass_coefficients(highpass_hz, rate)
+        self._filter_state = np.zeros(2)
+        self._vad = webrtcvad.Vad(aggressiveness)
+        self._raw_tail = np.zeros(0, dtype=np.float32)   # the partial frame, as given
+        self._band_tail = np.zeros(0, dtype=np.float32)  # the same samples, filtered
+
+    def feed(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(level_db, band_db, voiced) of the frames completed by float32 samples x [n]."""
+        band = highpass(x, self._coef, self._filter_state)
+        raw = np.concatenate((self._raw_tail, x)) if self._raw_tail.size else x
+        band = np.concatenate((self._band_tail, band)) if self._band_tail.size else band
+        whole = raw.shape[0] // self.frame_len * self.frame_len
+        self._raw_tail = np.array(raw[whole:], dtype=np.float32)
+        self._band_tail = band[whole:].copy()
+        level_db = frame_energy_db(raw[:whole], self.frame_len)
+        band_db = frame_energy_db(band[:whole], self.frame_len)
+        return level_db, band_db, self._voiced(band[:whole])
+
+    def _voiced(self, band: np.ndarray) -> np.ndarray:
+        """webrtcvad's decision per whole frame of `band`, bool [frames]: one call per frame."""
+        pcm = np.clip(band * 32768.0, -32768.0, 32767.0).astype("<i2").tobytes()
+        step = 2 * self.frame_len
+        is_speech, rate = self._vad.is_speech, self.rate
+        return np.array([is_speech(pcm[i:i + step], rate) for i in range(0, len(pcm), step)], dtype=np.bool_)
+
+    @property
+    def pending(self) -> int:
+        """Samples held back until their frame is complete (always < frame_len)."""
+        return self._raw_tail.shape[0]
+
+
+class VoiceActivityDetector:
+    """Streaming voice activity of each channel on its own; `feed` blocks, then `finish` once.
+
+    Frame k of the result covers [t0 + k*hop_s, t0 + (k+1)*hop_s), hop_s = frame_ms / 1000,
+    t0 = the first block's t0. A trailing partial frame is dropped.
+    """
+
+    def __init__(self, *, config: VadConfig, channels: int = 1, rate: int = 16000):
+        if rate not in RATES:
+            raise InputError(f"voice activity needs audio at {', '.join(map(str, RATES))} Hz, got {rate} Hz")
+        if channels < 1:
+            raise InputError(f"voice activity needs at least one channel, got {channels}")
+        self.config = config
+        self.channels = channels
+        self.rate = rate
+        self.hop_s = config.frame_ms / 1000.0
+        self._analyzers = [FrameAnalyzer(rate=rate, frame_ms=config.frame_ms, highpass_hz=config.highpass_hz,
+                                         aggressiveness=config.aggressiveness) for _ in range(channels)]
+        self._gate_states = [np.full(2, np.nan) for _ in range(channels)]
+        self._speech: list[list[np.ndarray]] = [[] for _ in range(channels)]
+        self._level: list[list[np.ndarray]] = [[] for _ in range(channels)]
+        self._t0: float | None = None
+        self._samples_seen = 0
+        self._finished = False
+
+    def feed(self, block: AudioBlock) -> None:
+        """Take the next block: float32 samples [channels, n] at `rate`, contiguous with the last."""
+        self._check(block)
+        if self._t0 is None:
+            self._t0 = float(block.t0)
+        self._samples_seen += block.samples.shape[-1]
+        cfg = self.config
+        for ch, analyzer in enumerate(self._analyzers):
+            level_db, band_db, voiced = analyzer.feed(np.ascontiguousarray(block.samples[ch], dtype=np.float32))
+            speech = level_gate(band_db, voiced, self._gate_states[ch], hop_s=self.hop_s,
+                                min_snr_db=cfg.min_snr_db, range_db=cfg.range_db,
+                                floor_rise_db_per_s=cfg.floor_rise_db_per_s, level_tau_s=cfg.level_tau_s)
+            self._speech[ch].append(speech)
+            self._level[ch].append(level_db)
+
+    def finish(self) -> VoiceActivity:
+        """Smoothed speech bool [channels, frames] and raw frame level_db float32 [channels, frames]."""
+        if self._finished:
+            raise RuntimeError("VoiceActivityDetector.finish() was already called")
+        self._finished = True
+        speech = np.stack([smooth_speech(_joined(parts, np.bool_), hop_s=self.hop_s, config=self.config)
+                           for parts in self._speech])
+        level_db = np.stack([_joined(parts, np.float32) for parts in self._level])
+        log.debug("voice activity: %d channel(s), %d frames of %.0f ms, speech share %.2f", self.channels,
+                  speech.shape[1], 1000 * self.hop_s, float(speech.mean()) if speech.size else 0.0)
+        return VoiceActivity(speech=speech, level_db=level_db, hop_s=self.hop_s, t0=self._t0 or 0.0)
+
+    def _check(self, block: AudioBlock) -> None:
+        if self._finished:
+            raise RuntimeError("VoiceActivityDetector.feed() after finish()")
+        samples = block.samples
+        if samples.ndim != 2 or samples.shape[0] != self.channels:
+            raise InputError(f"audio block of shape {samples.shape} at t0={block.t0:.3f} s; "
+                             f"expected [{self.channels}, n] (channels, samples)")
+        if block.rate != self.rate:
+            raise InputError(f"audio block at t0={block.t0:.3f} s is {block.rate} Hz; "
+                             f"this detector takes {self.rate} Hz")
+        if self._t0 is not None:
+            expected = self._t0 + self._samples_seen / self.rate
+            if abs(block.t0 - expected) > self.hop_s / 2:
+                raise InputError(f"audio block starts at t0={block.t0:.3f} s, expected {expected:.3f} s: "
+                                 "blocks must be contiguous in time")
+        if samples.size and not np.isfinite(samples).all():
+            raise InputError(f"audio block at t0={block.t0:.3f} s holds NaN or infinite samples")
+
+
+def detect_speech(samples: np.ndarray, rate: int, *, config: VadConfig) -> VoiceActivity:
+    """Voice activity of a whole recording at once: samples float32 [channels, n] or [n], t0 = 0."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[None, :]
+    if samples.ndim != 2:
+        raise InputError(f"samples must be [n] or [channels, n], got shape {samples.shape}")
+    detector = VoiceActivityDetector(config=config, channels=samples.shape[0], rate=rate)
+    step = CHUNK_S * rate
+    for start in range(0, samples.shape[1], step):
+        detector.feed(AudioBlock(samples[:, start:start + step], start / rate, rate))
+    return detector.finish()
+
+
+def _joined(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)

@@ -1,0 +1,98 @@
+"""Offline review of a recording: media -> voice activity -> speakers -> turn-taking.
+
+The same path serves `attune review`, `attune demo` and the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config
+from ..conversation.speakers import ChannelsAreSpeakers, FromAnnotation, SingleTrack, channel_names
+from ..conversation.turns import TurnTaking, analyze_turns
+from ..errors import InputError
+from ..perception.vad import VoiceActivityDetector
+from ..records import AudioBlock, MediaInfo, Segment, VoiceActivity
+from ..sources.media import MediaReader
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Review:
+    """Everything one review found: the input, who spoke when, and the turn-taking."""
+
+    input: str
+    duration_s: float
+    speakers: tuple[str, ...]
+    segments: tuple[Segment, ...]
+    turn_taking: TurnTaking
+    info: MediaInfo | None = None
+    activity: VoiceActivity | None = None
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool = False,
+                reference: Sequence[Segment] | None = None,
+                speaker_names: Sequence[str] | None = None) -> Review:
+    """Review a media file; `reference` (from an RTTM) gives the speakers of mono audio."""
+    with MediaReader(path) as reader:
+        info = reader.info
+        if channels_are_speakers and reference is not None:
+            raise InputError("use either --channels-are-speakers or --rttm, not both")
+        if channels_are_speakers:
+            if info.channels < 2:
+                raise InputError(f"--channels-are-speakers needs one channel per person; {path} has {info.channels}")
+            names = channel_names(info.channels, speaker_names)
+            speakers = ChannelsAreSpeakers(names, channels=config.channels, vad=config.vad)
+            vad_channels = info.channels
+        elif reference is not None:
+            speakers, vad_channels = FromAnnotation(reference), 1
+        else:
+            name = speaker_names[0] if speaker_names else "speaker"
+            speakers, vad_channels = SingleTrack(name), 1
+        vad = VoiceActivityDetector(config=config.vad, channels=vad_channels)
+        duration = 0.0
+        for block in reader.blocks():
+            if vad_channels == 1 and block.channels > 1:
+                block = AudioBlock(block.samples.mean(axis=0, keepdims=True), block.t0, block.rate)
+            vad.feed(block)
+            speakers.feed(block)
+            duration = block.t0 + block.duration
+        problems = tuple(reader.problems)
+    activity = vad.finish()
+    segments = speakers.finish(activity, duration)
+    ids = _speaker_ids(segments, reference, speakers)
+    turns = analyze_turns(segments, config=config.turns, speakers=ids)
+    if not segments:
+        problems += ("no speech was heard in this recording",)
+    return Review(input=str(path), duration_s=duration, speakers=tuple(ids), segments=turns.segments,
+                  turn_taking=turns, info=info, activity=activity, problems=problems)
+
+
+def review_annotation(segments: Sequence[Segment], *, config: Config, source: str,
+                      duration_s: float | None = None) -> Review:
+    """Metrics from an annotation alone (no audio): the output of any diarizer or a transcript."""
+    ids = sorted({s.speaker for s in segments})
+    turns = analyze_turns(segments, config=config.turns, speakers=ids)
+    end = max((s.end for s in segments), default=0.0)
+    return Review(input=source, duration_s=float(duration_s if duration_s is not None else end),
+                  speakers=tuple(ids), segments=turns.segments, turn_taking=turns)
+
+
+def _speaker_ids(segments, reference, speakers) -> list[str]:
+    if isinstance(speakers, ChannelsAreSpeakers):
+        return list(speakers.names)
+    if reference is not None:
+        return sorted({s.speaker for s in reference})
+    return sorted({s.speaker for s in segments}) or [speakers.name]
+
+
+def speech_share(activity: VoiceActivity) -> float:
+    """Share of frames with speech on any channel, 0..1 (for notes about quiet recordings)."""
+    return float(np.mean(activity.speech.any(axis=0))) if activity.frames else 0.0

@@ -1,0 +1,43 @@
+"""The review as JSON (schema in docs/json-schema.md), written readable by the user alone."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..session.review import Review
+
+SCHEMA_VERSION = "1.0"
+
+
+def review_to_json(review: Review) -> dict[str, Any]:
+    """The documented JSON object of one review; times in seconds, rounded to the millisecond."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": f"attunement {__version__}",
+        "input": review.input,
+        "duration_s": round(review.duration_s, 3),
+        "speakers": list(review.speakers),
+        "segments": [{"speaker": s.speaker, "start": round(s.start, 3), "end": round(s.end, 3)}
+                     for s in review.segments],
+        "turn_taking": review.turn_taking.to_json(),
+        "problems": list(review.problems),
+    }
+
+
+def write_private(path: str | Path, text: str) -> None:
+    """Write `text` to `path` with mode 0600: session results are the user's alone."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+def write_json(path: str | Path, review: Review) -> None:
+    write_private(path, json.dumps(review_to_json(review), indent=2) + "\n")

@@ -1,0 +1,92 @@
+"""The `attune` command as a user meets it: real subprocesses, real files, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attunement.sources.media import write_wav
+
+ATTUNE = Path(sys.executable).with_name("attune")
+
+
+def run(*args, cwd=None):
+    cmd = [str(ATTUNE)] if ATTUNE.exists() else [sys.executable, "-m", "attunement"]
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def assert_one_line_error(proc, status=2, match=""):
+    assert proc.returncode == status, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("attune: error:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert match in lines[0], lines[0]
+
+
+def test_console_script_is_installed():
+    assert ATTUNE.exists(), "pip install -e . should put the `attune` script next to python"
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bad")
+    (d / "empty.wav").write_bytes(b"")
+    (d / "notes.mp3").write_text("these are my notes, not an mp3\n" * 20)
+    (d / "noise.m4a").write_bytes(np.random.default_rng(1).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
+    wav = d / "good.wav"
+    t = np.arange(16000 * 3) / 16000
+    write_wav(wav, (0.3 * np.sin(2 * np.pi * 220 * t))[None].astype(np.float32), 16000)
+    (d / "truncated.wav").write_bytes(wav.read_bytes()[:30])
+    (d / "bad.rttm").write_text("SPEAKER x 1 0.5 oops <NA> <NA> ann <NA> <NA>\n")
+    return d
+
+
+@pytest.mark.parametrize("name", ["missing.wav", "empty.wav", "notes.mp3", "noise.m4a", "truncated.wav", "."])
+def test_bad_media_is_one_line_and_exit_2(bad_files, name):
+    proc = run("review", bad_files / name)
+    assert_one_line_error(proc, match=str(name).rstrip("."))
+
+
+def test_bad_rttm_names_the_line(bad_files):
+    assert_one_line_error(run("metrics", bad_files / "bad.rttm"), match="bad.rttm:1")
+    assert_one_line_error(run("review", bad_files / "good.wav", "--rttm", bad_files / "bad.rttm"), match="bad.rttm:1")
+
+
+def test_usage_errors_are_one_line(bad_files):
+    assert_one_line_error(run("review"), match="input")
+    assert_one_line_error(run("review", bad_files / "good.wav", "--channels-are-speakers"), match="has 1")
+    cfg = bad_files / "typo.toml"
+    cfg.write_text("[turns]\nbridge_pause = 1\n")
+    assert_one_line_error(run("--config", cfg, "review", bad_files / "good.wav"), match="bridge_pause")
+
+
+def test_metrics_from_annotation_alone(tmp_path):
+    ref = tmp_path / "ref.rttm"
+    # ann talks, ben answers after 0.3 s, ann backchannels inside ben's turn, ann takes the floor back after 0.5 s
+    ref.write_text("\n".join([
+        "SPEAKER t 1 0.00 4.00 <NA> <NA> ann <NA> <NA>",
+        "SPEAKER t 1 4.30 5.70 <NA> <NA> ben <NA> <NA>",
+        "SPEAKER t 1 6.00 0.50 <NA> <NA> ann <NA> <NA>",
+        "SPEAKER t 1 10.50 2.00 <NA> <NA> ann <NA> <NA>",
+    ]) + "\n")
+    out, rttm_out = tmp_path / "m.json", tmp_path / "m.rttm"
+    proc = run("metrics", ref, "--json", out, "--rttm-out", rttm_out)
+    assert proc.returncode == 0, proc.stderr
+    assert "What went well" in proc.stdout
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    doc = json.loads(out.read_text())
+    assert doc["schema_version"] == "1.0" and doc["speakers"] == ["ann", "ben"]
+    tt = doc["turn_taking"]
+    assert tt["floor_transfer_offsets_s"] == pytest.approx([0.3, 0.5])
+    assert [(b["by"], b["during"], b["t"]) for b in tt["backchannels"]] == [("ann", "ben", 6.0)]
+    assert tt["per_speaker"]["ann"]["talk_time_s"] == pytest.approx(6.5)
+    assert tt["per_speaker"]["ben"]["talk_share"] == pytest.approx(5.7 / 12.2, abs=1e-3)
+    assert tt["interruptions"] == []
+    assert rttm_out.read_text().count("SPEAKER") == 4
