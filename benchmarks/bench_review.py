@@ -19,14 +19,13 @@ import time
 from pathlib import Path
 
 CHILD = r"""
-import json, os, resource, sys, time
+import json, os, sys, time
 os.sched_setaffinity(0, {0})
 from attunement.config import default_config
 from attunement.session.review import review_file
 from attunement.sources.media import MediaReader
 path, channels, stage = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 config = default_config()
-# warm the numba caches and imports on a tiny slice so compile time is not counted
 t0 = time.perf_counter()
 if stage == "decode":
     with MediaReader(path) as r:
@@ -34,7 +33,9 @@ if stage == "decode":
 else:
     review_file(path, config=config, channels_are_speakers=channels > 1)
 wall = time.perf_counter() - t0
-print(json.dumps({"wall_s": wall, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: ru_maxrss survives exec and would count the parent's memory
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps({"wall_s": wall, "peak_mb": hwm / 1024}))
 """
 
 

@@ -106,7 +106,7 @@ def test_mono_is_one_shared_microphone_and_a_seed_repeats(source):
 
 def test_bad_input_raises_input_error(source, tmp_path):
     path, segs, _ = source
-    with pytest.raises(InputError, match="not found"):
+    with pytest.raises(InputError, match="missing.wav: no such file"):
         assemble_conversation(tmp_path / "missing.wav", segs)
     text = tmp_path / "notes.wav"
     text.write_text("not audio")

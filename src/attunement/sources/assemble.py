@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
 from ..errors import InputError
 from ..records import Segment
+from .media import read_audio
 from .synthetic import (
     MARGIN_S, Line, SyntheticConversation, _check_mix_args, _ramps, default_turn_rules, expected_from_script,
     layout, mix,
@@ -158,16 +158,11 @@ def _needed_by_followers(later: Sequence[Line], backchannel_max_s: float) -> flo
 
 
 def _read_mono(path: Path) -> tuple[np.ndarray, int]:
-    """The recording as float64 [n] (channels averaged) and its rate."""
-    if not path.is_file():
-        raise InputError(f"recording not found: {path}")
-    try:
-        audio, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError) as e:
-        raise InputError(f"{path} is not a readable sound file: {e}") from None
-    if audio.shape[0] == 0:
+    """The recording as float64 [n] (channels averaged) at 16 kHz, decoded like any review input."""
+    audio, _ = read_audio(path, rate=16000)
+    if audio.shape[-1] == 0:
         raise InputError(f"{path} holds no audio")
-    return audio.mean(axis=1), int(rate)
+    return audio.mean(axis=0).astype(np.float64), 16000
 
 
 def _background_rms(audio: np.ndarray, segments: Sequence[Segment], rate: int) -> float:

@@ -79,7 +79,7 @@ def _names(items) -> str:
 
 def _minutes(seconds: float) -> str:
     if seconds < 90:
-        return f"{max(int(round(seconds / 5.0)) * 5, 5)} seconds"
+        return f"{max(int(round(seconds)), 1)} seconds"
     return f"{int(round(seconds / 60.0))} minutes"
 
 
