@@ -68,3 +68,43 @@ class VoiceActivity:
     @property
     def frames(self) -> int:
         return self.speech.shape[-1]
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One decoded video or camera frame: `image` uint8 RGB [shape=(h, w, 3)]; `t` seconds on the session clock."""
+
+    image: np.ndarray
+    t: float
+    index: int
+
+
+#: Landmark counts of mediapipe's FaceMesh with refined irises and of its Pose model.
+FACE_POINTS = 478
+POSE_POINTS = 33
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """Face and body landmarks of one frame, in pixels of the frame (NaN where nothing was found).
+
+    face: float32 [478, 3]: x right, y down, z depth in the same pixel scale (smaller = nearer the camera);
+    points 468..477 are the irises. pose: float32 [33, 4]: x, y, z in pixels and visibility 0..1;
+    pose_world: float32 [33, 3], metres, origin between the hips. `pose_t` is the time the pose was
+    measured (pose runs at a lower rate than the face), NaN if never. `size` is (width, height).
+    """
+
+    t: float
+    size: tuple[int, int]
+    face: np.ndarray
+    pose: np.ndarray
+    pose_world: np.ndarray
+    pose_t: float = float("nan")
+
+    @property
+    def has_face(self) -> bool:
+        return bool(np.isfinite(self.face[0, 0]))
+
+    @property
+    def has_pose(self) -> bool:
+        return bool(np.isfinite(self.pose[0, 0]))
