@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from attunement.conversation.speakers import channel_names, suppress_leak
+from attunement.conversation.speakers import channel_names, refill_masked, suppress_leak
 from attunement.errors import InputError
 
 
@@ -43,3 +43,40 @@ def test_channel_names():
         channel_names(3, ["ana", "ben"])
     with pytest.raises(InputError, match="must differ"):
         channel_names(2, ["ana", "ana"])
+
+
+def reference_refill(speech, own, max_frames):
+    """Plain Python: fill runs of suppressed frames, inside one speech run, flanked by own frames."""
+    out = own.copy()
+    for c in range(speech.shape[0]):
+        t = 0
+        while t < speech.shape[1]:
+            if not speech[c, t]:
+                t += 1
+                continue
+            end = t
+            while end < speech.shape[1] and speech[c, end]:
+                end += 1
+            own_idx = [u for u in range(t, end) if own[c, u]]
+            for a, b in zip(own_idx, own_idx[1:]):
+                if 0 < b - a - 1 <= max_frames:
+                    out[c, a + 1:b] = True
+            t = end
+    return out
+
+
+def test_refill_gives_back_masked_speech_inside_an_unbroken_run():
+    speech = np.array([[1, 1, 1, 1, 1, 1, 0, 1, 1, 1]], dtype=bool)
+    own = np.array([[1, 0, 0, 1, 0, 0, 0, 0, 0, 1]], dtype=bool)
+    # the hole at 1-2 is inside the run and flanked by own speech; 4-5 ends the run masked;
+    # 7-8 follows a silence, so it is the neighbour's voice, not the wearer's
+    assert refill_masked(speech, own, max_frames=2).astype(int).tolist() == [[1, 1, 1, 1, 0, 0, 0, 0, 0, 1]]
+    assert refill_masked(speech, own, max_frames=1).astype(int).tolist() == own.astype(int).tolist()
+
+
+def test_refill_matches_reference_on_random_input(rng):
+    for _ in range(20):
+        speech = rng.random((2, 400)) < 0.8
+        own = speech & (rng.random((2, 400)) < 0.6)
+        for m in (0, 1, 3, 10):
+            np.testing.assert_array_equal(refill_masked(speech, own, max_frames=m), reference_refill(speech, own, m))

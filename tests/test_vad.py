@@ -13,7 +13,8 @@ import pytest
 from attunement.config import default_config
 from attunement.errors import ConfigError, InputError
 from attunement.perception.vad import RATES, VoiceActivityDetector, detect_speech, speech_segments
-from attunement.perception.vad_kernels import (FLOOR_MIN_DB, frame_energy_db, highpass,
+from attunement.perception.vad_kernels import (FLOOR_MIN_DB, audible_frames, extend_speech,
+                                               fill_sounding_pauses, frame_energy_db, highpass,
                                                highpass_coefficients, level_gate, segments_to_frames,
                                                smooth_frames, smooth_speech)
 from attunement.records import AudioBlock
@@ -74,6 +75,39 @@ def ref_smooth(speech, fill, min_len, pad, hang):
     for a, b in merged:
         if b - a >= min_len:
             out[max(0, a - pad):min(len(speech), b + hang)] = True
+    return out
+
+
+def ref_audible(level_db, raw_voiced, *, hop_s, floor_rise_db_per_s, audible_db, voiced_audible_db):
+    floor, out = None, []
+    for e, v in zip(level_db, raw_voiced):
+        e = max(float(e), FLOOR_MIN_DB)
+        floor = e if floor is None or e < floor else floor + floor_rise_db_per_s * hop_s
+        out.append(e - floor > audible_db or (bool(v) and e - floor > voiced_audible_db))
+    return np.array(out, dtype=bool)
+
+
+def ref_extend(speech, audible, before, after):
+    out = np.array(speech, dtype=bool)
+    for a, b in ref_runs(speech):
+        k = a - 1
+        while k >= 0 and a - k <= before and audible[k] and not speech[k]:
+            out[k] = True
+            k -= 1
+        k = b
+        while k < len(speech) and k - b < after and audible[k] and not speech[k]:
+            out[k] = True
+            k += 1
+    return out
+
+
+def ref_fill_sounding(speech, sounding, max_frames, share):
+    out = np.array(speech, dtype=bool)
+    runs = ref_runs(speech)
+    for (_, end), (start, _) in zip(runs, runs[1:]):
+        gap = start - end
+        if gap <= max_frames and sum(sounding[end:start]) >= share * gap:
+            out[end:start] = True
     return out
 
 
@@ -214,12 +248,49 @@ def test_smooth_hand_made():
     assert smooth_frames(edge, fill_frames=10, min_frames=0, pad_frames=0, hang_frames=0).tolist() == edge.tolist()
 
 
-def test_smooth_speech_converts_seconds_with_the_frame_hop():
-    cfg = default_config().replace("vad", min_pause_s=0.09, min_speech_s=0.06, onset_pad_s=0.03,
-                                   hangover_s=0.06).vad
-    s = np.array([0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0], dtype=bool)
-    want = smooth_frames(s, fill_frames=3, min_frames=2, pad_frames=1, hang_frames=2)
-    assert smooth_speech(s, hop_s=0.03, config=cfg).tolist() == want.tolist()
+def test_smooth_speech_is_fill_drop_extend_fill_in_frames(rng):
+    cfg = default_config().replace("vad", min_pause_s=0.09, min_speech_s=0.06, extend_before_s=0.03,
+                                   extend_after_s=0.06, sounding_pause_s=0.3, sounding_share=0.5).vad
+    for n in (0, 1, 14, 400):
+        for p in (0.1, 0.4):
+            s, audible, sounding = random_speech(rng, n, p), rng.random(n) < 0.6, rng.random(n) < 0.5
+            grown = ref_extend(ref_smooth(s, 3, 2, 0, 0), audible, 1, 2)
+            want = ref_fill_sounding(ref_smooth(grown, 3, 0, 0, 0), sounding, 10, 0.5)
+            got = smooth_speech(s, audible, sounding, hop_s=0.03, config=cfg)
+            assert got.tolist() == want.tolist()
+            alone = ref_extend(ref_smooth(s, 0, 2, 0, 0), audible, 1, 2)
+            got = smooth_speech(s, audible, sounding, hop_s=0.03, config=cfg, fill_pauses=False)
+            assert got.tolist() == alone.tolist()
+
+
+def test_fill_sounding_pauses_hand_made():
+    s = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1], dtype=bool)
+    sounding = np.array([0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 1, 1, 0], dtype=bool)
+    # pauses: 3 frames 2/3 sounding, 4 frames 2/4 sounding, 2 frames 2/2 sounding; the edges are never pauses
+    assert fill_sounding_pauses(s, sounding, max_frames=4, share=0.6).astype(int).tolist() == \
+        [1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1]
+    assert fill_sounding_pauses(s, sounding, max_frames=4, share=0.5).all()
+    assert fill_sounding_pauses(s, sounding, max_frames=2, share=0.0).astype(int).tolist() == \
+        [1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1]
+    edge = np.array([0, 0, 1, 0, 1, 0], dtype=bool)
+    assert fill_sounding_pauses(edge, np.ones(6, bool), max_frames=9, share=1.0).astype(int).tolist() == \
+        [0, 0, 1, 1, 1, 0]
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 300])
+@pytest.mark.parametrize("max_frames, share", [(0, 0.5), (3, 0.0), (10, 0.6), (40, 1.0)])
+def test_fill_sounding_pauses_matches_reference_on_random_input(rng, n, max_frames, share):
+    for p_speech, p_sounding in ((0.05, 0.9), (0.3, 0.5), (0.8, 0.2)):
+        s, sounding = random_speech(rng, n, p_speech), rng.random(n) < p_sounding
+        got = fill_sounding_pauses(s, sounding, max_frames=max_frames, share=share)
+        assert got.tolist() == ref_fill_sounding(s, sounding, max_frames, share).tolist()
+
+
+def test_fill_sounding_pauses_rejects_bad_input():
+    with pytest.raises(ValueError, match="equal 1-D"):
+        fill_sounding_pauses(np.zeros(3, bool), np.zeros(2, bool), max_frames=1, share=0.5)
+    with pytest.raises(ValueError, match="share"):
+        fill_sounding_pauses(np.zeros(3, bool), np.zeros(3, bool), max_frames=1, share=1.5)
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 300])
@@ -237,6 +308,92 @@ def test_smooth_all_speech_all_silence_and_input_untouched():
         got = smooth_frames(s, fill_frames=5, min_frames=3, pad_frames=2, hang_frames=4)
         assert got.tolist() == s.tolist() and s.tolist() == before.tolist()
     assert smooth_frames(np.ones(2, bool), fill_frames=0, min_frames=3, pad_frames=0, hang_frames=0).sum() == 0
+
+
+# ---------------------------------------------------------------- audibility
+
+AUDIBLE = dict(hop_s=0.03, floor_rise_db_per_s=1.0, audible_db=6.0, voiced_audible_db=3.0)
+
+
+def test_audible_hand_made():
+    # background -70; a sound 8 dB up; a voiced frame 3.9 dB up; the floor falls to -75; voice 3.9 up; speech
+    level = np.float32([-70, -69, -62, -66, -75, -74.5, -71, -50])
+    voiced = np.array([0, 1, 0, 1, 0, 0, 1, 0], dtype=bool)
+    state = np.full(1, np.nan)
+    got = audible_frames(level, voiced, state, **AUDIBLE)
+    assert got.tolist() == [False, False, True, True, False, False, True, True]
+    assert got.tolist() == ref_audible(level, voiced, **AUDIBLE).tolist()
+    assert state[0] == pytest.approx(-75.0 + 3 * 0.03)
+
+
+def test_audible_background_starts_at_the_first_frame_and_follows_the_room():
+    # opens with speech: nothing is audible until the first quieter frame sets the background
+    level = np.r_[np.full(5, -30.0), np.full(100, -65.0), np.full(5, -30.0)].astype(np.float32)
+    got = audible_frames(level, np.zeros(level.size, bool), np.full(1, np.nan), **AUDIBLE)
+    assert not got[:105].any() and got[105:].all()
+    # digital silence is read as FLOOR_MIN_DB, so faint room noise after it is heard
+    quiet = np.r_[np.full(10, -120.0), np.full(3, -92.0)].astype(np.float32)
+    got = audible_frames(quiet, np.zeros(13, bool), np.full(1, np.nan), **AUDIBLE)
+    assert got.tolist() == [False] * 10 + [True] * 3
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 500])
+def test_audible_matches_reference_on_random_input(rng, n):
+    level = rng.uniform(-110, -10, n).astype(np.float32)
+    voiced = rng.random(n) < 0.5
+    for params in (AUDIBLE, {**AUDIBLE, "floor_rise_db_per_s": 30.0, "audible_db": 0.0, "voiced_audible_db": 0.0}):
+        got = audible_frames(level, voiced, np.full(1, np.nan), **params)
+        assert got.tolist() == ref_audible(level, voiced, **params).tolist()
+
+
+def test_audible_in_blocks_equals_one_call(rng):
+    level = rng.uniform(-90, -20, 400).astype(np.float32)
+    voiced = rng.random(400) < 0.5
+    whole = audible_frames(level, voiced, np.full(1, np.nan), **AUDIBLE)
+    state = np.full(1, np.nan)
+    cuts = np.sort(rng.integers(0, 400, 9))
+    parts = [audible_frames(a, v, state, **AUDIBLE) for a, v in zip(np.split(level, cuts), np.split(voiced, cuts))]
+    assert np.concatenate(parts).tolist() == whole.tolist()
+
+
+def test_audible_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="equal 1-D"):
+        audible_frames(np.zeros(3, np.float32), np.zeros(4, bool), np.full(1, np.nan), **AUDIBLE)
+    with pytest.raises(ValueError, match="state"):
+        audible_frames(np.zeros(3, np.float32), np.zeros(3, bool), np.full(2, np.nan), **AUDIBLE)
+
+
+# ---------------------------------------------------------------- extension
+
+def test_extend_hand_made():
+    s = np.array([0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 0, 0], dtype=bool)
+    audible = np.array([1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1], dtype=bool)
+    # grows through audible frames only: frame 1 and frame 7 are silent and stop it
+    assert extend_speech(s, audible, before_frames=2, after_frames=2).astype(int).tolist() == \
+        [0, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1]
+    # and by at most the given number of frames
+    assert extend_speech(s, audible, before_frames=1, after_frames=1).astype(int).tolist() == \
+        [0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0]
+    assert extend_speech(s, audible, before_frames=0, after_frames=0).tolist() == s.tolist()
+    # nothing audible: nothing grows, however far it may reach
+    assert extend_speech(s, np.zeros(12, bool), before_frames=9, after_frames=9).tolist() == s.tolist()
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 300])
+@pytest.mark.parametrize("before, after", [(0, 0), (1, 3), (6, 15), (50, 0)])
+def test_extend_matches_reference_on_random_input(rng, n, before, after):
+    for p_speech, p_audible in ((0.05, 0.9), (0.3, 0.5), (0.8, 0.2), (0.1, 1.0)):
+        s, audible = random_speech(rng, n, p_speech), rng.random(n) < p_audible
+        got = extend_speech(s, audible, before_frames=before, after_frames=after)
+        assert got.tolist() == ref_extend(s, audible, before, after).tolist()
+        assert (got | ~s).all()  # speech is never removed
+
+
+def test_extend_rejects_bad_input():
+    with pytest.raises(ValueError, match="equal 1-D"):
+        extend_speech(np.zeros(3, bool), np.zeros(2, bool), before_frames=1, after_frames=1)
+    with pytest.raises(ValueError, match=">= 0"):
+        extend_speech(np.zeros(3, bool), np.zeros(3, bool), before_frames=-1, after_frames=1)
 
 
 # ---------------------------------------------------------------- frames <-> segments
@@ -284,6 +441,56 @@ def voiced_bursts(rate=16000, seconds=4.0, seed=0):
     return (0.05 * buzz * ((t % 2) < 1.0) + 5e-4 * rng.standard_normal(t.size)).astype(np.float32)
 
 
+def buzz(n, rate=16000):
+    """A unit-RMS 120 Hz buzz (29 harmonics) with 8 ms ramps, like the synthetic voices' edges."""
+    t = np.arange(n) / rate
+    phase = np.cumsum(120 + 10 * np.sin(2 * np.pi * 3 * t)) / rate
+    x = sum(np.sin(2 * np.pi * h * phase) / h for h in range(1, 30))
+    return x / np.sqrt(np.mean(x ** 2)) * np.minimum(1, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.008 * rate))
+
+
+def scene(parts, seconds, seed=0, rate=16000):
+    """float32 [n]: white background at -85 dBFS plus (start s, end s, "buzz" or "hiss", dBFS) parts."""
+    rng = np.random.default_rng(seed)
+    x = 10 ** (-85 / 20) * rng.standard_normal(int(seconds * rate))
+    for a, b, kind, db in parts:
+        i, j = round(a * rate), round(b * rate)
+        x[i:j] += 10 ** (db / 20) * (buzz(j - i) if kind == "buzz" else rng.standard_normal(j - i))
+    return x.astype(np.float32)
+
+
+def test_detector_extends_through_weak_sounds_and_stops_at_silence():
+    """A hiss 30 dB under the voice (a final /s/, a breathy onset) joins its word; the background
+    never does, and a long hiss only as far as extend_after_s."""
+    cfg = default_config().replace("vad", extend_before_s=0.18, extend_after_s=0.45).vad
+    x = scene([(0.515, 1.537, "buzz", -26), (1.537, 1.737, "hiss", -55),   # a word-final /s/, 0.2 s
+               (2.38, 2.5, "hiss", -55), (2.5, 3.41, "buzz", -26),         # a breathy onset, 0.12 s
+               (4.013, 4.8, "buzz", -26), (4.8, 6.3, "hiss", -55)], 7.0)  # 1.5 s of hiss after a word
+    va = detect_speech(x, 16000, config=cfg)
+    starts, ends = speech_segments(va.speech[0], hop_s=va.hop_s)
+    want = [(0.515, 1.737), (2.38, 3.41), (4.013, 4.8 + 0.45)]
+    assert len(starts) == len(want), list(zip(starts, ends))
+    for (a, b), s, e in zip(want, starts, ends):
+        assert abs(s - a) <= va.hop_s and abs(e - b) <= va.hop_s, (a, b, s, e)
+    # without the extension, the hisses are not speech: the gate alone hears only the voice
+    bare = detect_speech(x, 16000, config=default_config().replace("vad", extend_before_s=0.0,
+                                                                  extend_after_s=0.0).vad)
+    assert speech_segments(bare.speech[0], hop_s=bare.hop_s)[1][0] < 1.537 + bare.hop_s
+
+
+def test_detector_fills_pauses_only_on_one_channel():
+    """A pause shorter than min_pause_s is filled on one shared channel; with one mic per person
+    it is left for the speaker stage, which knows whose voice each side is."""
+    cfg = default_config().replace("vad", min_pause_s=0.24).vad
+    x = scene([(0.5, 1.5, "buzz", -26), (1.62, 2.5, "buzz", -26)], 3.0)
+    runs = lambda va, ch=0: len(speech_segments(va.speech[ch], hop_s=va.hop_s)[0])  # noqa: E731
+    assert runs(detect_speech(x, 16000, config=cfg)) == 1
+    two = detect_speech(np.stack([x, x]), 16000, config=cfg)
+    assert runs(two, 0) == runs(two, 1) == 2
+    assert runs(detect_speech(np.stack([x, x]), 16000, config=cfg, fill_pauses=True), 1) == 1
+    assert VoiceActivityDetector(config=cfg, channels=2).fill_pauses is False
+
+
 def test_detector_streams_in_any_blocks_like_one_pass(rng):
     x = np.stack([voiced_bursts(seed=1), voiced_bursts(seed=2)[::-1].copy()])
     whole = detect_speech(x, 16000, config=CONFIG)
@@ -305,7 +512,7 @@ def test_detector_channels_are_independent_and_level_is_raw_energy():
     a, b = voiced_bursts(seed=3), 0.1 * voiced_bursts(seed=4)
     both = detect_speech(np.stack([a, b]), 16000, config=CONFIG)
     for ch, x in enumerate((a, b)):
-        alone = detect_speech(x, 16000, config=CONFIG)
+        alone = detect_speech(x, 16000, config=CONFIG, fill_pauses=False)  # as for several channels
         np.testing.assert_array_equal(both.speech[ch], alone.speech[0])
         frame = 16000 * CONFIG.frame_ms // 1000
         want = ref_frame_energy_db(x[:x.size // frame * frame], frame)
@@ -358,7 +565,9 @@ def test_detector_rejects_bad_input():
 
 
 @pytest.mark.parametrize("key, value", [("frame_ms", 25), ("aggressiveness", 4), ("highpass_hz", 0.0),
-                                        ("range_db", 0.0), ("hangover_s", -0.1), ("level_tau_s", 0.0)])
+                                        ("range_db", 0.0), ("extend_after_s", -0.1), ("level_tau_s", 0.0),
+                                        ("audible_mode", 4), ("extend_before_s", 11.0), ("voiced_audible_db", -1.0),
+                                        ("audible_db", 99.0), ("sounding_pause_s", -1.0), ("sounding_share", 1.5)])
 def test_config_rejects_out_of_range_values(key, value):
     with pytest.raises(ConfigError, match=key):
         default_config().replace("vad", **{key: value})

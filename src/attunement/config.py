@@ -29,22 +29,33 @@ class VadConfig:
     level_tau_s: float
     min_speech_s: float
     min_pause_s: float
-    onset_pad_s: float
-    hangover_s: float
+    audible_mode: int
+    audible_db: float
+    voiced_audible_db: float
+    extend_before_s: float
+    extend_after_s: float
+    sounding_pause_s: float
+    sounding_share: float
 
     def __post_init__(self) -> None:
         if self.frame_ms not in (10, 20, 30):
             raise ConfigError(f"[vad] frame_ms = {self.frame_ms}: webrtcvad takes 10, 20 or 30 ms frames")
-        if self.aggressiveness not in (0, 1, 2, 3):
-            raise ConfigError(f"[vad] aggressiveness = {self.aggressiveness}: must be 0, 1, 2 or 3")
+        for key in ("aggressiveness", "audible_mode"):
+            if getattr(self, key) not in (0, 1, 2, 3):
+                raise ConfigError(f"[vad] {key} = {getattr(self, key)}: must be 0, 1, 2 or 3")
+        if not 0 <= self.voiced_audible_db <= self.audible_db <= 60:
+            raise ConfigError(f"[vad] voiced_audible_db = {self.voiced_audible_db}, audible_db = {self.audible_db}: "
+                              "need 0 <= voiced_audible_db <= audible_db <= 60 dB")
         if not 0 < self.highpass_hz < 4000:
             raise ConfigError(f"[vad] highpass_hz = {self.highpass_hz}: must lie in (0, 4000) Hz")
         if self.range_db <= 0 or self.level_tau_s <= 0 or self.floor_rise_db_per_s < 0:
             raise ConfigError(f"[vad] range_db = {self.range_db}, level_tau_s = {self.level_tau_s} must be > 0 "
                               f"and floor_rise_db_per_s = {self.floor_rise_db_per_s} >= 0")
-        for key in ("min_speech_s", "min_pause_s", "onset_pad_s", "hangover_s"):
+        for key in ("min_speech_s", "min_pause_s", "extend_before_s", "extend_after_s", "sounding_pause_s"):
             if not 0 <= getattr(self, key) <= 10:
                 raise ConfigError(f"[vad] {key} = {getattr(self, key)}: must lie in [0, 10] s")
+        if not 0 <= self.sounding_share <= 1:
+            raise ConfigError(f"[vad] sounding_share = {self.sounding_share}: must lie in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class TurnConfig:
 @dataclass(frozen=True)
 class ChannelConfig:
     leak_margin_db: float
+    refill_max_s: float
 
 
 @dataclass(frozen=True)
@@ -69,11 +81,152 @@ class SummaryConfig:
 
 
 @dataclass(frozen=True)
+class PerceptionConfig:
+    """Face and body landmarks (perception/landmarks.py); units and sources in [perception] of defaults.toml."""
+
+    pose_rate_hz: float
+    min_detection_confidence: float
+    min_tracking_confidence: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pose_rate_hz <= 120:
+            raise ConfigError(f"[perception] pose_rate_hz = {self.pose_rate_hz}: must lie in [0, 120] Hz "
+                              "(0: no body landmarks)")
+        for key in ("min_detection_confidence", "min_tracking_confidence"):
+            if not 0 <= getattr(self, key) <= 1:
+                raise ConfigError(f"[perception] {key} = {getattr(self, key)}: must lie in [0, 1]")
+
+
+@dataclass(frozen=True)
+class DiarizationConfig:
+    """Mono diarization (conversation/diarize.py); units and sources in [diarization] of defaults.toml."""
+
+    chunk_s: float
+    shrink_frames: float
+    min_speakers: int
+    max_speakers: int
+    reseg_iterations: int
+    smooth_s: float
+    switch_penalty: float
+    overlap_margin: float
+    min_overlap_s: float
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_speakers <= self.max_speakers <= 20:
+            raise ConfigError(f"[diarization] min_speakers = {self.min_speakers}, max_speakers = "
+                              f"{self.max_speakers}: need 1 <= min_speakers <= max_speakers <= 20")
+        if not 0.2 <= self.chunk_s <= 30:
+            raise ConfigError(f"[diarization] chunk_s = {self.chunk_s}: must lie in [0.2, 30] s")
+        if not 0 <= self.reseg_iterations <= 20:
+            raise ConfigError(f"[diarization] reseg_iterations = {self.reseg_iterations}: must lie in [0, 20]")
+        for key in ("shrink_frames", "smooth_s", "switch_penalty", "overlap_margin", "min_overlap_s"):
+            if not getattr(self, key) >= 0:
+                raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must be >= 0")
+
+
+@dataclass(frozen=True)
+class PostureConfig:
+    """Open posture (cues/posture.py); lengths in shoulder widths (sw); units and sources in [posture] of defaults.toml."""
+
+    min_visibility: float
+    cross_margin_sw: float
+    torso_top_sw: float
+    torso_bottom_sw: float
+    forearm_gap_sw: float
+    clasp_distance_sw: float
+    chest_top_sw: float
+    chest_bottom_sw: float
+    chest_half_width_sw: float
+    behind_m: float
+    raise_margin_sw: float
+    baseline_percentile: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_visibility <= 1:
+            raise ConfigError(f"[posture] min_visibility = {self.min_visibility}: must lie in [0, 1]")
+        if not 0 <= self.baseline_percentile <= 100:
+            raise ConfigError(f"[posture] baseline_percentile = {self.baseline_percentile}: must lie in [0, 100]")
+        for top, bottom in (("torso_top_sw", "torso_bottom_sw"), ("chest_top_sw", "chest_bottom_sw")):
+            if not getattr(self, top) < getattr(self, bottom):
+                raise ConfigError(f"[posture] {top} = {getattr(self, top)} must be < {bottom} = {getattr(self, bottom)}")
+        for key in ("cross_margin_sw", "forearm_gap_sw", "clasp_distance_sw", "chest_half_width_sw", "behind_m",
+                    "raise_margin_sw"):
+            if not getattr(self, key) >= 0:
+                raise ConfigError(f"[posture] {key} = {getattr(self, key)}: must be >= 0")
+
+
+@dataclass(frozen=True)
+class CueConfig:
+    """Face cues from the camera (attunement/cues/); units and sources in [cues] of defaults.toml."""
+
+    iris_diameter_mm: float
+    eyeball_radius_mm: float
+    camera_hfov_deg: float
+    camera_yaw_offset_deg: float
+    camera_pitch_offset_deg: float
+    fit_robust_mm: float
+    contact_on_deg: float
+    contact_off_deg: float
+    contact_min_s: float
+    contact_bridge_s: float
+    blink_openness: float
+    baseline_s: float
+    baseline_min_frames: int
+    baseline_min_share: float
+    baseline_accept_deg: float
+    baseline_max_shift_deg: float
+    baseline_max_head_deg: float
+    lean_margin: float
+    lean_release: float
+    lean_hold_s: float
+    gesture_min_hz: float
+    gesture_max_hz: float
+    gesture_return_ratio: float
+    nod_min_deg: float
+    shake_min_deg: float
+    shake_min_swings: int
+    gap_fill_s: float
+    mouth_closed_percentile: float
+
+    def __post_init__(self) -> None:
+        if not 0 < self.camera_hfov_deg < 180:
+            raise ConfigError(f"[cues] camera_hfov_deg = {self.camera_hfov_deg}: must lie in (0, 180) degrees")
+        for key in ("iris_diameter_mm", "eyeball_radius_mm", "fit_robust_mm", "baseline_s", "nod_min_deg",
+                    "shake_min_deg"):
+            if not getattr(self, key) > 0:
+                raise ConfigError(f"[cues] {key} = {getattr(self, key)}: must be > 0")
+        if not 0 <= self.contact_on_deg <= self.contact_off_deg <= 90:
+            raise ConfigError(f"[cues] contact_on_deg = {self.contact_on_deg}, contact_off_deg = "
+                              f"{self.contact_off_deg}: need 0 <= on <= off <= 90 degrees")
+        if not 0 <= self.lean_release < self.lean_margin < 1:
+            raise ConfigError(f"[cues] lean_release = {self.lean_release}, lean_margin = {self.lean_margin}: "
+                              "need 0 <= release < margin < 1")
+        if not 0 < self.gesture_min_hz < self.gesture_max_hz:
+            raise ConfigError(f"[cues] gesture_min_hz = {self.gesture_min_hz}, gesture_max_hz = "
+                              f"{self.gesture_max_hz}: need 0 < min < max")
+        for key in ("blink_openness", "baseline_min_share", "gesture_return_ratio"):
+            if not 0 <= getattr(self, key) <= 1:
+                raise ConfigError(f"[cues] {key} = {getattr(self, key)}: must lie in [0, 1]")
+        for key in ("contact_min_s", "contact_bridge_s", "lean_hold_s", "gap_fill_s", "baseline_accept_deg",
+                    "baseline_max_shift_deg", "baseline_max_head_deg", "baseline_min_frames"):
+            if not getattr(self, key) >= 0:
+                raise ConfigError(f"[cues] {key} = {getattr(self, key)}: must be >= 0")
+        if self.shake_min_swings < 2:
+            raise ConfigError(f"[cues] shake_min_swings = {self.shake_min_swings}: must be >= 2")
+        if not 0 <= self.mouth_closed_percentile <= 100:
+            raise ConfigError(f"[cues] mouth_closed_percentile = {self.mouth_closed_percentile}: must lie in [0, 100]")
+
+
+@dataclass(frozen=True)
 class Config:
     vad: VadConfig
     turns: TurnConfig
     channels: ChannelConfig
     summary: SummaryConfig
+    perception: PerceptionConfig
+    diarization: DiarizationConfig
+    posture: PostureConfig
+    cues: CueConfig
 
     def replace(self, section: str, **values: Any) -> "Config":
         """A copy with some values of one section changed (keyword names as in the TOML)."""

@@ -68,8 +68,9 @@ class ChannelsAreSpeakers:
 
     def finish(self, activity: VoiceActivity, duration_s: float) -> list[Segment]:
         own = suppress_leak(activity.speech, activity.level_db, margin_db=self.channels.leak_margin_db)
-        # the VAD already smoothed and extended each channel; here only the holes and slivers that
-        # leak suppression cut are mended, with no padding added a second time
+        own = refill_masked(activity.speech, own, max_frames=round(self.channels.refill_max_s / activity.hop_s))
+        # the VAD does not fill pauses of multi-channel input (a wearer's speech would be bridged to
+        # the neighbour's cross-talk); pauses and slivers are mended here, after suppression
         fill, keep = (round(s / activity.hop_s) for s in (self.vad.min_pause_s, self.vad.min_speech_s))
         segments: list[Segment] = []
         for ch, name in enumerate(self.names):
@@ -109,6 +110,35 @@ def _suppress_leak(speech, level_db, margin_db, out):
                 loudest = level_db[c, t]
         for c in range(channels):
             out[c, t] = speech[c, t] and level_db[c, t] >= loudest - margin_db
+
+
+def refill_masked(speech: np.ndarray, own: np.ndarray, *, max_frames: int) -> np.ndarray:
+    """`own` with short suppressed holes refilled where the wearer's own speech runs on unbroken around them.
+
+    A quiet speaker talking on under a louder neighbour's "mm-hm" is masked frame by frame, but their
+    mic never falls silent: a hole of at most `max_frames` inside one run of `speech`, with own speech
+    on both sides in that run, is theirs. bool [channels, frames] -> bool [channels, frames].
+    """
+    if speech.shape != own.shape or speech.ndim != 2:
+        raise ValueError(f"speech {speech.shape} and own {own.shape} must be equal 2-D shapes")
+    out = np.array(own, dtype=np.bool_, copy=True)
+    _refill_masked(np.ascontiguousarray(speech, dtype=np.bool_), out, int(max_frames))
+    return out
+
+
+@kernel
+def _refill_masked(speech, out, max_frames):
+    channels, frames = speech.shape
+    for c in range(channels):
+        last_own = -1  # last own frame in the current run of speech, -1 if none yet
+        for t in range(frames):
+            if not speech[c, t]:
+                last_own = -1
+            elif out[c, t]:
+                if last_own >= 0 and 0 < t - last_own - 1 <= max_frames:
+                    for u in range(last_own + 1, t):
+                        out[c, u] = True
+                last_own = t
 
 
 def _segments(speech: np.ndarray, activity: VoiceActivity, name: str) -> list[Segment]:

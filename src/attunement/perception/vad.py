@@ -1,4 +1,5 @@
-"""Voice activity: webrtcvad on the speech band, gated by level, then smoothed.
+"""Voice activity: webrtcvad on the speech band, gated by level, smoothed, then extended through
+audible frames only.
 
 Per channel and per frame (10, 20 or 30 ms, no overlap):
 1. a 2nd-order high-pass at `highpass_hz` keeps the speech band and drops breath, rumble and
@@ -7,8 +8,14 @@ Per channel and per frame (10, 20 or 30 ms, no overlap):
 3. a causal level gate keeps a voiced frame only if its speech-band level is `min_snr_db` above
    the tracked noise floor and within `range_db` of the tracked active speech level: quiet
    background sound that webrtcvad alone takes for speech fails the second test;
-4. at `finish`, pauses shorter than `min_pause_s` are filled, speech shorter than `min_speech_s`
-   dropped, and each stretch padded by `onset_pad_s` before and `hangover_s` after.
+4. a frame is *audible* when its full-band level stands `audible_db` above the background, or
+   `voiced_audible_db` above it while webrtcvad (mode `audible_mode`, unfiltered frame) hears voice;
+5. at `finish`, pauses shorter than `min_pause_s` are filled, speech shorter than `min_speech_s`
+   dropped, and each stretch extended outward through audible frames only, by at most
+   `extend_before_s` before and `extend_after_s` after: weak consonants, breathy onsets and
+   decaying tails are speech, silence is not, so gaps between speakers keep their length.
+   Pauses of up to `sounding_pause_s` that are mostly sound (`sounding_share` of their frames
+   audible or voiced) are filled too: speech buried in noise, a murmur the speech band misses.
 
 The detector is streaming: feed blocks of any length; it keeps at most one partial frame of
 audio per channel and the small per-frame results. Values and their sources are in
@@ -25,7 +32,7 @@ import webrtcvad
 from ..config import VadConfig
 from ..errors import InputError
 from ..records import AudioBlock, VoiceActivity
-from .vad_kernels import (frame_energy_db, highpass, highpass_coefficients, level_gate,
+from .vad_kernels import (audible_frames, frame_energy_db, highpass, highpass_coefficients, level_gate,
                           smooth_speech, speech_segments)
 
 __all__ = ["VoiceActivityDetector", "FrameAnalyzer", "detect_speech", "speech_segments"]
@@ -41,23 +48,27 @@ CHUNK_S = 2
 
 
 class FrameAnalyzer:
-    """One channel's per-frame measurements, streaming: raw level, speech-band level, webrtcvad's call.
+    """One channel's per-frame measurements, streaming: raw level, speech-band level, webrtcvad's calls.
 
     `feed(x)` takes float32 samples [n] in [-1, 1] and returns (level_db float32, band_db float32,
-    voiced bool), each [frames completed by x]. Keeps at most one partial frame of samples.
+    voiced bool, raw_voiced bool), each [frames completed by x]: voiced is webrtcvad (mode
+    `aggressiveness`) on the speech band, raw_voiced webrtcvad (mode `audible_mode`) on the
+    unfiltered frame. Keeps at most one partial frame of samples.
     """
 
-    def __init__(self, *, rate: int, frame_ms: int, highpass_hz: float, aggressiveness: int):
+    def __init__(self, *, rate: int, frame_ms: int, highpass_hz: float, aggressiveness: int,
+                 audible_mode: int = 0):
         self.rate = rate
         self.frame_len = rate * frame_ms // 1000
         self._coef = highpass_coefficients(highpass_hz, rate)
         self._filter_state = np.zeros(2)
         self._vad = webrtcvad.Vad(aggressiveness)
+        self._raw_vad = webrtcvad.Vad(audible_mode)
         self._raw_tail = np.zeros(0, dtype=np.float32)   # the partial frame, as given
         self._band_tail = np.zeros(0, dtype=np.float32)  # the same samples, filtered
 
-    def feed(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(level_db, band_db, voiced) of the frames completed by float32 samples x [n]."""
+    def feed(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(level_db, band_db, voiced, raw_voiced) of the frames completed by float32 samples x [n]."""
         band = highpass(x, self._coef, self._filter_state)
         raw = np.concatenate((self._raw_tail, x)) if self._raw_tail.size else x
         band = np.concatenate((self._band_tail, band)) if self._band_tail.size else band
@@ -66,13 +77,14 @@ class FrameAnalyzer:
         self._band_tail = band[whole:].copy()
         level_db = frame_energy_db(raw[:whole], self.frame_len)
         band_db = frame_energy_db(band[:whole], self.frame_len)
-        return level_db, band_db, self._voiced(band[:whole])
+        voiced, raw_voiced = self._voiced(self._vad, band[:whole]), self._voiced(self._raw_vad, raw[:whole])
+        return level_db, band_db, voiced, raw_voiced
 
-    def _voiced(self, band: np.ndarray) -> np.ndarray:
-        """webrtcvad's decision per whole frame of `band`, bool [frames]: one call per frame."""
-        pcm = np.clip(band * 32768.0, -32768.0, 32767.0).astype("<i2").tobytes()
+    def _voiced(self, vad: webrtcvad.Vad, x: np.ndarray) -> np.ndarray:
+        """`vad`'s decision per whole frame of `x`, bool [frames]: one call per frame."""
+        pcm = np.clip(x * 32768.0, -32768.0, 32767.0).astype("<i2").tobytes()
         step = 2 * self.frame_len
-        is_speech, rate = self._vad.is_speech, self.rate
+        is_speech, rate = vad.is_speech, self.rate
         return np.array([is_speech(pcm[i:i + step], rate) for i in range(0, len(pcm), step)], dtype=np.bool_)
 
     @property
@@ -86,9 +98,17 @@ class VoiceActivityDetector:
 
     Frame k of the result covers [t0 + k*hop_s, t0 + (k+1)*hop_s), hop_s = frame_ms / 1000,
     t0 = the first block's t0. A trailing partial frame is dropped.
+
+    `fill_pauses` (default: only for one channel) fills pauses: those shorter than min_pause_s,
+    and those up to sounding_pause_s that are mostly sound. Several channels are one microphone
+    per person, each also hearing the others (cross-talk): a pause between the wearer's speech
+    and a neighbour's cross-talk is a gap between two people, and filling it would move the floor
+    transfer. So there each channel keeps its acoustic boundaries, and pauses are filled once
+    cross-talk is removed (conversation/speakers.py).
     """
 
-    def __init__(self, *, config: VadConfig, channels: int = 1, rate: int = 16000):
+    def __init__(self, *, config: VadConfig, channels: int = 1, rate: int = 16000,
+                 fill_pauses: bool | None = None):
         if rate not in RATES:
             raise InputError(f"voice activity needs audio at {', '.join(map(str, RATES))} Hz, got {rate} Hz")
         if channels < 1:
@@ -97,10 +117,15 @@ class VoiceActivityDetector:
         self.channels = channels
         self.rate = rate
         self.hop_s = config.frame_ms / 1000.0
+        self.fill_pauses = channels == 1 if fill_pauses is None else bool(fill_pauses)
         self._analyzers = [FrameAnalyzer(rate=rate, frame_ms=config.frame_ms, highpass_hz=config.highpass_hz,
-                                         aggressiveness=config.aggressiveness) for _ in range(channels)]
+                                         aggressiveness=config.aggressiveness, audible_mode=config.audible_mode)
+                           for _ in range(channels)]
         self._gate_states = [np.full(2, np.nan) for _ in range(channels)]
+        self._background = [np.full(1, np.nan) for _ in range(channels)]
         self._speech: list[list[np.ndarray]] = [[] for _ in range(channels)]
+        self._audible: list[list[np.ndarray]] = [[] for _ in range(channels)]
+        self._raw_voiced: list[list[np.ndarray]] = [[] for _ in range(channels)]
         self._level: list[list[np.ndarray]] = [[] for _ in range(channels)]
         self._t0: float | None = None
         self._samples_seen = 0
@@ -114,24 +139,36 @@ class VoiceActivityDetector:
         self._samples_seen += block.samples.shape[-1]
         cfg = self.config
         for ch, analyzer in enumerate(self._analyzers):
-            level_db, band_db, voiced = analyzer.feed(np.ascontiguousarray(block.samples[ch], dtype=np.float32))
+            level_db, band_db, voiced, raw_voiced = analyzer.feed(
+                np.ascontiguousarray(block.samples[ch], dtype=np.float32))
             speech = level_gate(band_db, voiced, self._gate_states[ch], hop_s=self.hop_s,
                                 min_snr_db=cfg.min_snr_db, range_db=cfg.range_db,
                                 floor_rise_db_per_s=cfg.floor_rise_db_per_s, level_tau_s=cfg.level_tau_s)
+            audible = audible_frames(level_db, raw_voiced, self._background[ch], hop_s=self.hop_s,
+                                     floor_rise_db_per_s=cfg.floor_rise_db_per_s, audible_db=cfg.audible_db,
+                                     voiced_audible_db=cfg.voiced_audible_db)
             self._speech[ch].append(speech)
+            self._audible[ch].append(audible)
+            self._raw_voiced[ch].append(raw_voiced)
             self._level[ch].append(level_db)
 
     def finish(self) -> VoiceActivity:
-        """Smoothed speech bool [channels, frames] and raw frame level_db float32 [channels, frames]."""
+        """Smoothed, extended speech bool [channels, frames] and raw frame level_db float32 [channels, frames]."""
         if self._finished:
             raise RuntimeError("VoiceActivityDetector.finish() was already called")
         self._finished = True
-        speech = np.stack([smooth_speech(_joined(parts, np.bool_), hop_s=self.hop_s, config=self.config)
-                           for parts in self._speech])
+        speech = np.stack([self._smoothed(ch) for ch in range(self.channels)])
         level_db = np.stack([_joined(parts, np.float32) for parts in self._level])
         log.debug("voice activity: %d channel(s), %d frames of %.0f ms, speech share %.2f", self.channels,
                   speech.shape[1], 1000 * self.hop_s, float(speech.mean()) if speech.size else 0.0)
         return VoiceActivity(speech=speech, level_db=level_db, hop_s=self.hop_s, t0=self._t0 or 0.0)
+
+    def _smoothed(self, ch: int) -> np.ndarray:
+        """Channel ch's gated frames, smoothed and extended (smooth_speech), bool [frames]."""
+        audible = _joined(self._audible[ch], np.bool_)
+        sounding = audible | _joined(self._raw_voiced[ch], np.bool_)
+        return smooth_speech(_joined(self._speech[ch], np.bool_), audible, sounding, hop_s=self.hop_s,
+                             config=self.config, fill_pauses=self.fill_pauses)
 
     def _check(self, block: AudioBlock) -> None:
         if self._finished:
@@ -152,14 +189,17 @@ class VoiceActivityDetector:
             raise InputError(f"audio block at t0={block.t0:.3f} s holds NaN or infinite samples")
 
 
-def detect_speech(samples: np.ndarray, rate: int, *, config: VadConfig) -> VoiceActivity:
-    """Voice activity of a whole recording at once: samples float32 [channels, n] or [n], t0 = 0."""
+def detect_speech(samples: np.ndarray, rate: int, *, config: VadConfig,
+                  fill_pauses: bool | None = None) -> VoiceActivity:
+    """Voice activity of a whole recording at once: samples float32 [channels, n] or [n], t0 = 0.
+
+    `fill_pauses` as for VoiceActivityDetector (default: only for one channel)."""
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim == 1:
         samples = samples[None, :]
     if samples.ndim != 2:
         raise InputError(f"samples must be [n] or [channels, n], got shape {samples.shape}")
-    detector = VoiceActivityDetector(config=config, channels=samples.shape[0], rate=rate)
+    detector = VoiceActivityDetector(config=config, channels=samples.shape[0], rate=rate, fill_pauses=fill_pauses)
     step = CHUNK_S * rate
     for start in range(0, samples.shape[1], step):
         detector.feed(AudioBlock(samples[:, start:start + step], start / rate, rate))

@@ -1,4 +1,5 @@
-"""numba kernels of the voice-activity stage: speech-band filter, frame levels, level gate, smoothing.
+"""numba kernels of the voice-activity stage: speech-band filter, frame levels, level gate,
+audibility, smoothing and the acoustically bounded extension of speech.
 
 Frames are non-overlapping, `frame_len` samples each; per-frame arrays have shape (frames,).
 Levels are dBFS: 10*log10(mean(x**2) + 1e-12), so digital silence reads -120 dB.
@@ -135,24 +136,151 @@ def _level_gate(band_db, voiced, state, min_snr_db, range_db, rise_db, level_alp
     state[1] = level
 
 
-def smooth_speech(speech: np.ndarray, *, hop_s: float, config: VadConfig) -> np.ndarray:
-    """Smoothed copy of per-frame speech bool [frames], durations from `config` in seconds.
+def audible_frames(level_db: np.ndarray, raw_voiced: np.ndarray, state: np.ndarray, *, hop_s: float,
+                   floor_rise_db_per_s: float, audible_db: float, voiced_audible_db: float) -> np.ndarray:
+    """Frames that hold sound above the background: where speech may be extended to, bool [frames].
+
+    level_db float32 [frames]: full-band frame level, dBFS. raw_voiced bool [frames]: webrtcvad's
+    call on the unfiltered frame. The background is the minimum-tracked level: it starts at the
+    first frame, falls to any lower frame at once and rises by `floor_rise_db_per_s` otherwise (so
+    it sits at the quiet end of the room noise within a second or two, unlike the level gate's
+    floor, which starts low on purpose). A frame is audible when it is `audible_db` above the
+    background, or `voiced_audible_db` above it while webrtcvad hears voice (a weak consonant or a
+    tail in noise). Causal: `state` float64 [1] = background dB, NaN until the first frame, is
+    updated in place so block-by-block calls equal one call.
+    """
+    if level_db.shape != raw_voiced.shape or level_db.ndim != 1:
+        raise ValueError(f"level_db {level_db.shape} and raw_voiced {raw_voiced.shape} must be equal 1-D shapes")
+    if state.shape != (1,) or state.dtype != np.float64:
+        raise ValueError(f"state must be float64 [1], got {state.dtype}{state.shape}")
+    if hop_s <= 0 or floor_rise_db_per_s < 0:
+        raise ValueError("hop_s must be > 0 and floor_rise_db_per_s >= 0")
+    out = np.empty(level_db.shape, dtype=np.bool_)
+    _audible(np.ascontiguousarray(level_db, dtype=np.float32), np.ascontiguousarray(raw_voiced, dtype=np.bool_),
+             state, float(floor_rise_db_per_s * hop_s), float(audible_db), float(voiced_audible_db), out)
+    return out
+
+
+@kernel
+def _audible(level_db, raw_voiced, state, rise_db, audible_db, voiced_audible_db, out):
+    floor = state[0]
+    for k in range(level_db.shape[0]):
+        e = max(np.float64(level_db[k]), FLOOR_MIN_DB)
+        if math.isnan(floor) or e < floor:
+            floor = e
+        else:
+            floor += rise_db
+        above = e - floor
+        out[k] = above > audible_db or (raw_voiced[k] and above > voiced_audible_db)
+    state[0] = floor
+
+
+def extend_speech(speech: np.ndarray, audible: np.ndarray, *, before_frames: int, after_frames: int) -> np.ndarray:
+    """Each run of `speech` grown outward through `audible` frames only, bool [frames].
+
+    A run [a, b) takes frame a-1, a-2, ... while they are audible, at most `before_frames`, and
+    b, b+1, ... while audible, at most `after_frames`: weak onsets, consonants and decaying tails
+    join their speech, silence never does. Runs grow from their own ends (a grown run is not
+    grown again). speech, audible bool [frames].
+    """
+    speech = np.asarray(speech)
+    if speech.ndim != 1 or np.shape(audible) != speech.shape:
+        raise ValueError(f"speech {speech.shape} and audible {np.shape(audible)} must be equal 1-D shapes")
+    if before_frames < 0 or after_frames < 0:
+        raise ValueError("frame counts must be >= 0")
+    speech = np.ascontiguousarray(speech, dtype=np.bool_)
+    out = speech.copy()
+    _extend(speech, np.ascontiguousarray(audible, dtype=np.bool_), int(before_frames), int(after_frames), out)
+    return out
+
+
+@kernel
+def _extend(speech, audible, before_frames, after_frames, out):
+    n = speech.shape[0]
+    reach = 0  # frames left to grow forward from the last run's end; 0 = stopped
+    for k in range(n):
+        if speech[k]:
+            reach = after_frames
+        elif reach > 0 and audible[k]:
+            out[k] = True
+            reach -= 1
+        else:
+            reach = 0
+    reach = 0
+    for k in range(n - 1, -1, -1):
+        if speech[k]:
+            reach = before_frames
+        elif reach > 0 and audible[k]:
+            out[k] = True
+            reach -= 1
+        else:
+            reach = 0
+
+
+def fill_sounding_pauses(speech: np.ndarray, sounding: np.ndarray, *, max_frames: int, share: float) -> np.ndarray:
+    """Fill each pause of `speech` (a run of False between two runs of True) that is at most
+    `max_frames` long and has at least `share` (0..1) of its frames `sounding`, bool [frames].
+
+    A stretch between words that is mostly sound (speech buried in noise, a murmur the speech-band
+    gate misses) is not a pause; a silence is, however short the detector's margins make it.
+    """
+    speech = np.asarray(speech)
+    if speech.ndim != 1 or np.shape(sounding) != speech.shape:
+        raise ValueError(f"speech {speech.shape} and sounding {np.shape(sounding)} must be equal 1-D shapes")
+    if max_frames < 0 or not 0.0 <= share <= 1.0:
+        raise ValueError(f"need max_frames >= 0 and share in [0, 1], got {max_frames} and {share}")
+    out = np.array(speech, dtype=np.bool_, copy=True)
+    _fill_sounding(out, np.ascontiguousarray(sounding, dtype=np.bool_), int(max_frames), float(share))
+    return out
+
+
+@kernel
+def _fill_sounding(s, sounding, max_frames, share):
+    last_speech = -1
+    count = 0  # sounding frames since last_speech
+    for k in range(s.shape[0]):
+        if s[k]:
+            gap = k - last_speech - 1
+            if last_speech >= 0 and 0 < gap <= max_frames and count >= share * gap:
+                for j in range(last_speech + 1, k):
+                    s[j] = True
+            last_speech = k
+            count = 0
+        elif sounding[k]:
+            count += 1
+
+
+def smooth_speech(speech: np.ndarray, audible: np.ndarray, sounding: np.ndarray, *, hop_s: float,
+                  config: VadConfig, fill_pauses: bool = True) -> np.ndarray:
+    """Speech stretches from the gate's per-frame calls; speech, audible, sounding bool [frames] ->
+    bool [frames].
 
     In order: pauses shorter than min_pause_s between speech are filled; speech shorter than
-    min_speech_s is dropped; what is left is extended by onset_pad_s before each start and
-    hangover_s after each end (clipped to the array). A streaming version would need
-    min_pause_s + min_speech_s + onset_pad_s of look-ahead at most.
+    min_speech_s is dropped; each stretch is extended through `audible` frames (see
+    extend_speech) by at most extend_before_s before and extend_after_s after; pauses are filled
+    once more (the extension may have brought stretches closer), and so are pauses of up to
+    sounding_pause_s whose frames are at least sounding_share `sounding` (see
+    fill_sounding_pauses). With fill_pauses=False only the drop and the extension are done (see
+    VoiceActivityDetector). A streaming version would need sounding_pause_s + min_speech_s +
+    extend_before_s of look-ahead at most.
     """
-    return smooth_frames(speech, fill_frames=_frames(config.min_pause_s, hop_s),
-                         min_frames=_frames(config.min_speech_s, hop_s),
-                         pad_frames=_frames(config.onset_pad_s, hop_s),
-                         hang_frames=_frames(config.hangover_s, hop_s))
+    fill = _frames(config.min_pause_s, hop_s) if fill_pauses else 0
+    out = smooth_frames(speech, fill_frames=fill, min_frames=_frames(config.min_speech_s, hop_s),
+                        pad_frames=0, hang_frames=0)
+    out = extend_speech(out, audible, before_frames=_frames(config.extend_before_s, hop_s),
+                        after_frames=_frames(config.extend_after_s, hop_s))
+    if not fill_pauses:
+        return out
+    out = smooth_frames(out, fill_frames=fill, min_frames=0, pad_frames=0, hang_frames=0)
+    return fill_sounding_pauses(out, sounding, max_frames=_frames(config.sounding_pause_s, hop_s),
+                                share=config.sounding_share)
 
 
 def smooth_frames(speech: np.ndarray, *, fill_frames: int, min_frames: int, pad_frames: int,
                   hang_frames: int) -> np.ndarray:
-    """smooth_speech with the durations in frames: fill pauses < fill_frames, drop runs < min_frames,
-    pad pad_frames before and hang_frames after each run. bool [frames] -> bool [frames]."""
+    """Fill pauses < fill_frames, drop runs < min_frames, then pad a fixed pad_frames before and
+    hang_frames after each run. bool [frames] -> bool [frames]. The detector pads nothing (it
+    extends through audible frames instead, see extend_speech); the speaker stage mends with it."""
     speech = np.asarray(speech)
     if speech.ndim != 1:
         raise ValueError(f"speech must be 1-D [frames], got shape {speech.shape}")

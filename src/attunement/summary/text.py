@@ -43,6 +43,12 @@ def how_many(n: int) -> str:
     return "one moment" if n == 1 else "a couple of moments" if n == 2 else "a few moments" if n <= 5 else "several moments"
 
 
+def when(events) -> str:
+    """'around mm:ss' for one event, 'N moments, the first around mm:ss' for several."""
+    first = clock(events[0].t)
+    return f"around {first}" if len(events) == 1 else f"{how_many(len(events))}, the first around {first}"
+
+
 def how_often(share: float) -> str:
     """A share of time in plain words."""
     if share >= 0.85:
@@ -115,7 +121,7 @@ def _backchannels(review) -> str | None:
     first = bcs[0]
     who = _names(sorted({b.by for b in bcs}))
     return (f"{who} showed they were listening with short responses like \"mm-hm\" "
-            f"({how_many(len(bcs))}, first around {clock(first.t)}, while {first.during} spoke).")
+            f"({when(bcs)}, while {first.during} spoke).")
 
 
 def _let_finish(review) -> str | None:
@@ -131,8 +137,8 @@ def _interruptions(review) -> str | None:
     if not events:
         return None
     first = events[0]
-    return (f"There were {how_many(len(events))} when two people spoke at once and one had to stop "
-            f"(the first around {clock(first.t)}, while {first.of} was speaking); letting the other "
+    return (f"There {'was' if len(events) == 1 else 'were'} {how_many(len(events))} when two people spoke "
+            f"at once and one had to stop ({when(events)}, while {first.of} was speaking); letting the other "
             "finish their thought helps them feel heard.")
 
 
@@ -160,6 +166,5 @@ def _long_gaps(review, config) -> str | None:
     transfers = [f for f in review.turn_taking.floor_transfers if f.offset_s > config.hesitation_gap_s]
     if not transfers or len(transfers) < 0.3 * max(len(review.turn_taking.floor_transfers), 1):
         return None
-    return (f"Some answers came after a longer silence ({how_many(len(transfers))}, first around "
-            f"{clock(transfers[0].t)}); a beat of thought is fine, and saying \"let me think about that\" "
-            "lets the other know you are still with them.")
+    return (f"Some answers came after a longer silence ({when(transfers)}); a beat of thought is fine, "
+            "and saying \"let me think about that\" lets the other know you are still with them.")

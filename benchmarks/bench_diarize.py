@@ -1,0 +1,139 @@
+"""Mono diarization: DER per file, talk shares on assembled two-person talks, speed and peak memory.
+
+Targets (diarization issue): sample.wav DER <= 15 %; AMI excerpts mean DER <= 30 %; talk
+shares within 5 points of the truth; >= 100x real time on a 60-minute recording on two cores.
+Tuned on sample + AMI train (trn01-09); dev00/dev01 are held out.
+
+    python benchmarks/bench_diarize.py [--minutes 60] [--seeds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "calibration"))
+
+CHILD = r"""
+import json, sys, time
+from attunement.config import default_config
+from attunement.conversation.diarize import Diarizer
+from attunement.perception.vad import VoiceActivityDetector
+from attunement.sources.media import MediaReader
+config = default_config()
+t0 = time.perf_counter()
+with MediaReader(sys.argv[1]) as reader:
+    vad = VoiceActivityDetector(config=config.vad, channels=1)
+    diarizer = Diarizer(config=config.diarization)
+    duration = 0.0
+    for block in reader.blocks():
+        vad.feed(block); diarizer.feed(block); duration = block.t0 + block.duration
+t1 = time.perf_counter()
+segments = diarizer.finish(vad.finish(), duration)
+t2 = time.perf_counter()
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps({"stream_s": t1 - t0, "finish_s": t2 - t1, "audio_s": duration, "peak_mb": hwm / 1024,
+                  "speakers": len({s.speaker for s in segments})}))
+"""
+
+
+def der_table(files) -> None:
+    from tune_diarize import DEV, prepare, score
+
+    from attunement.config import default_config
+
+    cfg = default_config().diarization
+    print(f"{'file':>8} {'set':>6} {'DER':>6} {'DER c.25':>9} {'miss':>6} {'FA':>6} {'conf':>6} {'spk ref/hyp':>12}")
+    ami, ami_c = [], []
+    for k, (wav, ref) in files.items():
+        prepared = prepare(wav)
+        e, hyp = score(prepared, ref, cfg)
+        from attunement.conversation.der import diarization_error
+        c = diarization_error(ref, hyp, uem=(0.0, 30.0), collar_s=0.25)
+        if k != "sample":
+            ami.append(e.der)
+            ami_c.append(c.der)
+        part = "held" if k in DEV else "tune"
+        n_ref, n_hyp = len({s.speaker for s in ref}), len({s.speaker for s in hyp})
+        print(f"{k:>8} {part:>6} {e.der:6.3f} {c.der:9.3f} {e.missed_s / e.total_s:6.3f} "
+              f"{e.false_alarm_s / e.total_s:6.3f} {e.confusion_s / e.total_s:6.3f} {n_ref:>6}/{n_hyp}")
+    print(f"{'AMI mean':>8} {'':>6} {np.mean(ami):6.3f} {np.mean(ami_c):9.3f}   (target <= 0.30; sample target <= 0.15)")
+
+
+def assembled_table(files, seeds: int) -> None:
+    from attunement.conversation.der import diarization_error
+    from attunement.sources.assemble import assemble_conversation
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_diarize_realdata import diarize
+
+    print(f"\n{'assembled from':>14} {'seed':>4} {'DER':>6} {'DER c.25':>9} {'share ours':>11} {'share truth':>12} {'diff pts':>9}")
+    for k in ("sample", "dev00", "dev01", "trn09"):
+        wav, ref = files[k]
+        for seed in range(seeds):
+            try:
+                talk = assemble_conversation(wav, ref, channels=1, seed=seed)
+            except Exception as e:  # noqa: BLE001 - a recording without enough stretches for the script
+                print(f"{k:>14} {seed:>4} skipped: {e}")
+                break
+            hyp = diarize(talk.audio)
+            e = diarization_error(list(talk.segments), hyp)
+            c = diarization_error(list(talk.segments), hyp, collar_s=0.25)
+            first = talk.speakers[0]
+            mapped = {h: r for h, r in e.mapping.items()}
+            ours_t = sum(s.duration for s in hyp if mapped.get(s.speaker) == first)
+            ours = ours_t / max(sum(s.duration for s in hyp), 1e-9)
+            truth = talk.expected["talk_share"][first]
+            print(f"{k:>14} {seed:>4} {e.der:6.3f} {c.der:9.3f} {ours:11.3f} {truth:12.3f} {100 * (ours - truth):9.1f}")
+
+
+def speed(minutes: float) -> None:
+    from attunement.sources.assemble import assemble_conversation
+    from attunement.sources.media import write_wav
+    from tune_diarize import corpus
+
+    folder = Path(os.environ.get("ATTUNE_BENCH_DIR", tempfile.gettempdir())) / "attune-bench"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"assembled_{minutes:g}min.wav"
+    if not path.exists():
+        wav, ref = corpus()["sample"]
+        parts, n = [], 0
+        seed = 0
+        while n < minutes * 60 * 16000:
+            talk = assemble_conversation(wav, ref, channels=1, seed=seed)
+            parts.append(talk.audio[0])
+            n += talk.audio.shape[1]
+            seed += 1
+        write_wav(path, np.concatenate(parts)[None, : int(minutes * 60 * 16000)], 16000)
+    subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True)   # compile caches warm
+    r = json.loads(subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
+                                  text=True, check=True).stdout.strip().splitlines()[-1])
+    total = r["stream_s"] + r["finish_s"]
+    print(f"\n{'input':>10} {'decode+VAD+MFCC s':>18} {'diarize s':>10} {'x realtime':>11} {'peak MB':>8} {'speakers':>9}")
+    print(f"{minutes:>7g} min {r['stream_s']:18.1f} {r['finish_s']:10.1f} {r['audio_s'] / total:11.0f} "
+          f"{r['peak_mb']:8.0f} {r['speakers']:>9}   (target >= 100x on two cores)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--seeds", type=int, default=3)
+    args = ap.parse_args()
+    from tune_diarize import corpus
+
+    files = corpus()
+    der_table(files)
+    assembled_table(files, args.seeds)
+    speed(args.minutes)
+
+
+if __name__ == "__main__":
+    main()

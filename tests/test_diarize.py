@@ -1,0 +1,247 @@
+"""Mono diarization: every kernel against a plain numpy reference, and a synthetic two-voice conversation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from attunement.config import default_config
+from attunement.conversation import features as ft
+from attunement.conversation.cluster import first_appearance, spectral_clusters
+from attunement.conversation.der import diarization_error
+from attunement.conversation.diarize import Diarizer, diarize_frames, frames_to_segments, speech_on_frames
+from attunement.conversation.reseg import box_smooth, second_speaker, speaker_loglik, viterbi
+from attunement.errors import ConfigError, InputError
+from attunement.perception.vad import detect_speech
+from attunement.records import AudioBlock, VoiceActivity
+from attunement.sources.synthetic import practice_conversation
+
+CFG = default_config().diarization
+
+
+# ------------------------------------------------------------------ references
+
+def ref_mfcc(x):
+    x = np.asarray(x, np.float64)
+    e = np.concatenate(([x[0] * (1 - ft.PRE_EMPHASIS)], x[1:] - ft.PRE_EMPHASIS * x[:-1]))
+    n = 1 + (e.size - ft.WIN) // ft.HOP if e.size >= ft.WIN else 0
+    out = np.zeros((n, ft.N_CEPS))
+    for k in range(n):
+        frame = e[k * ft.HOP: k * ft.HOP + ft.WIN] * np.hamming(ft.WIN)
+        power = np.abs(np.fft.rfft(frame, ft.NFFT)) ** 2
+        out[k] = ft._DCT @ np.log(ft._FB @ power + 1e-8)
+    return out
+
+
+def ref_chunks(speech, L):
+    out, i = [], 0
+    while i < len(speech):
+        if not speech[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(speech) and speech[j]:
+            j += 1
+        m = max(1, round((j - i) / L))
+        out += [(i + (j - i) * p // m, i + (j - i) * (p + 1) // m) for p in range(m)]
+        i = j
+    return out
+
+
+def ref_glr(feats, chunks, prior, tau):
+    def logdet(x):
+        c = ((x - x.mean(0)).T @ (x - x.mean(0)) + tau * prior) / (len(x) + tau)
+        return np.linalg.slogdet(c)[1]
+    n = len(chunks)
+    out = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = feats[slice(*chunks[i])], feats[slice(*chunks[j])]
+            both = np.vstack([a, b])
+            out[i, j] = out[j, i] = 0.5 * (len(both) * logdet(both) - len(a) * logdet(a) - len(b) * logdet(b)) / len(both)
+    return out
+
+
+def ref_viterbi(ll, pen):
+    n, k = ll.shape
+    score, back = ll[0].copy(), np.zeros((n, k), int)
+    for t in range(1, n):
+        cand = score[None, :] - pen * (1 - np.eye(k))     # [to, from]
+        back[t] = np.argmax(cand + 1e-12 * np.eye(k), axis=1)  # ties: stay
+        score = cand[np.arange(k), back[t]] + ll[t]
+    path = [int(np.argmax(score))]
+    for t in range(n - 1, 0, -1):
+        path.append(back[t, path[-1]])
+    return np.array(path[::-1])
+
+
+def path_score(ll, path, pen):
+    return ll[np.arange(len(path)), path].sum() - pen * np.count_nonzero(np.diff(path))
+
+
+# ------------------------------------------------------------------ kernels
+
+def test_mfcc_matches_reference_and_streams_in_any_blocks(rng):
+    x = (0.1 * rng.standard_normal(16000 + 123)).astype(np.float32)
+    whole = ft.mfcc(x)
+    np.testing.assert_allclose(whole, ref_mfcc(x), rtol=1e-3, atol=2e-3)
+    stream = ft.MfccStream()
+    for part in np.split(x, [1, 7, 400, 401, 5000, 9999]):
+        stream.feed(part)
+    np.testing.assert_allclose(stream.features(), whole, rtol=1e-4, atol=1e-4)
+    assert ft.mfcc(x[:399]).shape == (0, ft.N_CEPS)
+
+
+def test_speech_chunks_match_reference(rng):
+    for _ in range(20):
+        speech = rng.random(500) < 0.8
+        speech = np.repeat(speech[::10], 10)
+        for L in (1, 7, 40, 200):
+            got = ft.speech_chunks(speech, chunk_frames=L)
+            assert [tuple(r) for r in got] == ref_chunks(speech, L)
+    assert ft.speech_chunks(np.zeros(10, bool), chunk_frames=5).shape == (0, 2)
+
+
+def test_chunk_stats_and_glr_match_reference(rng):
+    feats = rng.standard_normal((600, 5))
+    feats[300:] *= 2.0                        # a second "voice": other covariance
+    chunks = np.array([[0, 100], [100, 250], [250, 350], [350, 600], [10, 40]])
+    n, s1, s2 = ft.chunk_stats(feats, chunks)
+    for c, (a, b) in enumerate(chunks):
+        assert n[c] == b - a
+        np.testing.assert_allclose(s1[c], feats[a:b].sum(0))
+        np.testing.assert_allclose(s2[c], feats[a:b].T @ feats[a:b])
+    prior = np.cov(feats.T)
+    got = ft.glr_distances(n, s1, s2, prior, shrink_frames=10.0)
+    np.testing.assert_allclose(got, ref_glr(feats, [tuple(c) for c in chunks], prior, 10.0), rtol=1e-9, atol=1e-9)
+    assert got[0, 1] < got[0, 3]              # same voice closer than the other voice
+
+
+def test_box_smooth_matches_reference(rng):
+    x = rng.standard_normal((37, 3))
+    for width in (1, 2, 5, 100):
+        h = width // 2
+        want = np.array([x[max(t - h, 0): t + h + 1].mean(0) for t in range(37)])
+        np.testing.assert_allclose(box_smooth(x, width), want)
+    runs = np.repeat([0, 1, 2], [10, 20, 7])
+    for width in (3, 9):
+        h = width // 2
+        want = np.vstack([[x[max(t - h, a): min(t + h + 1, b)].mean(0) for t in range(a, b)]
+                          for a, b in [(0, 10), (10, 30), (30, 37)]])
+        np.testing.assert_allclose(box_smooth(x, width, runs=runs), want)
+
+
+def test_viterbi_matches_reference_and_is_optimal(rng):
+    for pen in (0.0, 0.7, 3.0):
+        ll = rng.standard_normal((60, 3))
+        got = viterbi(ll, switch_penalty=pen)
+        assert path_score(ll, got, pen) == pytest.approx(path_score(ll, ref_viterbi(ll, pen), pen))
+    ll = rng.standard_normal((8, 2))
+    best = max(path_score(ll, np.array(p), 1.0) for p in np.ndindex(*(2,) * 8))
+    assert path_score(ll, viterbi(ll, switch_penalty=1.0), 1.0) == pytest.approx(best)
+    # a free change into row 4 (the first frame after a pause) costs nothing
+    free = np.zeros(8, bool)
+    free[4] = True
+
+    def score_free(p):
+        return ll[np.arange(8), p].sum() - 1.0 * sum(p[t] != p[t - 1] and not free[t] for t in range(1, 8))
+    best = max(score_free(np.array(p)) for p in np.ndindex(*(2,) * 8))
+    assert score_free(viterbi(ll, switch_penalty=1.0, free=free)) == pytest.approx(best)
+
+
+def test_second_speaker_matches_reference(rng):
+    ll = rng.standard_normal((200, 3))
+    ll = np.repeat(ll[::10], 10, axis=0)
+    best = np.argmax(ll, axis=1)
+    got = second_speaker(ll, best, margin=0.5, min_frames=15)
+    want = np.full(200, -1)
+    for t in range(200):
+        order = [j for j in np.argsort(-ll[t]) if j != best[t]]
+        if ll[t, best[t]] - ll[t, order[0]] < 0.5:
+            want[t] = order[0]
+    runs = np.flatnonzero(np.diff(np.concatenate(([-2], want, [-2]))))
+    for a, b in zip(runs[:-1], runs[1:]):
+        if b - a < 15:
+            want[a:b] = -1
+    np.testing.assert_array_equal(got, want)
+    assert second_speaker(ll[:, :1], best * 0, margin=9.0, min_frames=1).max() == -1
+
+
+def test_speaker_loglik_is_the_gaussian_density(rng):
+    x = rng.standard_normal((300, 4))
+    labels = (np.arange(300) >= 150).astype(int)
+    prior = np.eye(4)
+    got = speaker_loglik(x, labels, 3, prior, shrink_frames=5.0)
+    for j in (0, 1):
+        mine = x[labels == j]
+        mu = mine.mean(0)
+        cov = ((mine - mu).T @ (mine - mu) + 5.0 * prior) / (len(mine) + 5.0)
+        d = x - mu
+        want = -0.5 * np.einsum("ij,jk,ik->i", d, np.linalg.inv(cov), d) - 0.5 * np.linalg.slogdet(2 * np.pi * cov)[1]
+        np.testing.assert_allclose(got[:, j], want)
+    assert np.all(got[:, 2] == -np.inf)
+
+
+def test_spectral_clusters_find_blocks_and_count():
+    # three groups of points with small within- and large between-distances
+    rng = np.random.default_rng(3)
+    centres = np.array([[0, 0], [10, 0], [0, 10]])
+    pts = np.vstack([c + rng.standard_normal((8, 2)) for c in centres])
+    order = rng.permutation(24)
+    pts = pts[order]
+    d = np.linalg.norm(pts[:, None] - pts[None], axis=-1) ** 2
+    labels, _ = spectral_clusters(d)
+    truth = first_appearance(np.repeat([0, 1, 2], 8)[order])
+    np.testing.assert_array_equal(labels, truth)
+    fixed, _ = spectral_clusters(d, num_speakers=2)
+    assert fixed.max() == 1 and fixed[0] == 0
+    assert spectral_clusters(np.zeros((1, 1)))[0].tolist() == [0]
+
+
+def test_first_appearance_and_segments():
+    assert first_appearance(np.array([-1, 2, 2, 0, -1, 1, 0])).tolist() == [-1, 0, 0, 1, -1, 2, 1]
+    segs = frames_to_segments(np.array([-1, 0, 0, 1, 1, 1, -1]), t0=1.0)
+    assert [(s.speaker, round(s.start, 4), round(s.end, 4)) for s in segs] == [
+        ("speaker1", 1.0175, 1.0375), ("speaker2", 1.0375, 1.0675)]
+
+
+def test_speech_on_frames_samples_the_vad_grid():
+    act = VoiceActivity(speech=np.array([[False, True, True, False]]), level_db=np.zeros((1, 4), np.float32), hop_s=0.03)
+    got = speech_on_frames(act, 12, t0=0.0)      # centres at 12.5 ms + 10 ms k
+    want = [(0.0125 + 0.01 * k) // 0.03 in (1, 2) for k in range(12)]
+    assert got.tolist() == want
+
+
+def test_no_speech_and_bad_input():
+    labels, overlap = diarize_frames(np.zeros((100, ft.N_CEPS), np.float32), np.zeros(100, bool), config=CFG)
+    assert labels.max() == -1 and overlap.max() == -1
+    with pytest.raises(InputError, match="speech mask"):
+        diarize_frames(np.zeros((10, ft.N_CEPS), np.float32), np.zeros(9, bool), config=CFG)
+    with pytest.raises(InputError, match="16000 Hz"):
+        Diarizer(config=CFG).feed(AudioBlock(np.zeros((1, 80), np.float32), 0.0, 8000))
+    with pytest.raises(InputError, match="number of speakers"):
+        Diarizer(config=CFG, num_speakers=0)
+    with pytest.raises(ConfigError, match="min_speakers"):
+        default_config().replace("diarization", min_speakers=7)
+
+
+# ------------------------------------------------------------------ a synthetic conversation
+
+@pytest.mark.parametrize("num_speakers", [None, 2])
+def test_two_synthetic_voices_are_told_apart(num_speakers):
+    convo = practice_conversation(seed=0, channels=1)
+    activity = detect_speech(convo.audio, convo.rate, config=default_config().vad)
+    diarizer = Diarizer(config=CFG, num_speakers=num_speakers)
+    step = 16000 // 3
+    for a in range(0, convo.audio.shape[1], step):
+        diarizer.feed(AudioBlock(convo.audio[:, a:a + step], a / convo.rate, convo.rate))
+    hyp = diarizer.finish(activity, convo.audio.shape[1] / convo.rate)
+    assert {s.speaker for s in hyp} == {"speaker1", "speaker2"}
+    assert min(hyp).speaker == "speaker1"                      # numbered by first appearance
+    e = diarization_error(list(convo.segments), hyp)
+    assert e.mapping == {"speaker1": "alex", "speaker2": "sam"}
+    assert e.confusion_s / e.total_s < 0.03
+    assert e.der < 0.10
+    # the interruption (sam 16.6 s over alex until 17.4 s) is heard as overlap
+    both = [s for s in hyp if s.start < 17.3 and s.end > 16.7]
+    assert {s.speaker for s in both} == {"speaker1", "speaker2"}
