@@ -57,7 +57,7 @@ class MediaReader:
         self.problems: list[str] = []
         self._started = False
         self._stopped = False  # decoding ended early for a reason already noted in `problems`
-        self._container = _open(self.path)
+        self._container = open_container(self.path)
         try:
             self._stream = _audio_stream(self._container, self.path)
             self._stated_s = _stated_duration(self._container, self._stream)
@@ -196,14 +196,14 @@ class MediaReader:
             except StopIteration:
                 break
             except av.error.FFmpegError as e:
-                self._stop(f"decoding stopped at {self._at(t)}: {_reason(e)}; "
+                self._stop(f"decoding stopped at {self._at(t)}: {error_reason(e)}; "
                            "the file looks truncated or damaged")
                 yield from self._flush_decoder()
                 return
             try:
                 frames = packet.decode()
             except av.error.FFmpegError as e:
-                log.debug("%s: damaged packet after %.2f s: %s", self.path, t, _reason(e))
+                log.debug("%s: damaged packet after %.2f s: %s", self.path, t, error_reason(e))
                 first_bad = t if bad_total == 0 else first_bad
                 bad_run, bad_total = bad_run + 1, bad_total + 1
                 if bad_run >= _MAX_BAD_RUN:
@@ -224,7 +224,7 @@ class MediaReader:
         try:
             yield from self._stream.codec_context.decode(None)
         except av.error.FFmpegError as e:
-            log.debug("%s: flushing the decoder failed: %s", self.path, _reason(e))
+            log.debug("%s: flushing the decoder failed: %s", self.path, error_reason(e))
 
     def _check_length(self, decoded_s: float) -> None:
         stated = self.info.duration_s
@@ -263,7 +263,7 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, rate: int) -> None:
         raise InputError(f"{os.fspath(path)}: cannot write the WAV file ({e.strerror or e})") from None
 
 
-def _open(path: str) -> av.container.InputContainer:
+def open_container(path: str) -> av.container.InputContainer:
     """The opened container; InputError for a missing, empty, unreadable or non-media file."""
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
@@ -280,7 +280,7 @@ def _open(path: str) -> av.container.InputContainer:
     except PermissionError:
         raise InputError(f"{path}: cannot read the file (permission denied)") from None
     except (av.error.FFmpegError, OSError) as e:
-        raise InputError(f"{path}: FFmpeg cannot read it as audio or video ({_reason(e)}): "
+        raise InputError(f"{path}: FFmpeg cannot read it as audio or video ({error_reason(e)}): "
                          "not a media file, or a damaged one") from None
 
 
@@ -331,6 +331,6 @@ def _arrays(frames: list[av.AudioFrame], channels: int) -> list[np.ndarray]:
     return [frame.to_ndarray().reshape(-1, channels).T for frame in frames]
 
 
-def _reason(e: Exception) -> str:
+def error_reason(e: Exception) -> str:
     """FFmpeg's one-line reason, without the path PyAV appends."""
     return str(getattr(e, "strerror", None) or e).splitlines()[0]
