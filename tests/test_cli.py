@@ -62,6 +62,9 @@ def test_bad_rttm_names_the_line(bad_files):
 def test_usage_errors_are_one_line(bad_files):
     assert_one_line_error(run("review"), match="input")
     assert_one_line_error(run("review", bad_files / "good.wav", "--channels-are-speakers"), match="has 1")
+    assert_one_line_error(run("review", bad_files / "good.wav", "--speakers", "9"), match="from 1 to 6")
+    assert_one_line_error(run("review", bad_files / "good.wav", "--speakers", "1", "--me", "nobody"),
+                          match="--me nobody: no such speaker")
     cfg = bad_files / "typo.toml"
     cfg.write_text("[turns]\nbridge_pause = 1\n")
     assert_one_line_error(run("--config", cfg, "review", bad_files / "good.wav"), match="bridge_pause")

@@ -72,7 +72,7 @@ def test_one_shared_microphone_is_one_track(tmp_path):
     convo = practice_conversation(seed=0, channels=1)
     path = tmp_path / "mono.wav"
     write_wav(path, convo.audio, convo.rate)
-    review = review_file(path, config=CONFIG)
+    review = review_file(path, config=CONFIG, num_speakers=1)
     assert review.speakers == ("speaker",)
     # union of the truth: overlapping speech of two people is one stretch of speech here
     union, (start, end) = [], (None, None)

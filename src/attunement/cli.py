@@ -36,7 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="each channel is one person's microphone")
     r.add_argument("--rttm", metavar="REF.rttm", help="take the speakers of mono audio from this annotation")
     r.add_argument("--file-id", help="which file of a multi-file RTTM to use")
-    r.add_argument("--speakers", metavar="NAMES", help="comma-separated names, one per channel")
+    r.add_argument("--names", metavar="NAMES", help="comma-separated speaker names, one per channel")
+    r.add_argument("--speakers", metavar="N", type=_speaker_count,
+                   help="how many people share the one microphone (default: estimated, 2 to 6; 1 = one track)")
+    r.add_argument("--me", metavar="SPEAKER", help="the speaker who is you (labelled 'me', the others 'partner')")
     _outputs(r)
 
     m = sub.add_parser("metrics", help="turn-taking metrics from an RTTM annotation alone (no audio)")
@@ -48,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--keep", metavar="DIR", help="keep the generated WAV and its true RTTM in DIR")
     _outputs(d)
     return p
+
+
+def _speaker_count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 6:
+        raise argparse.ArgumentTypeError(f"--speakers takes a count from 1 to 6, got {text!r}")
+    return n
 
 
 def _outputs(p: argparse.ArgumentParser) -> None:
@@ -95,9 +108,9 @@ def _review(args, config) -> int:
     if not path.exists():
         raise InputError(f"no such file: {path}")
     reference = read_rttm(args.rttm, file_id=args.file_id) if args.rttm else None
-    names = [n.strip() for n in args.speakers.split(",")] if args.speakers else None
+    names = [n.strip() for n in args.names.split(",")] if args.names else None
     review = review_file(path, config=config, channels_are_speakers=args.channels_are_speakers,
-                         reference=reference, speaker_names=names)
+                         reference=reference, speaker_names=names, num_speakers=args.speakers, me=args.me)
     _emit(review, args, config, file_id=path.stem)
     return 0
 

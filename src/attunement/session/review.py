@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ..config import Config
+from ..conversation.diarize import Diarizer
+from ..conversation.me import label_me
 from ..conversation.speakers import ChannelsAreSpeakers, FromAnnotation, SingleTrack, channel_names
 from ..conversation.turns import TurnTaking, analyze_turns
 from ..errors import InputError
@@ -39,8 +39,16 @@ class Review:
 
 def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool = False,
                 reference: Sequence[Segment] | None = None,
-                speaker_names: Sequence[str] | None = None) -> Review:
-    """Review a media file; `reference` (from an RTTM) gives the speakers of mono audio."""
+                speaker_names: Sequence[str] | None = None, num_speakers: int | None = None,
+                me: str | None = None) -> Review:
+    """Review a media file.
+
+    Speakers come from one channel per person, a reference annotation (`reference`, from an RTTM),
+    or, for one shared microphone, diarization (`num_speakers` fixes the count; 1 = one track).
+    `me` names the speaker who is the user (relabelled `me`, the others `partner`).
+    """
+    if num_speakers is not None and (channels_are_speakers or reference is not None):
+        raise InputError("a speaker count goes with one shared microphone, not with --channels-are-speakers or --rttm")
     with MediaReader(path) as reader:
         info = reader.info
         if channels_are_speakers and reference is not None:
@@ -53,9 +61,10 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
             vad_channels = info.channels
         elif reference is not None:
             speakers, vad_channels = FromAnnotation(reference), 1
+        elif num_speakers == 1:
+            speakers, vad_channels = SingleTrack(speaker_names[0] if speaker_names else "speaker"), 1
         else:
-            name = speaker_names[0] if speaker_names else "speaker"
-            speakers, vad_channels = SingleTrack(name), 1
+            speakers, vad_channels = Diarizer(config=config.diarization, num_speakers=num_speakers), 1
         vad = VoiceActivityDetector(config=config.vad, channels=vad_channels)
         duration = 0.0
         for block in reader.blocks():
@@ -67,7 +76,12 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
         problems = tuple(reader.problems)
     activity = vad.finish()
     segments = speakers.finish(activity, duration)
-    ids = _speaker_ids(segments, reference, speakers)
+    if isinstance(speakers, Diarizer) and len({s.speaker for s in segments}) > 1:
+        problems += ("who spoke when was told apart by voice alone from one shared microphone; "
+                     "similar voices can be mixed up",)
+    if me is not None:
+        segments = label_me(segments, me)
+    ids = _speaker_ids(segments, reference if me is None else None, speakers)
     turns = analyze_turns(segments, config=config.turns, speakers=ids)
     if not segments:
         problems += ("no speech was heard in this recording",)
@@ -86,13 +100,9 @@ def review_annotation(segments: Sequence[Segment], *, config: Config, source: st
 
 
 def _speaker_ids(segments, reference, speakers) -> list[str]:
-    if isinstance(speakers, ChannelsAreSpeakers):
+    if isinstance(speakers, ChannelsAreSpeakers) and not any(s.speaker == "me" for s in segments):
         return list(speakers.names)
     if reference is not None:
         return sorted({s.speaker for s in reference})
-    return sorted({s.speaker for s in segments}) or [speakers.name]
+    return sorted({s.speaker for s in segments}) or [getattr(speakers, "name", "speaker")]
 
-
-def speech_share(activity: VoiceActivity) -> float:
-    """Share of frames with speech on any channel, 0..1 (for notes about quiet recordings)."""
-    return float(np.mean(activity.speech.any(axis=0))) if activity.frames else 0.0
