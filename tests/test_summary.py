@@ -91,3 +91,14 @@ def test_nothing_heard_says_so():
 @pytest.mark.parametrize("t, text", [(0, "00:00"), (59.6, "01:00"), (134, "02:14"), (3725, "1:02:05")])
 def test_clock(t, text):
     assert clock(t) == text
+
+
+def test_the_user_is_you_and_the_other_your_partner():
+    segs = [Segment(0, 90, "me"), Segment(30, 30.5, "partner"), Segment(91, 93, "partner"), Segment(93.2, 95, "me")]
+    s = summary_of(segs)
+    text = s.text()
+    assert "You did most of the talking" in text and "ask your partner an open question" in text
+    assert "Your partner showed they were listening" in text and "while you spoke" in text
+    assert "One stretch by you" in text
+    assert not re.search(r"\bme\b", text) and "partner" not in text.lower().replace("your partner", "")
+    no_grades(s)

@@ -78,8 +78,22 @@ def summarize(review: Review, *, config: SummaryConfig) -> Summary:
     return Summary(tuple(strengths), tuple(suggestions[:MAX_SUGGESTIONS]), notes)
 
 
+def person(speaker: str) -> str:
+    """How the summary names a speaker: the user is "you", the other "your partner"."""
+    if speaker == "me":
+        return "you"
+    if speaker == "partner":
+        return "your partner"
+    return speaker.replace("partner-", "partner ") if speaker.startswith("partner-") else speaker
+
+
+def _cap(sentence: str) -> str:
+    """Capitalise a sentence that starts with "you"/"your"; speaker ids keep their own spelling."""
+    return sentence[:1].upper() + sentence[1:] if sentence.startswith("you") else sentence
+
+
 def _names(items) -> str:
-    items = list(items)
+    items = [person(s) for s in items]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
@@ -94,6 +108,10 @@ def _one_voice_note(review: Review, speaker: str) -> str:
         return ("All speech was heard as one voice: who spoke when needs one channel per person "
                 "(--channels-are-speakers) or an annotation (--rttm).")
     return f"Only {speaker} was heard speaking."
+
+
+def _was(speaker: str) -> str:
+    return "you were" if speaker == "me" else f"{person(speaker)} was"
 
 
 def _balance(review, talkers, config) -> str | None:
@@ -120,8 +138,9 @@ def _backchannels(review) -> str | None:
         return None
     first = bcs[0]
     who = _names(sorted({b.by for b in bcs}))
-    return (f"{who} showed they were listening with short responses like \"mm-hm\" "
-            f"({when(bcs)}, while {first.during} spoke).")
+    they = "you were" if who == "you" else "they were"
+    return _cap(f"{who} showed {they} listening with short responses like \"mm-hm\" "
+                f"({when(bcs)}, while {person(first.during)} spoke).")
 
 
 def _let_finish(review) -> str | None:
@@ -138,7 +157,7 @@ def _interruptions(review) -> str | None:
         return None
     first = events[0]
     return (f"There {'was' if len(events) == 1 else 'were'} {how_many(len(events))} when two people spoke "
-            f"at once and one had to stop ({when(events)}, while {first.of} was speaking); letting the other "
+            f"at once and one had to stop ({when(events)}, while {_was(first.of)} speaking); letting the other "
             "finish their thought helps them feel heard.")
 
 
@@ -147,8 +166,8 @@ def _imbalance(review, talkers, config) -> str | None:
     top = max(talkers, key=lambda s: per[s].talk_share)
     if len(review.speakers) >= 2 and per[top].talk_share > config.balance_share:
         others = _names([s for s in review.speakers if s != top])
-        return (f"{top} did most of the talking ({how_often(per[top].talk_share)}); pausing to ask "
-                f"{others} an open question, like \"How was that for you?\", invites them in.")
+        return _cap(f"{person(top)} did most of the talking ({how_often(per[top].talk_share)}); pausing to ask "
+                    f"{others} an open question, like \"How was that for you?\", invites them in.")
     return None
 
 
@@ -157,7 +176,7 @@ def _monologue(review, config) -> str | None:
     if not turns:
         return None
     longest = max(turns, key=lambda t: t.end - t.start)
-    return (f"One stretch by {longest.speaker} ran for about {_minutes(longest.end - longest.start)} "
+    return (f"One stretch by {person(longest.speaker)} ran for about {_minutes(longest.end - longest.start)} "
             f"(from {clock(longest.start)}); a short check-in, like \"Does that make sense so far?\", "
             "keeps the other person with you.")
 
