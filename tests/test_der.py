@@ -7,7 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from attunement.conversation.der import DiarizationError, _union, diarization_error, optimal_mapping
+from attunement.conversation.der import DiarizationError, diarization_error, optimal_mapping
+from attunement.intervals import union
 from attunement.errors import InputError
 from attunement.records import Segment as S
 
@@ -99,7 +100,7 @@ def test_bad_input_raises_one_clear_error():
 def _random_annotation(rng, labels, n):
     raw = [(a, a + rng.uniform(0.05, 4.0), labels[rng.integers(len(labels))]) for a in rng.uniform(0, 30, n)]
     # one speaker's overlapping segments are one stretch (pyannote would count them twice)
-    return [S(a, b, k) for k in labels for a, b in _union([(a, b) for a, b, who in raw if who == k])]
+    return [S(a, b, k) for k in labels for a, b in union([(a, b) for a, b, who in raw if who == k])]
 
 
 @pytest.mark.parametrize("collar", [0.0, 0.25])

@@ -24,6 +24,7 @@ import numpy as np
 
 from .._numba import kernel
 from ..errors import InputError
+from ..intervals import subtract, union
 from ..records import Segment
 
 
@@ -64,7 +65,7 @@ def diarization_error(reference: Sequence[Segment], hypothesis: Sequence[Segment
     region = _region(reference, hypothesis, uem)
     if collar_s > 0:
         holes = [(b - collar_s, b + collar_s) for s in reference for b in (s.start, s.end)]
-        region = _subtract(region, _union(holes))
+        region = subtract(region, union(holes))
     ref_ids, ref_arr = _arrays(reference, "reference")
     hyp_ids, hyp_arr = _arrays(hypothesis, "hypothesis")
     cuts = np.unique(np.concatenate([ref_arr[0], ref_arr[1], hyp_arr[0], hyp_arr[1],
@@ -140,7 +141,7 @@ def _region(reference, hypothesis, uem) -> list[tuple[float, float]]:
     for a, b in spans:
         if not (math.isfinite(a) and math.isfinite(b) and b >= a):
             raise InputError(f"UEM span ({a}, {b}) must be finite with end >= start")
-    return _union([(float(a), float(b)) for a, b in spans])
+    return union([(float(a), float(b)) for a, b in spans])
 
 
 def _arrays(segments: Sequence[Segment], what: str) -> tuple[list[str], tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -154,31 +155,6 @@ def _arrays(segments: Sequence[Segment], what: str) -> tuple[list[str], tuple[np
     return ids, (starts, ends, np.array([index[s.speaker] for s in segments], dtype=np.int64))
 
 
-def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    out: list[list[float]] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], b)
-        elif b > a:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
-
-
-def _subtract(spans: list[tuple[float, float]], holes: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Parts of sorted disjoint `spans` outside sorted disjoint `holes`."""
-    out = []
-    for a, b in spans:
-        for ha, hb in holes:
-            if hb <= a or ha >= b:
-                continue
-            if ha > a:
-                out.append((a, ha))
-            a = max(a, hb)
-            if a >= b:
-                break
-        if a < b:
-            out.append((a, b))
-    return out
 
 
 @kernel

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..intervals import subtract, union
 from ..records import Segment
 from .media import read_audio
 from .synthetic import (
@@ -103,9 +104,9 @@ def single_speaker_stretches(segments: Sequence[Segment], *, duration_s: float |
     """
     out = []
     for who in sorted({s.speaker for s in segments}):
-        own = _merge([(s.start, s.end) for s in segments if s.speaker == who], MAX_INNER_SILENCE_S)
-        others = _merge([(s.start - clearance_s, s.end + clearance_s) for s in segments if s.speaker != who], 0.0)
-        for a, b in _subtract(own, others):
+        own = union([(s.start, s.end) for s in segments if s.speaker == who], join_s=MAX_INNER_SILENCE_S)
+        others = union([(s.start - clearance_s, s.end + clearance_s) for s in segments if s.speaker != who])
+        for a, b in subtract(own, others):
             a, b = max(a + trim_s, 0.0), b - trim_s
             if duration_s is not None:
                 b = min(b, duration_s)
@@ -176,31 +177,6 @@ def _background_rms(audio: np.ndarray, segments: Sequence[Segment], rate: int) -
     return rms(audio[~quiet]) * 10 ** (-_NOISE_FALLBACK_DB / 20)
 
 
-def _merge(spans: list[tuple[float, float]], join_s: float) -> list[tuple[float, float]]:
-    out: list[list[float]] = []
-    for a, b in sorted(spans):
-        if out and (a <= out[-1][1] or a - out[-1][1] < join_s):
-            out[-1][1] = max(out[-1][1], b)
-        else:
-            out.append([a, b])
-    return [(a, b) for a, b in out]
-
-
-def _subtract(spans: list[tuple[float, float]], holes: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Parts of sorted disjoint `spans` outside sorted disjoint `holes`."""
-    out = []
-    for a, b in spans:
-        for ha, hb in holes:
-            if hb <= a or ha >= b:
-                continue
-            if ha > a:
-                out.append((a, ha))
-            a = max(a, hb)
-            if a >= b:
-                break
-        if a < b:
-            out.append((a, b))
-    return out
 
 
 def _n(s: Segment, rate: int) -> int:
