@@ -39,7 +39,23 @@ _HOLES_NOTED = 3
 _MAX_BAD_RUN = 200
 
 
-class MediaReader:
+class ContainerReader:
+    """What every file reader shares: a PyAV container in `_container`, closed on exit."""
+
+    _container: av.container.InputContainer
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Releases the file; safe to call more than once."""
+        self._container.close()
+
+
+class MediaReader(ContainerReader):
     """Decodes the best audio track of one media file into float32 blocks at `rate` Hz.
 
     Opening probes the file and decodes its first audio frame, so bad input raises
@@ -73,16 +89,6 @@ class MediaReader:
         except BaseException:
             self._container.close()
             raise
-
-    def __enter__(self) -> "MediaReader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Releases the file; safe to call more than once."""
-        self._container.close()
 
     def blocks(self) -> Iterator[AudioBlock]:
         """The audio as blocks, float32 [shape=(channels, block_n)] at `rate` Hz, C-contiguous.

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..records import VideoFrame
-from .media import error_reason, open_container
+from .media import ContainerReader, error_reason, open_container
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class VideoInfo:
     codec: str = ""
 
 
-class VideoReader:
+class VideoReader(ContainerReader):
     """Decodes the video track of one file into `VideoFrame`s: RGB uint8 [shape=(h, w, 3)], at
     most `max_width` pixels wide (aspect kept; None keeps the size), times in seconds on the
     session clock. Opening decodes the first frame, so bad input raises `InputError` here.
@@ -93,16 +93,6 @@ class VideoReader:
         except BaseException:
             self._container.close()
             raise
-
-    def __enter__(self) -> "VideoReader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Releases the file; safe to call more than once."""
-        self._container.close()
 
     def frames(self, every_s: float = 0.0) -> Iterator[VideoFrame]:
         """The frames in display order; with `every_s` > 0 only frames at least `every_s` s after
