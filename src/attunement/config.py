@@ -173,9 +173,11 @@ class CueConfig:
     baseline_s: float
     baseline_min_frames: int
     baseline_min_share: float
-    baseline_accept_deg: float
-    baseline_max_shift_deg: float
     baseline_max_head_deg: float
+    calibration_accept_deg: float
+    calibration_max_shift_deg: float
+    self_accept_deg: float
+    self_max_shift_deg: float
     lean_margin: float
     lean_release: float
     lean_hold_s: float
@@ -207,8 +209,9 @@ class CueConfig:
         for key in ("blink_openness", "baseline_min_share", "gesture_return_ratio"):
             if not 0 <= getattr(self, key) <= 1:
                 raise ConfigError(f"[cues] {key} = {getattr(self, key)}: must lie in [0, 1]")
-        for key in ("contact_min_s", "contact_bridge_s", "lean_hold_s", "gap_fill_s", "baseline_accept_deg",
-                    "baseline_max_shift_deg", "baseline_max_head_deg", "baseline_min_frames"):
+        for key in ("contact_min_s", "contact_bridge_s", "lean_hold_s", "gap_fill_s", "baseline_max_head_deg",
+                    "calibration_accept_deg", "calibration_max_shift_deg", "self_accept_deg", "self_max_shift_deg",
+                    "baseline_min_frames"):
             if not getattr(self, key) >= 0:
                 raise ConfigError(f"[cues] {key} = {getattr(self, key)}: must be >= 0")
         if self.shake_min_swings < 2:

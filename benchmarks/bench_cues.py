@@ -1,0 +1,152 @@
+"""Per-frame cost of the face cue kernels: numba vs numpy / plain-Python references, on synthetic
+sequences made from the real portrait's landmarks (5 minutes at 30 fps).
+
+Prints microseconds per frame and the ratio reference / numba, side by side in one run (machines
+are noisy, ratios less so). The references are the ones the tests check the kernels against
+(tests/test_cues_face.py), plus a batched numpy SVD fit (the best plain numpy does for the pose).
+Target: all face cue kernels together <= 200 us per frame.
+
+    python benchmarks/bench_cues.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import test_cues_face as ref  # noqa: E402
+
+from attunement.config import default_config  # noqa: E402
+from attunement.cues import distance, gaze, headpose, mouth, nods  # noqa: E402
+from attunement.cues.face import analyze_face  # noqa: E402
+from attunement.cues.face_geometry import CANONICAL, EYE_CORNERS, IRIS_RING, RIGID  # noqa: E402
+from attunement.cues.synthetic import HeadModel, PinholeCamera  # noqa: E402
+
+FPS, MINUTES = 30.0, 5
+CFG = default_config().cues
+CAM = PinholeCamera(1280, 720, 65.0)
+CAMERA = (CAM.focal_px, CAM.width / 2, CAM.height / 2)
+
+
+def best_of(fn, repeats=3) -> float:
+    fn()  # compile / warm
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def make_frames(n: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    model = HeadModel.from_landmarks(ref.portrait_face())
+    t = np.arange(n) / FPS
+    yaw = 15 * np.sin(2 * np.pi * 0.07 * t) + 4 * np.sin(2 * np.pi * 2.5 * t) * (np.sin(0.3 * t) > 0.5)
+    pitch = 8 * np.sin(2 * np.pi * 0.11 * t) + 5 * np.sin(2 * np.pi * 2.0 * t) * (np.sin(0.2 * t) > 0.6)
+    depth = 600 + 60 * np.sin(2 * np.pi * 0.03 * t)
+    rots = headpose.rotation_from_angles(yaw, pitch, np.zeros(n))
+    faces = np.empty((n, 478, 3), np.float32)
+    for k in range(n):
+        faces[k] = model.render(CAM, rots[k], (0.0, 0.0, depth[k]), look_at_mm=np.zeros(3))
+    faces += rng.normal(0, 0.5, faces.shape).astype(np.float32)
+    return faces, t
+
+
+def numpy_fit(faces, robust=3.0, iterations=2):
+    """Batched weighted Umeyama with numpy's stacked SVD (vectorised over frames)."""
+    dst = faces[:, RIGID].astype(np.float64)
+    src = CANONICAL[None]
+    w = np.ones(dst.shape[:2])
+    for _ in range(iterations + 1):
+        wn = w / w.sum(axis=1, keepdims=True)
+        cs, cd = np.einsum("nk,nkj->nj", wn, np.broadcast_to(src, dst.shape)), np.einsum("nk,nkj->nj", wn, dst)
+        a, b = src - cs[:, None], dst - cd[:, None]
+        u, sig, vt = np.linalg.svd(np.einsum("nk,nki,nkj->nij", wn, a, b))
+        d = np.sign(np.linalg.det(np.transpose(vt, (0, 2, 1)) @ np.transpose(u, (0, 2, 1))))
+        dd = np.stack([np.ones_like(d), np.ones_like(d), d], axis=1)
+        rot = np.transpose(vt, (0, 2, 1)) @ (dd[:, :, None] * np.transpose(u, (0, 2, 1)))
+        s = (sig * dd).sum(axis=1) / np.einsum("nk,nk->n", wn, (a ** 2).sum(axis=2))
+        t = cd - s[:, None] * np.einsum("nij,nj->ni", rot, cs)
+        r = np.linalg.norm(s[:, None, None] * np.einsum("nij,nkj->nki", rot, np.broadcast_to(src, dst.shape))
+                           + t[:, None] - dst, axis=2) / s[:, None]
+        w = 1 / (1 + (r / robust) ** 2)
+    return rot, s, t
+
+
+def numpy_iris(faces):
+    ring = faces.astype(np.float64)[:, IRIS_RING, :2]
+    return np.concatenate([np.linalg.norm(ring[:, :, 0] - ring[:, :, 2], axis=-1),
+                           np.linalg.norm(ring[:, :, 1] - ring[:, :, 3], axis=-1)], axis=1).mean(axis=1)
+
+
+def numpy_mouth(faces):
+    f = faces.astype(np.float64)
+    mids = f[:, EYE_CORNERS].mean(axis=2)
+    return np.linalg.norm(f[:, 13] - f[:, 14], axis=1) / np.linalg.norm(mids[:, 0] - mids[:, 1], axis=1)
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    n = int(MINUTES * 60 * FPS)
+    faces, times = make_frames(n, rng)
+    size = (CAM.width, CAM.height)
+    pose = headpose.fit_head_pose(faces, camera=CAMERA)
+    k = distance.iris_units(distance.iris_diameter_px(faces), pose)
+    radius = gaze.radius_units(k, eyeball_radius_mm=12.0, iris_diameter_mm=11.7)
+    eg = gaze.eye_gaze(faces, pose, radius_units=radius)
+    angle = gaze.angle_to(eg.gaze)
+    state = gaze.eye_states(eg, blink_openness=0.15)
+    dist = distance.distance_cm(pose, iris_units=k, focal_px=CAM.focal_px, iris_diameter_mm=11.7)
+    angles = headpose.pose_angles(pose.rotation)
+    sub = slice(0, n // 10)  # the slow per-frame Python references run on a tenth of the frames
+    m = n // 10
+    swing = dict(kind="nod", min_deg=3, min_hz=0.7, max_hz=7, return_ratio=0.5, max_gap_s=0.25, min_swings=2,
+                 down_first=True)
+    rows = [
+        ("head pose fit (+camera)", lambda: headpose.fit_head_pose(faces, camera=CAMERA), n,
+         lambda: [ref.ref_fit(f) for f in faces[sub]], m),
+        ("  batched numpy SVD fit", None, n, lambda: numpy_fit(faces), n),
+        ("pose angles", lambda: headpose.pose_angles(pose.rotation), n,
+         lambda: [ref.ref_angles(r) for r in pose.rotation[sub]], m),
+        ("eye gaze", lambda: gaze.eye_gaze(faces, pose, radius_units=radius), n,
+         lambda: [ref.ref_gaze(faces[i], pose.apparent[i], pose.scale[i], radius) for i in range(m)], m),
+        ("angle to lens", lambda: gaze.angle_to(eg.gaze), n,
+         lambda: [ref.ref_dir(*g) @ ref.ref_dir(0, 0) for g in eg.gaze[sub]], m),
+        ("eye contact (hysteresis)", lambda: gaze.eye_contact(times, angle, state, on_deg=10, off_deg=13, min_s=0.3,
+                                                                bridge_s=0.4), n,
+         lambda: ref.ref_contact(times[sub], angle[sub], state[sub], 10, 13, 0.3, 0.4), m),
+        ("iris diameter", lambda: distance.iris_diameter_px(faces), n, lambda: numpy_iris(faces), n),
+        ("mouth opening", lambda: mouth.mouth_opening(faces), n, lambda: numpy_mouth(faces), n),
+        ("lean events", lambda: distance.lean_events(times, dist, baseline_cm=float(np.median(dist)), margin=0.06,
+                                                      release=0.03, hold_s=1.0, max_gap_s=0.25), n,
+         lambda: ref.ref_held(dist[sub] / np.median(dist) - 1, times[sub], 0.06, 0.03, 1.0, 0.25), m),
+        ("nods (pitch swings)", lambda: nods.swing_events(times, angles[:, 1], **swing), n,
+         lambda: ref.ref_gestures(times[sub], angles[sub, 1], 3, 0.7, 7, 0.5, 0.25, 2, True), m),
+    ]
+    print(f"{n} frames ({MINUTES} min at {FPS:g} fps, 1280x720), best of 3, one thread; us per frame")
+    print(f"{'kernel':<28}{'numba':>10}{'reference':>12}{'ref/numba':>11}")
+    total, fit_us = 0.0, float("nan")
+    for name, fast, nf, slow, ns in rows:
+        t_slow = best_of(slow, repeats=1) / ns * 1e6 if slow else float("nan")
+        if fast is None:  # an alternative reference of the row above
+            print(f"{name:<28}{'':>10}{t_slow:12.1f}{t_slow / fit_us:11.1f}")
+            continue
+        t_fast = best_of(fast) / nf * 1e6
+        fit_us = t_fast
+        total += t_fast
+        print(f"{name:<28}{t_fast:10.2f}{t_slow:12.1f}{t_slow / t_fast:11.1f}")
+    shakes = best_of(lambda: nods.swing_events(times, angles[:, 0], **{**swing, "kind": "shake", "min_swings": 3,
+                                                                        "down_first": False})) / n * 1e6
+    total += shakes
+    print(f"{'shakes (yaw swings)':<28}{shakes:10.2f}")
+    print(f"{'all kernels above':<28}{total:10.2f}{'':>12}{'':>11}   target <= 200")
+    whole = best_of(lambda: analyze_face(faces, times, size, config=CFG)) / n * 1e6
+    print(f"{'analyze_face (end to end)':<28}{whole:10.2f}{'':>12}{'':>11}   target <= 200")
+
+
+if __name__ == "__main__":
+    main()
