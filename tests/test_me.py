@@ -119,9 +119,10 @@ def test_on_camera_voice_is_me_on_real_clips(shared_data, clip, rng):
                             opening[t >= cut]]).astype(np.float32)
 
     activity = detect_speech(mix, 16000, config=default_config().vad)
-    diarizer = Diarizer(config=default_config().diarization, num_speakers=2)
+    diarizer = Diarizer(config=default_config().diarization)
     diarizer.feed(AudioBlock(mix[None, :], 0.0, 16000))
-    labelled = relabel_with_mouth(diarizer.finish(activity, mix.size / 16000), track_t, track)
+    labelled = relabel_with_mouth(diarizer.finish(activity, mix.size / 16000), track_t, track,
+                                  min_activity=default_config().diarization.me_min_mouth_activity)
 
     grid = np.arange(0, mix.size / 16000, 0.01) + 0.005
     speech = np.repeat(activity.speech[0], 3)[: grid.size]

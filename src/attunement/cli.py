@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--speakers", metavar="N", type=_speaker_count,
                    help="how many people share the one microphone (default: estimated, 2 to 6; 1 = one track)")
     r.add_argument("--me", metavar="SPEAKER", help="the speaker who is you (labelled 'me', the others 'partner')")
+    r.add_argument("--no-video", action="store_true", help="ignore a video track (audio-only review)")
+    r.add_argument("--profile", metavar="JSON", help="a calibration profile (eye contact and leaning baseline)")
     _outputs(r)
 
     m = sub.add_parser("metrics", help="turn-taking metrics from an RTTM annotation alone (no audio)")
@@ -48,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     _outputs(m)
 
     d = sub.add_parser("demo", help="generate a practice conversation with known timing and review it")
-    d.add_argument("--keep", metavar="DIR", help="keep the generated WAV and its true RTTM in DIR")
+    d.add_argument("--keep", metavar="DIR", help="keep the generated video and its true RTTM in DIR")
+    d.add_argument("--no-video", action="store_true", help="audio only: skip the generated video (faster)")
     _outputs(d)
     return p
 
@@ -109,8 +112,13 @@ def _review(args, config) -> int:
         raise InputError(f"no such file: {path}")
     reference = read_rttm(args.rttm, file_id=args.file_id) if args.rttm else None
     names = [n.strip() for n in args.names.split(",")] if args.names else None
+    profile = None
+    if args.profile:
+        from .cues.calibration import load_profile
+        profile = load_profile(args.profile)
     review = review_file(path, config=config, channels_are_speakers=args.channels_are_speakers,
-                         reference=reference, speaker_names=names, num_speakers=args.speakers, me=args.me)
+                         reference=reference, speaker_names=names, num_speakers=args.speakers, me=args.me,
+                         video=not args.no_video, profile=profile)
     _emit(review, args, config, file_id=path.stem)
     return 0
 
@@ -128,24 +136,30 @@ def _metrics(args, config) -> int:
 def _demo(args, config) -> int:
     from .conversation.rttm import write_rttm
     from .session.review import review_file
+    from .sources.demo_video import render_demo_video
     from .sources.media import write_wav
     from .sources.synthetic import practice_conversation
 
     convo = practice_conversation(seed=0, channels=2)
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="attune-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
-    wav, truth = folder / "practice.wav", folder / "practice.truth.rttm"
-    write_wav(wav, convo.audio, convo.rate)
+    media = folder / ("practice.wav" if args.no_video else "practice.mkv")
+    truth = folder / "practice.truth.rttm"
+    me, partner = convo.speakers
+    print(f"Generating a {convo.audio.shape[-1] / convo.rate:.0f} s practice conversation: {me} (on camera) and "
+          f"{partner}, two synthetic voices, one microphone each, each mic overhearing the other 15 dB lower.",
+          flush=True)
+    if args.no_video:
+        write_wav(media, convo.audio, convo.rate)
+    else:
+        render_demo_video(media, convo.audio, convo.rate, perception=config.perception)
     write_rttm(truth, convo.segments, file_id="practice")
-    print(f"Generated a {convo.audio.shape[-1] / convo.rate:.0f} s practice conversation between "
-          f"{' and '.join(convo.speakers)} (two synthetic voices, one microphone each, "
-          "each mic overhearing the other 15 dB lower).")
-    review = review_file(wav, config=config, channels_are_speakers=True, speaker_names=convo.speakers)
+    review = review_file(media, config=config, channels_are_speakers=True, speaker_names=convo.speakers, me=me)
     _emit(review, args, config, file_id="practice")
     if args.keep:
-        print(f"\nKept {wav} and its true timing {truth}.")
+        print(f"\nKept {media} and its true timing {truth}.")
     else:
-        for f in (wav, truth):
+        for f in (media, truth):
             f.unlink()
         folder.rmdir()
     return 0

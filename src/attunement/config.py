@@ -110,6 +110,7 @@ class DiarizationConfig:
     switch_penalty: float
     overlap_margin: float
     min_overlap_s: float
+    me_min_mouth_activity: float
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_speakers <= self.max_speakers <= 20:

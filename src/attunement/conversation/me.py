@@ -85,8 +85,32 @@ def label_me(segments: Sequence[Segment], me: str) -> list[Segment]:
     return sorted(Segment(s.start, s.end, names[s.speaker]) for s in segments)
 
 
-def relabel_with_mouth(segments: Sequence[Segment], t: np.ndarray, opening: np.ndarray) -> list[Segment]:
-    """`label_me` with the speaker `find_me` picks; segments unchanged when no face was measurable."""
+def moving_mouth_speakers(segments: Sequence[Segment], t: np.ndarray, opening: np.ndarray, *,
+                          min_activity: float, window_s: float = WINDOW_S, min_frames: int = 5) -> list[str]:
+    """Speakers during whose speech the on-camera mouth moves (median variability >= `min_activity`).
+
+    A voice that diarization split in two is still one mouth: every such speaker is the person on
+    camera. A partner's voice leaves the on-camera mouth still (variability near landmark jitter).
+    """
+    activity = mouth_activity(t, opening, window_s=window_s)
+    t = np.asarray(t, dtype=np.float64)
+    ok = np.isfinite(activity)
+    movers = []
+    for k in _by_first_appearance(segments):
+        mask = _covered(t, [s for s in segments if s.speaker == k]) & ok
+        if mask.sum() >= min_frames and float(np.median(activity[mask])) >= min_activity:
+            movers.append(k)
+    return movers
+
+
+def relabel_with_mouth(segments: Sequence[Segment], t: np.ndarray, opening: np.ndarray, *,
+                       min_activity: float = float("inf")) -> list[Segment]:
+    """Label the person on camera `me`: every speaker whose speech moves the mouth (merged into one),
+    else the one `find_me` picks; segments unchanged when no face was measurable."""
+    movers = moving_mouth_speakers(segments, t, opening, min_activity=min_activity)
+    if movers:
+        merged = [Segment(s.start, s.end, movers[0] if s.speaker in movers else s.speaker) for s in segments]
+        return label_me(merged, movers[0])
     me = find_me(segments, t, opening)
     return list(segments) if me is None else label_me(segments, me)
 

@@ -12,13 +12,15 @@ from pathlib import Path
 
 from ..config import Config
 from ..conversation.diarize import Diarizer
-from ..conversation.me import label_me
+from ..conversation.me import ME, label_me, relabel_with_mouth
+from ..cues.calibration import Baseline
 from ..conversation.speakers import ChannelsAreSpeakers, FromAnnotation, SingleTrack, channel_names
 from ..conversation.turns import TurnTaking, analyze_turns
 from ..errors import InputError
 from ..perception.vad import VoiceActivityDetector
 from ..records import AudioBlock, MediaInfo, Segment, VoiceActivity
 from ..sources.media import MediaReader
+from .vision import Vision, cues_to_json, watch_video
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +37,31 @@ class Review:
     info: MediaInfo | None = None
     activity: VoiceActivity | None = None
     problems: tuple[str, ...] = field(default_factory=tuple)
+    vision: "Vision | None" = None
+
+    @property
+    def on_camera(self) -> str | None:
+        """The speaker id of the person on camera: `me` once known, the only speaker, else None."""
+        if ME in self.speakers:
+            return ME
+        return self.speakers[0] if len(self.speakers) == 1 else None
+
+    def cues(self) -> dict | None:
+        """The camera cues as in the JSON (`cues`), or None without video."""
+        return None if self.vision is None else cues_to_json(self.vision, self.segments, me=self.on_camera)
 
 
 def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool = False,
                 reference: Sequence[Segment] | None = None,
                 speaker_names: Sequence[str] | None = None, num_speakers: int | None = None,
-                me: str | None = None) -> Review:
+                me: str | None = None, video: bool = True, profile: Baseline | None = None) -> Review:
     """Review a media file.
 
     Speakers come from one channel per person, a reference annotation (`reference`, from an RTTM),
     or, for one shared microphone, diarization (`num_speakers` fixes the count; 1 = one track).
-    `me` names the speaker who is the user (relabelled `me`, the others `partner`).
+    `me` names the speaker who is the user (relabelled `me`, the others `partner`); without it,
+    a video's mouth movement picks the voice of the person on camera. `video=False` skips the camera
+    half; `profile` is a calibrated baseline for eye contact and leaning.
     """
     if num_speakers is not None and (channels_are_speakers or reference is not None):
         raise InputError("a speaker count goes with one shared microphone, not with --channels-are-speakers or --rttm")
@@ -79,14 +95,22 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
     if isinstance(speakers, Diarizer) and len({s.speaker for s in segments}) > 1:
         problems += ("who spoke when was told apart by voice alone from one shared microphone; "
                      "similar voices can be mixed up",)
+    vision = None
+    if video and info.has_video:
+        vision = watch_video(path, config=config, profile=profile)
+        problems += vision.problems
     if me is not None:
         segments = label_me(segments, me)
-    ids = _speaker_ids(segments, reference if me is None else None, speakers)
+    elif vision is not None and isinstance(speakers, (Diarizer, SingleTrack)) and segments:
+        segments = relabel_with_mouth(segments, vision.times, vision.face.mouth,
+                                      min_activity=config.diarization.me_min_mouth_activity)
+    labelled = any(s.speaker == ME for s in segments)
+    ids = _speaker_ids(segments, None if labelled else reference, speakers)
     turns = analyze_turns(segments, config=config.turns, speakers=ids)
     if not segments:
         problems += ("no speech was heard in this recording",)
     return Review(input=str(path), duration_s=duration, speakers=tuple(ids), segments=turns.segments,
-                  turn_taking=turns, info=info, activity=activity, problems=problems)
+                  turn_taking=turns, info=info, activity=activity, problems=problems, vision=vision)
 
 
 def review_annotation(segments: Sequence[Segment], *, config: Config, source: str,
@@ -100,7 +124,7 @@ def review_annotation(segments: Sequence[Segment], *, config: Config, source: st
 
 
 def _speaker_ids(segments, reference, speakers) -> list[str]:
-    if isinstance(speakers, ChannelsAreSpeakers) and not any(s.speaker == "me" for s in segments):
+    if isinstance(speakers, ChannelsAreSpeakers) and not any(s.speaker == ME for s in segments):
         return list(speakers.names)
     if reference is not None:
         return sorted({s.speaker for s in reference})

@@ -120,7 +120,7 @@ def pose_sequence(image: np.ndarray, src_landmarks: np.ndarray, keyframes: Seque
     frames, poses, marks = [], [], np.empty((max(n, 0), FACE_POINTS, 3), np.float32)
     for k in range(n):
         t = t0 + k / fps
-        pose = _pose_at(keys, nods, t)
+        pose = pose_at(keys, nods, t)
         _check_pose(pose)
         warped, target = _warp(image, src, pose)
         frames.append(VideoFrame(image=warped, t=t, index=k))
@@ -148,7 +148,7 @@ def demo_script() -> tuple[list[tuple[float, Pose]], list[Nod]]:
 
 # ---------------------------------------------------------------- geometry
 
-def _pose_at(keys: Sequence[tuple[float, Pose]], nods: Sequence[Nod], t: float) -> Pose:
+def pose_at(keys: Sequence[tuple[float, Pose]], nods: Sequence[Nod], t: float) -> Pose:
     times = [kt for kt, _ in keys]
     j = int(np.searchsorted(times, t, side="right"))
     if j == 0 or j == len(keys):

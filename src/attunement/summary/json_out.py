@@ -25,7 +25,7 @@ def review_to_json(review: Review) -> dict[str, Any]:
                      for s in review.segments],
         "turn_taking": review.turn_taking.to_json(),
         "problems": list(review.problems),
-    }
+    } | ({"cues": review.cues()} if review.vision is not None else {})
 
 
 def write_private(path: str | Path, text: str) -> None:

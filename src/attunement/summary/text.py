@@ -45,8 +45,7 @@ def how_many(n: int) -> str:
 
 def when(events) -> str:
     """'around mm:ss' for one event, 'N moments, the first around mm:ss' for several."""
-    first = clock(events[0].t)
-    return f"around {first}" if len(events) == 1 else f"{how_many(len(events))}, the first around {first}"
+    return when_t([e.t for e in events])
 
 
 def how_often(share: float) -> str:
@@ -69,10 +68,13 @@ def summarize(review: Review, *, config: SummaryConfig) -> Summary:
         return Summary(("Nothing to reflect on yet: no speech was heard.",), (), notes)
     if len(talkers) == 1:
         notes += (_one_voice_note(review, talkers[0]),)
+    cues = review.cues()
     strengths = [s for s in (_balance(review, talkers, config), _pace(review, config),
                              _backchannels(review), _let_finish(review)) if s]
+    strengths += _cue_strengths(review, cues) if cues else []
     suggestions = [s for s in (_interruptions(review), _imbalance(review, talkers, config),
                                _monologue(review, config), _long_gaps(review, config)) if s]
+    suggestions = (_cue_suggestions(review, cues) if cues else []) + suggestions
     if not strengths:
         strengths = [f"You made room for a real conversation: about {_minutes(sum(tt.per_speaker[s].talk_time_s for s in talkers))} of speech."]
     return Summary(tuple(strengths), tuple(suggestions[:MAX_SUGGESTIONS]), notes)
@@ -187,3 +189,45 @@ def _long_gaps(review, config) -> str | None:
         return None
     return (f"Some answers came after a longer silence ({when(transfers)}); a beat of thought is fine, "
             "and saying \"let me think about that\" lets the other know you are still with them.")
+
+
+def _viewer(review) -> str:
+    who = review.on_camera
+    return person(who) if who else "the person on camera"
+
+
+def _cue_strengths(review, cues) -> list[str]:
+    """Strengths seen on camera: eye contact, nodding while listening, leaning in."""
+    who, out = _viewer(review), []
+    share = cues["eye_contact_share"]
+    if share is not None and share >= 0.6:
+        listening = cues["eye_contact_share_listening"]
+        also = ", including while the other was speaking" if listening is not None and listening >= 0.6 else ""
+        out.append(_cap(f"{who} kept eye contact {how_often(share)}{also}."))
+    nods = [e for e in cues["events"] if e["kind"] == "nod"]
+    if cues["nods_while_listening"]:
+        out.append(_cap(f"{who} nodded along while the other was talking ({when_t([e['start'] for e in nods])}), "
+                        "a clear sign of following."))
+    leans = [e for e in cues["events"] if e["kind"] == "lean_in"]
+    if leans:
+        out.append(_cap(f"{who} leaned in {when_t([e['start'] for e in leans])}, showing interest."))
+    return out
+
+
+def _cue_suggestions(review, cues) -> list[str]:
+    """Kind suggestions from the camera: eye contact and crossed arms, only where they were measured."""
+    who, out = _viewer(review), []
+    share = cues["eye_contact_share"]
+    if share is not None and share < 0.5:
+        out.append(_cap(f"{who} looked away from the camera {how_often(1 - share)}; looking up now and then, "
+                        "especially while the other speaks, helps them feel seen."))
+    crossed = cues["arms_crossed_share"]
+    if crossed is not None and crossed > 0.3:
+        out.append(_cap(f"{who} had arms crossed {how_often(crossed)}; resting them open reads as more relaxed "
+                        "and inviting."))
+    return out
+
+
+def when_t(times: list[float]) -> str:
+    """`when` for bare times in seconds."""
+    return f"around {clock(times[0])}" if len(times) == 1 else f"{how_many(len(times))}, the first around {clock(times[0])}"
