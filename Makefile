@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # System packages some tests use; installed with apt only when running as root.
-APT_PACKAGES := libportaudio2 espeak-ng sox
+APT_PACKAGES := libportaudio2 espeak-ng sox chromium
 
 .PHONY: demo test test-all bench sysdeps venv clean
 

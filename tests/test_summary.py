@@ -102,3 +102,109 @@ def test_the_user_is_you_and_the_other_your_partner():
     assert "One stretch by you" in text
     assert not re.search(r"\bme\b", text) and "partner" not in text.lower().replace("your partner", "")
     no_grades(s)
+
+
+# --- the phrases file, response gaps against human norms, listening, and can't-see notes ----------
+
+import dataclasses  # noqa: E402
+import string  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from attunement.session.review import review_file  # noqa: E402
+from attunement.sources.demo_video import render_demo_video  # noqa: E402
+from attunement.sources.synthetic import practice_conversation  # noqa: E402
+from attunement.summary.text import phrases  # noqa: E402
+
+
+def test_phrases_file_is_kind_and_every_field_is_filled():
+    table = phrases()
+    assert set(table) == {"words", "strength", "suggestion", "note"}
+    for section in ("strength", "suggestion", "note"):
+        for key, phrase in table[section].items():
+            assert not GRADE_WORDS.search(phrase), (section, key, phrase)
+            fields = {f for _, f, _, _ in string.Formatter().parse(phrase) if f}
+            phrase.format(**{f: "x" for f in fields})  # a well-formed template
+
+
+def test_replies_near_the_everyday_norm_are_named_as_such():
+    near = summary_of(alternate([4, 4, 4, 4, 4], gap=0.2))
+    assert any("natural pace" in x and "fifth of a second" in x for x in near.strengths)
+    slower = summary_of(alternate([4, 4, 4, 4, 4], gap=0.6))  # still easy, but not the quick norm
+    assert any("natural pace" in x and "fifth of a second" not in x for x in slower.strengths)
+    assert not any("longer silence" in x for x in slower.suggestions)
+
+
+def test_long_silences_name_their_first_moment():
+    segs = alternate([4, 4, 4, 4, 4], gap=1.5)
+    s = summary_of(segs)
+    assert any("longer silence" in x and clock(segs[1].start) in x for x in s.suggestions)
+
+
+def test_little_speech_is_a_note():
+    s = summarize(dataclasses.replace(review_annotation(alternate([1, 1, 1]), config=CONFIG, source="t"),
+                                      duration_s=100.0), config=CONFIG.summary)
+    assert any("not much here to reflect on" in n for n in s.notes)
+
+
+@pytest.fixture(scope="module")
+def video_review(tmp_path_factory):
+    convo = practice_conversation(seed=0, channels=2)
+    path = tmp_path_factory.mktemp("video") / "demo.mkv"
+    render_demo_video(path, convo.audio[:, : 15 * convo.rate], convo.rate)  # the first 15 s: both speak, two nods
+    return review_file(path, config=CONFIG, channels_are_speakers=True, speaker_names=convo.speakers,
+                       me=convo.speakers[0])
+
+
+def with_face(review, **changes):
+    vision = dataclasses.replace(review.vision, face=dataclasses.replace(review.vision.face, **changes))
+    return dataclasses.replace(review, vision=vision)
+
+
+def listening_frames(review):
+    t = review.vision.times
+    me = np.zeros(t.size, bool)
+    other = np.zeros(t.size, bool)
+    for s in review.segments:
+        (me if s.speaker == "me" else other)[(t >= s.start) & (t < s.end)] = True
+    return other & ~me
+
+
+def test_looking_away_while_the_partner_speaks_is_a_suggestion_with_its_moment(video_review):
+    listening = listening_frames(video_review)
+    first = video_review.vision.times[listening][0]
+    review = with_face(video_review, eye_contact=video_review.vision.face.eye_contact & ~listening)
+    s = summarize(review, config=CONFIG.summary)
+    assert any("While your partner spoke, you looked away" in x and clock(first) in x for x in s.suggestions), s.text()
+    assert not any("including while the other was speaking" in x for x in s.strengths)
+    no_grades(s)
+
+
+def test_eye_contact_while_listening_is_a_strength_even_when_speaking_looks_away(video_review):
+    listening = listening_frames(video_review)
+    review = with_face(video_review, eye_contact=video_review.vision.face.eye_contact & listening)
+    cues = review.cues()
+    assert cues["eye_contact_share"] < 0.6 <= cues["eye_contact_share_listening"]
+    s = summarize(review, config=CONFIG.summary)
+    assert any("While your partner spoke, you kept looking their way" in x for x in s.strengths), s.text()
+
+
+def test_frames_without_a_face_are_a_note_with_the_first_moment(video_review):
+    t = video_review.vision.times
+    gone = t >= 10.0
+    face = video_review.vision.face
+    review = with_face(video_review, has_face=face.has_face & ~gone, eye_contact=face.eye_contact & ~gone)
+    s = summarize(review, config=CONFIG.summary)
+    assert any("couldn't see a face" in n and clock(t[gone][0]) in n for n in s.notes), s.text()
+    assert summarize(video_review, config=CONFIG.summary).notes == tuple(
+        n for n in s.notes if "couldn't see a face" not in n)
+
+
+def test_no_speech_but_a_face_still_reflects_what_was_seen(tmp_path):
+    path = tmp_path / "silent.mkv"
+    render_demo_video(path, np.zeros((1, 16000 * 6), np.float32), 16000)
+    review = review_file(path, config=CONFIG)
+    s = summarize(review, config=CONFIG.summary)
+    assert s.strengths[0].startswith("The person on camera kept eye contact"), s.text()
+    assert any("no speech" in n.lower() for n in s.notes) and s.suggestions == ()
+    no_grades(s)

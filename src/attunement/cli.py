@@ -69,6 +69,9 @@ def _speaker_count(text: str) -> int:
 def _outputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="OUT", help="write the full result as JSON")
     p.add_argument("--rttm-out", metavar="OUT", help="write who-spoke-when as RTTM")
+    p.add_argument("--report", metavar="OUT.html", nargs="?", const="",
+                   help="write the HTML report (default name: next to --json, else ./<input>.report.html)")
+    p.add_argument("--open", action="store_true", help="open the report in the browser (implies --report)")
     p.add_argument("--quiet", action="store_true", help="print no summary")
 
 
@@ -174,6 +177,17 @@ def _emit(review, args, config, *, file_id: str) -> None:
         write_private(args.json, json.dumps(review_to_json(review), indent=2) + "\n")
     if args.rttm_out:
         write_private(args.rttm_out, format_rttm(review.segments, file_id=file_id))
+    if args.report is not None or args.open:
+        from .summary.report import write_report
+
+        out = Path(args.report) if args.report else (
+            Path(args.json).with_suffix(".html") if args.json else Path.cwd() / f"{file_id}.report.html")
+        write_report(out, review, config=config)
+        print(f"Report: {out}")
+        if args.open:
+            import webbrowser
+
+            webbrowser.open(out.resolve().as_uri())
     if not args.quiet:
         print()
         print(summarize(review, config=config.summary).text())

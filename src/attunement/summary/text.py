@@ -1,19 +1,37 @@
 """The gentle post-session summary: strengths first, at most two kind suggestions, no grades.
 
 Plain words instead of numbers ("most of the time", "a few moments"); every observation is
-tied to a moment (mm:ss) where one exists. Numbers stay in the JSON and the report.
+tied to a moment (mm:ss) where one exists, and where the tool could not see or hear well the
+notes say so. The words live in phrases.toml; the rules that pick them are here. Numbers stay
+in the JSON and the report.
 """
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 
 import numpy as np
 
 from ..config import SummaryConfig
 from ..session.review import Review
+from ..session.vision import inside
 
 MAX_SUGGESTIONS = 2
+
+
+@cache
+def phrases() -> dict[str, dict]:
+    """The phrase tables of phrases.toml (shipped in the package): words, strength, suggestion, note."""
+    with (resources.files("attunement.summary") / "phrases.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
+def say(table: str, key: str, **fields) -> str:
+    """One phrase of phrases.toml with its fields filled in; a sentence about "you" starts with "You"."""
+    return _cap(phrases()[table][key].format(**fields))
 
 
 @dataclass(frozen=True)
@@ -40,7 +58,17 @@ def clock(t: float) -> str:
 
 def how_many(n: int) -> str:
     """A count in plain words."""
-    return "one moment" if n == 1 else "a couple of moments" if n == 2 else "a few moments" if n <= 5 else "several moments"
+    words = phrases()["words"]["how_many"]
+    return words[0] if n == 1 else words[1] if n == 2 else words[2] if n <= 5 else words[3]
+
+
+def how_often(share: float) -> str:
+    """A share of time (0..1) in plain words."""
+    words = phrases()["words"]["how_often"]
+    for bound, word in zip((0.85, 0.6, 0.4, 0.15), words):
+        if share >= bound:
+            return word
+    return words[-1]
 
 
 def when(events) -> str:
@@ -48,36 +76,11 @@ def when(events) -> str:
     return when_t([e.t for e in events])
 
 
-def how_often(share: float) -> str:
-    """A share of time in plain words."""
-    if share >= 0.85:
-        return "nearly all of the time"
-    if share >= 0.6:
-        return "most of the time"
-    if share >= 0.4:
-        return "about half of the time"
-    return "some of the time" if share >= 0.15 else "a little of the time"
-
-
-def summarize(review: Review, *, config: SummaryConfig) -> Summary:
-    """Pick strengths and up to two suggestions from one review's turn-taking."""
-    tt = review.turn_taking
-    talkers = [s for s in review.speakers if tt.per_speaker[s].talk_time_s > 0]
-    notes = tuple(f"{p[0].upper()}{p[1:]}." if not p.endswith(".") else p for p in review.problems)
-    if not talkers:
-        return Summary(("Nothing to reflect on yet: no speech was heard.",), (), notes)
-    if len(talkers) == 1:
-        notes += (_one_voice_note(review, talkers[0]),)
-    cues = review.cues()
-    strengths = [s for s in (_balance(review, talkers, config), _pace(review, config),
-                             _backchannels(review), _let_finish(review)) if s]
-    strengths += _cue_strengths(review, cues) if cues else []
-    suggestions = [s for s in (_interruptions(review), _imbalance(review, talkers, config),
-                               _monologue(review, config), _long_gaps(review, config)) if s]
-    suggestions = (_cue_suggestions(review, cues) if cues else []) + suggestions
-    if not strengths:
-        strengths = [f"You made room for a real conversation: about {_minutes(sum(tt.per_speaker[s].talk_time_s for s in talkers))} of speech."]
-    return Summary(tuple(strengths), tuple(suggestions[:MAX_SUGGESTIONS]), notes)
+def when_t(times: list[float]) -> str:
+    """`when` for bare times in seconds."""
+    if len(times) == 1:
+        return phrases()["words"]["when_one"].format(t=clock(times[0]))
+    return phrases()["words"]["when_many"].format(count=how_many(len(times)), t=clock(times[0]))
 
 
 def person(speaker: str) -> str:
@@ -89,9 +92,31 @@ def person(speaker: str) -> str:
     return speaker.replace("partner-", "partner ") if speaker.startswith("partner-") else speaker
 
 
+def summarize(review: Review, *, config: SummaryConfig) -> Summary:
+    """Pick strengths, up to two suggestions and the can't-see/can't-hear notes from one review."""
+    tt = review.turn_taking
+    talkers = [s for s in review.speakers if tt.per_speaker[s].talk_time_s > 0]
+    notes = [f"{p[0].upper()}{p[1:]}." if not p.endswith(".") else p for p in review.problems]
+    cues = review.cues()
+    notes += _hearing_notes(review, talkers) + (_seeing_notes(review, cues) if cues else [])
+    if not talkers and not (cues and cues["face_visible_share"]):
+        return Summary((say("strength", "nothing_at_all" if cues else "nothing_heard"),), (), tuple(notes))
+    strengths = [s for s in (_balance(review, talkers, config), _pace(review, config),
+                             _backchannels(review), _let_finish(review)) if s]
+    strengths += _cue_strengths(review, cues) if cues else []
+    suggestions = [s for s in (_interruptions(review), _imbalance(review, talkers, config),
+                               _monologue(review, config), _long_gaps(review, config)) if s]
+    suggestions = (_cue_suggestions(review, cues) if cues else []) + suggestions
+    if not strengths and talkers:
+        strengths = [say("strength", "fallback", amount=_minutes(sum(tt.per_speaker[s].talk_time_s for s in talkers)))]
+    elif not strengths:
+        strengths = [say("strength", "nothing_heard")]
+    return Summary(tuple(strengths), tuple(suggestions[:MAX_SUGGESTIONS]), tuple(notes))
+
+
 def _cap(sentence: str) -> str:
-    """Capitalise a sentence that starts with "you"/"your"; speaker ids keep their own spelling."""
-    return sentence[:1].upper() + sentence[1:] if sentence.startswith("you") else sentence
+    """Capitalise a sentence that starts with "you"/"your"/"the"; speaker ids keep their own spelling."""
+    return sentence[:1].upper() + sentence[1:] if sentence.startswith(("you", "the ")) else sentence
 
 
 def _names(items) -> str:
@@ -105,21 +130,27 @@ def _minutes(seconds: float) -> str:
     return f"{int(round(seconds / 60.0))} minutes"
 
 
-def _one_voice_note(review: Review, speaker: str) -> str:
-    if len(review.speakers) == 1:
-        return ("All speech was heard as one voice: who spoke when needs one channel per person "
-                "(--channels-are-speakers) or an annotation (--rttm).")
-    return f"Only {speaker} was heard speaking."
-
-
 def _was(speaker: str) -> str:
     return "you were" if speaker == "me" else f"{person(speaker)} was"
+
+
+# --- what was heard -------------------------------------------------------------------------
+
+def _hearing_notes(review, talkers) -> list[str]:
+    tt = review.turn_taking
+    if len(talkers) == 1:
+        return [say("note", "one_voice") if len(review.speakers) == 1
+                else say("note", "only_one", speaker=talkers[0])]
+    talk = sum(tt.per_speaker[s].talk_time_s for s in talkers)
+    if talkers and review.duration_s > 0 and talk / review.duration_s < 0.15:
+        return [say("note", "little_speech", often=how_often(talk / review.duration_s))]
+    return []
 
 
 def _balance(review, talkers, config) -> str | None:
     shares = [review.turn_taking.per_speaker[s].talk_share for s in talkers]
     if len(talkers) >= 2 and max(shares) <= config.balance_share and min(shares) >= (1 - config.balance_share) / (len(talkers) - 1) * 0.5:
-        return f"The talking was shared: {_names(talkers)} each had room to speak."
+        return say("strength", "balance", names=_names(talkers))
     return None
 
 
@@ -128,9 +159,11 @@ def _offsets(review) -> np.ndarray:
 
 
 def _pace(review, config) -> str | None:
+    """Replies at the pace of everyday talk: median floor-transfer offset within the hesitation bound."""
     fto = _offsets(review)
     if fto.size >= 2 and -config.hesitation_gap_s < np.median(fto) <= config.hesitation_gap_s:
-        return "Replies came at an easy, natural pace, mostly within a breath of the other finishing."
+        near_norm = abs(float(np.median(fto)) - config.norm_gap_s) <= config.norm_gap_s
+        return say("strength", "pace") + (phrases()["strength"]["pace_norm"] if near_norm else "")
     return None
 
 
@@ -138,17 +171,15 @@ def _backchannels(review) -> str | None:
     bcs = review.turn_taking.backchannels
     if not bcs:
         return None
-    first = bcs[0]
     who = _names(sorted({b.by for b in bcs}))
-    they = "you were" if who == "you" else "they were"
-    return _cap(f"{who} showed {they} listening with short responses like \"mm-hm\" "
-                f"({when(bcs)}, while {person(first.during)} spoke).")
+    return say("strength", "backchannels", who=who, they="you were" if who == "you" else "they were",
+               when=when(bcs), during=person(bcs[0].during))
 
 
 def _let_finish(review) -> str | None:
     tt = review.turn_taking
     if len(tt.floor_transfers) >= 2 and not tt.interruptions and not tt.attempted_interruptions:
-        return "Each person let the other finish before taking their turn."
+        return say("strength", "let_finish")
     return None
 
 
@@ -157,19 +188,19 @@ def _interruptions(review) -> str | None:
     events = sorted(tt.interruptions + tt.attempted_interruptions, key=lambda e: e.t)
     if not events:
         return None
-    first = events[0]
-    return (f"There {'was' if len(events) == 1 else 'were'} {how_many(len(events))} when two people spoke "
-            f"at once and one had to stop ({when(events)}, while {_was(first.of)} speaking); letting the other "
-            "finish their thought helps them feel heard.")
+    moment = when(events) if len(events) == 1 else phrases()["words"]["first"].format(t=clock(events[0].t))
+    return say("suggestion", "interruptions", was="was" if len(events) == 1 else "were", count=how_many(len(events)),
+               when=moment, was_speaking=_was(events[0].of))
 
 
 def _imbalance(review, talkers, config) -> str | None:
     per = review.turn_taking.per_speaker
+    if not talkers:
+        return None
     top = max(talkers, key=lambda s: per[s].talk_share)
     if len(review.speakers) >= 2 and per[top].talk_share > config.balance_share:
-        others = _names([s for s in review.speakers if s != top])
-        return _cap(f"{person(top)} did most of the talking ({how_often(per[top].talk_share)}); pausing to ask "
-                    f"{others} an open question, like \"How was that for you?\", invites them in.")
+        return say("suggestion", "imbalance", who=person(top), often=how_often(per[top].talk_share),
+                   others=_names([s for s in review.speakers if s != top]))
     return None
 
 
@@ -178,56 +209,89 @@ def _monologue(review, config) -> str | None:
     if not turns:
         return None
     longest = max(turns, key=lambda t: t.end - t.start)
-    return (f"One stretch by {person(longest.speaker)} ran for about {_minutes(longest.end - longest.start)} "
-            f"(from {clock(longest.start)}); a short check-in, like \"Does that make sense so far?\", "
-            "keeps the other person with you.")
+    return say("suggestion", "monologue", who=person(longest.speaker), amount=_minutes(longest.end - longest.start),
+               start=clock(longest.start))
 
 
 def _long_gaps(review, config) -> str | None:
+    """Many replies after a silence heard as hesitation (> hesitation_gap_s, against a norm of norm_gap_s)."""
     transfers = [f for f in review.turn_taking.floor_transfers if f.offset_s > config.hesitation_gap_s]
     if not transfers or len(transfers) < 0.3 * max(len(review.turn_taking.floor_transfers), 1):
         return None
-    return (f"Some answers came after a longer silence ({when(transfers)}); a beat of thought is fine, "
-            "and saying \"let me think about that\" lets the other know you are still with them.")
+    return say("suggestion", "long_gaps", when=when(transfers))
 
+
+# --- what was seen ---------------------------------------------------------------------------
 
 def _viewer(review) -> str:
+    """Who the camera cues are about: "you" once known, a lone speaker who was heard, else "the person on camera"."""
     who = review.on_camera
-    return person(who) if who else "the person on camera"
+    heard = who is not None and review.turn_taking.per_speaker[who].talk_time_s > 0
+    return person(who) if who == "me" or heard else "the person on camera"
+
+
+def _other(review) -> str:
+    others = [s for s in review.speakers if s != review.on_camera]
+    return _names(others) if others else "the other"
+
+
+def listening_mask(review) -> np.ndarray | None:
+    """Per video frame: the person on camera silent while someone else speaks; None when unknown."""
+    me = review.on_camera
+    if review.vision is None or me is None or len(review.speakers) < 2:
+        return None
+    t = review.vision.times
+    speaking = inside(t, [s for s in review.segments if s.speaker == me])
+    return inside(t, [s for s in review.segments if s.speaker != me]) & ~speaking
+
+
+def _seeing_notes(review, cues) -> list[str]:
+    notes, n = [], cues["frames"]
+    if n and cues["face_visible_share"] is not None and cues["face_visible_share"] < 0.9:
+        missing = review.vision.times[~review.vision.face.has_face]
+        notes.append(say("note", "no_face", often=how_often(1 - cues["face_visible_share"]), t=clock(missing[0])))
+    if n and cues["frames_without_posture"] == n:
+        notes.append(say("note", "no_posture_at_all"))
+    elif n and cues["frames_without_posture"] > 0.5 * n:
+        notes.append(say("note", "no_posture", often=how_often(cues["frames_without_posture"] / n)))
+    if cues["baseline"] == "geometry" and cues["face_visible_share"]:
+        notes.append(say("note", "geometry_only"))
+    if review.on_camera is None and len(review.speakers) > 1:
+        notes.append(say("note", "who_is_me"))
+    return notes
 
 
 def _cue_strengths(review, cues) -> list[str]:
-    """Strengths seen on camera: eye contact, nodding while listening, leaning in."""
+    """Strengths seen on camera: eye contact (also while listening), nodding while listening, leaning in."""
     who, out = _viewer(review), []
-    share = cues["eye_contact_share"]
+    share, listening = cues["eye_contact_share"], cues["eye_contact_share_listening"]
     if share is not None and share >= 0.6:
-        listening = cues["eye_contact_share_listening"]
-        also = ", including while the other was speaking" if listening is not None and listening >= 0.6 else ""
-        out.append(_cap(f"{who} kept eye contact {how_often(share)}{also}."))
+        also = phrases()["strength"]["eye_contact_also"] if listening is not None and listening >= 0.6 else ""
+        out.append(say("strength", "eye_contact", who=who, often=how_often(share), also=also))
+    elif listening is not None and listening >= 0.6:
+        out.append(say("strength", "listening_eyes", other=_other(review), who_lower=who, often=how_often(listening),
+                       they="you" if who == "you" else "they"))
     nods = [e for e in cues["events"] if e["kind"] == "nod"]
     if cues["nods_while_listening"]:
-        out.append(_cap(f"{who} nodded along while the other was talking ({when_t([e['start'] for e in nods])}), "
-                        "a clear sign of following."))
+        out.append(say("strength", "nods", who=who, when=when_t([e["start"] for e in nods])))
     leans = [e for e in cues["events"] if e["kind"] == "lean_in"]
     if leans:
-        out.append(_cap(f"{who} leaned in {when_t([e['start'] for e in leans])}, showing interest."))
+        out.append(say("strength", "lean_in", who=who, when=when_t([e["start"] for e in leans])))
     return out
 
 
 def _cue_suggestions(review, cues) -> list[str]:
-    """Kind suggestions from the camera: eye contact and crossed arms, only where they were measured."""
+    """Kind suggestions from the camera: eye contact (overall, or while listening) and crossed arms."""
     who, out = _viewer(review), []
-    share = cues["eye_contact_share"]
+    share, listening = cues["eye_contact_share"], cues["eye_contact_share_listening"]
     if share is not None and share < 0.5:
-        out.append(_cap(f"{who} looked away from the camera {how_often(1 - share)}; looking up now and then, "
-                        "especially while the other speaks, helps them feel seen."))
+        out.append(say("suggestion", "look_away", who=who, often=how_often(1 - share)))
+    elif listening is not None and listening < 0.5:
+        face = review.vision.face
+        away = listening_mask(review) & face.has_face & ~face.eye_contact
+        out.append(say("suggestion", "look_away_listening", other=_other(review), who_lower=who,
+                       often=how_often(1 - listening), t=clock(review.vision.times[away][0])))
     crossed = cues["arms_crossed_share"]
     if crossed is not None and crossed > 0.3:
-        out.append(_cap(f"{who} had arms crossed {how_often(crossed)}; resting them open reads as more relaxed "
-                        "and inviting."))
+        out.append(say("suggestion", "arms_crossed", who=who, often=how_often(crossed)))
     return out
-
-
-def when_t(times: list[float]) -> str:
-    """`when` for bare times in seconds."""
-    return f"around {clock(times[0])}" if len(times) == 1 else f"{how_many(len(times))}, the first around {clock(times[0])}"

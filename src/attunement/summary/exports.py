@@ -1,0 +1,141 @@
+"""Exports of one review for other tools: JSON (our schema), RTTM, Praat TextGrid, CSV.
+
+Every file is written readable by its owner alone (mode 0600). Times are seconds on the session clock.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..conversation.rttm import format_rttm
+from ..errors import InputError
+from ..session.review import Review
+from .json_out import write_json, write_private
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("json", "rttm", "textgrid", "csv")
+CSV_COLUMNS = ("kind", "speaker", "start", "end", "details")
+
+
+def export(review: Review, fmt: str, path: str | Path) -> None:
+    """Write `review` to `path` as `fmt`: one of json, rttm, textgrid, csv."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "json":
+        write_json(path, review)
+    elif fmt == "rttm":
+        write_private(path, format_rttm(review.segments, file_id=Path(review.input).stem or "audio"))
+    elif fmt == "textgrid":
+        write_private(path, textgrid_text(review))
+    else:
+        write_private(path, csv_text(review))
+    log.info("exported %s to %s", fmt, path)
+
+
+def runs(t: np.ndarray, flags: np.ndarray, end: float) -> list[tuple[float, float]]:
+    """(start, width) in seconds of each run of True in `flags` [n] sampled at times `t` [n]; a sample lasts until the next."""
+    t = np.asarray(t, float)
+    if t.size == 0:
+        return []
+    edges = np.diff(np.concatenate([[0], np.asarray(flags, bool).astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    t_end = np.append(t[1:], max(end, t[-1]))
+    return [(float(t[a]), float(t_end[b - 1] - t[a])) for a, b in zip(starts, stops)]
+
+
+def tiers(review: Review) -> dict[str, list[tuple[float, float, str]]]:
+    """Labelled intervals (start, end, label) per tier: one per speaker, then eye_contact, posture, lean, nods (video)."""
+    out = {sp: [(s.start, s.end, sp) for s in review.segments if s.speaker == sp] for sp in review.speakers}
+    vision = review.vision
+    if vision is None:
+        return out
+    t, face, post, end = vision.times, vision.face, vision.posture, review_end(review)
+
+    def labelled(*pairs):
+        rows = [(a, a + w, label) for flags, label in pairs for a, w in runs(t, flags, end)]
+        return sorted(rows)
+
+    seen_post = np.isfinite(post.open)
+    out["eye_contact"] = labelled((face.eye_contact & face.has_face, "contact"), (~face.has_face, "no face"))
+    out["posture"] = labelled((seen_post & (post.open == 1), "open"), (np.isfinite(post.crossed) & (post.crossed == 1), "arms crossed"))
+    out["lean"] = sorted((e.start, e.end, e.kind) for e in face.events if e.kind in ("lean_in", "lean_back"))
+    out["nods"] = sorted((e.start, e.end, e.kind) for e in face.events if e.kind in ("nod", "shake"))
+    return out
+
+
+def review_end(review: Review) -> float:
+    """The end of the session clock: the audio's length, or the last thing found if later."""
+    ends = [review.duration_s] + [s.end for s in review.segments]
+    if review.vision is not None and review.vision.times.size:
+        ends.append(float(review.vision.times[-1]))
+        ends += [e.end for e in review.vision.face.events]
+    return max(ends)
+
+
+def textgrid_text(review: Review) -> str:
+    """A Praat long-format TextGrid: one interval tier per speaker, and cue tiers when there was video."""
+    end = review_end(review)
+    all_tiers = tiers(review)
+    lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0", f"xmax = {end:.3f}",
+             "tiers? <exists>", f"size = {len(all_tiers)}", "item []:"]
+    for k, (name, rows) in enumerate(all_tiers.items(), start=1):
+        intervals = _fill(rows, end)
+        lines += [f"    item [{k}]:", '        class = "IntervalTier"', f'        name = "{_q(name)}"',
+                  "        xmin = 0", f"        xmax = {end:.3f}", f"        intervals: size = {len(intervals)}"]
+        for i, (a, b, label) in enumerate(intervals, start=1):
+            lines += [f"        intervals [{i}]:", f"            xmin = {a:.3f}", f"            xmax = {b:.3f}",
+                      f'            text = "{_q(label)}"']
+    return "\n".join(lines) + "\n"
+
+
+def _fill(rows, end: float) -> list[tuple[float, float, str]]:
+    """Intervals covering [0, end] without gaps or overlaps: the labelled rows (clipped, times to the ms) and empty ones."""
+    out, t = [], 0.0
+    for a, b, label in sorted(rows):
+        a, b = round(max(a, t), 3), round(min(b, end), 3)
+        if b <= a:
+            continue
+        if a > t:
+            out.append((t, a, ""))
+        out.append((a, b, label))
+        t = b
+    if end > t or not out:
+        out.append((t, round(max(end, t + 0.001), 3), ""))
+    return out
+
+
+def _q(text: str) -> str:
+    return text.replace('"', '""')
+
+
+def csv_text(review: Review) -> str:
+    """Segments and events, one row each: kind, speaker, start, end (s), details ("key=value; ...")."""
+    tt = review.turn_taking
+    rows = [("speech", s.speaker, s.start, s.end, "") for s in review.segments]
+    rows += [("turn", t.speaker, t.start, t.end, "") for t in tt.turns]
+    rows += [("interruption", e.by, e.t, e.t + e.overlap_s, f"of={e.of}; overlap_s={e.overlap_s:.3f}")
+             for e in tt.interruptions]
+    rows += [("attempted_interruption", e.by, e.t, e.t + e.overlap_s, f"of={e.of}; overlap_s={e.overlap_s:.3f}")
+             for e in tt.attempted_interruptions]
+    rows += [("backchannel", b.by, b.t, b.t + b.duration_s, f"during={b.during}") for b in tt.backchannels]
+    rows += [("floor_transfer", f.to, f.t - max(f.offset_s, 0.0), f.t,
+              f"from={f.from_}; offset_s={f.offset_s:.3f}; kind={f.kind}") for f in tt.floor_transfers]
+    rows += [("pause", p.speaker, p.t, p.t + p.duration_s, "") for p in tt.pauses]
+    if review.vision is not None:
+        who = review.on_camera or ""
+        for e in review.vision.face.events:
+            details = "; ".join(x for x in (f"amplitude={e.amplitude:.3f}" if np.isfinite(e.amplitude) else "",
+                                            f"count={e.count}" if e.count else "") if x)
+            rows.append((e.kind, who, e.start, e.end, details))
+    rows.sort(key=lambda r: (r[2], r[3], r[0]))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows((k, sp, f"{a:.3f}", f"{b:.3f}", d) for k, sp, a, b, d in rows)
+    return buf.getvalue()

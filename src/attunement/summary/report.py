@@ -1,0 +1,269 @@
+"""The report a person wants to look at: one self-contained HTML page (inline SVG, no network).
+
+Timeline of turns with interruptions and "mm-hm"s, camera ribbons under it (eye contact,
+posture, lean, nods), talk balance, response gaps against the norms of everyday talk,
+listening behaviour, and the gentle summary, strengths first. No scores, no red: the
+Okabe-Ito colour-blind-safe palette. Times are seconds on the session clock.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from ..config import Config  # noqa: E402
+from ..session.review import Review  # noqa: E402
+from .exports import runs  # noqa: E402
+from .json_out import write_private  # noqa: E402
+from .text import clock, how_often, person, summarize  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+#: Okabe & Ito (2008) colour-blind-safe palette, without vermillion (no red in the report).
+OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "purple": "#CC79A7",
+             "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000"}
+SPEAKER_COLOURS = ("blue", "orange", "green", "purple", "sky", "yellow")
+UNSEEN = "#e4e4e4"
+INK = "#333333"
+
+
+def write_report(path: str | Path, review: Review, *, config: Config) -> None:
+    """Write the report of `review` to `path` as one HTML file, mode 0600 (it is the user's alone)."""
+    write_private(path, render_report(review, config=config))
+    log.info("report written to %s", path)
+
+
+def render_report(review: Review, *, config: Config) -> str:
+    """The report as one HTML string: inline CSS and SVG, nothing fetched from anywhere."""
+    summary = summarize(review, config=config.summary)
+    cues = review.cues()
+    title = f"Your practice conversation: {Path(review.input).name}"
+    parts = [_summary_html(summary), _figure("timeline", "Who spoke when", *_timeline(review, cues))]
+    if len(review.speakers) >= 2:
+        parts.append(_figure("balance", "Talk balance", *_balance(review)))
+    parts.append(_figure("gaps", "Gaps before replies", *_gaps(review, config)))
+    parts.append(_listening_html(review, cues))
+    body = "\n".join(p for p in parts if p)
+    return _PAGE.format(title=html.escape(title), heading=html.escape(title),
+                        meta=html.escape(f"{clock(review.duration_s)} long · {len(review.speakers)} "
+                                         f"speaker{'s' if len(review.speakers) != 1 else ''}"
+                                         f"{' · with camera' if cues else ''}"), body=body)
+
+
+def _summary_html(summary) -> str:
+    def block(heading, items, cls):
+        if not items:
+            return ""
+        li = "".join(f"<li>{html.escape(s)}</li>" for s in items)
+        return f'<section class="{cls}"><h2>{heading}</h2><ul>{li}</ul></section>'
+    return (block("What went well", summary.strengths, "strengths")
+            + block("Something to try next time", summary.suggestions, "suggestions")
+            + block("What I couldn't see or hear well", summary.notes, "notes"))
+
+
+def _figure(ident: str, heading: str, fig, alt: str, caption: str) -> str:
+    """A matplotlib figure as inline SVG inside a <figure>, with a <title>, aria-label and caption."""
+    if fig is None:
+        return f'<section id="{ident}"><h2>{heading}</h2><p>{html.escape(caption)}</p></section>'
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    plt.close(fig)
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = re.sub(r'\s(width|height)="[^"]*pt"', "", svg, count=2)
+    alt_e = html.escape(alt, quote=True)
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{alt_e}" ', 1)
+    svg = re.sub(r"(<svg[^>]*>)", rf"\1<title>{alt_e}</title>", svg, count=1)
+    return (f'<section id="{ident}"><h2>{heading}</h2><figure>{svg}'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure></section>")
+
+
+#: Figure width in inches: narrow enough that its text stays readable when scaled to a phone's width.
+FIG_WIDTH_IN = 4.6
+
+
+def _axes(rows: int, height_per_row: float = 0.3, extra: float = 0.55):
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH_IN, extra + height_per_row * max(rows, 1)))
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_color("#999999")
+    ax.tick_params(colors=INK, labelsize=8, left=False, length=3)
+    return fig, ax
+
+
+def _timeline(review: Review, cues: dict | None):
+    """Turns per speaker with interruptions (▼) and backchannels (●); camera ribbons under them."""
+    tt, end = review.turn_taking, max(review.duration_s, 1.0)
+    rows = list(review.speakers)
+    ribbons = []
+    if cues:
+        s = cues["series"]
+        t = np.asarray([np.nan if v is None else v for v in s["t"]], float)
+        face = np.asarray(s["face"], bool)
+        contact = np.asarray(s["eye_contact"], bool) & face
+        open_ = np.asarray([np.nan if v is None else v for v in s["open_posture"]], float)
+        ribbons = [("eye contact", [(runs(t, contact, end), OKABE_ITO["sky"]), (runs(t, ~face, end), UNSEEN)]),
+                   ("open posture", [(runs(t, open_ == 1, end), OKABE_ITO["green"]),
+                                     (runs(t, open_ == 0, end), OKABE_ITO["orange"]),
+                                     (runs(t, ~np.isfinite(open_), end), UNSEEN)]),
+                   ("leaning", [([(e["start"], e["end"] - e["start"]) for e in cues["events"] if e["kind"] == k],
+                                 OKABE_ITO[c]) for k, c in (("lean_in", "blue"), ("lean_back", "yellow"))]),
+                   ("nods", [([(e["start"], e["end"] - e["start"]) for e in cues["events"] if e["kind"] in ("nod", "shake")],
+                              OKABE_ITO["purple"])])]
+    labels = [person(r) for r in rows] + [name for name, _ in ribbons]
+    fig, ax = _axes(len(labels))
+    y = {sp: len(labels) - 1 - i for i, sp in enumerate(rows)}
+    for i, sp in enumerate(rows):
+        segs = [(s.start, s.end - s.start) for s in review.segments if s.speaker == sp]
+        ax.broken_barh(segs, (y[sp] - 0.35, 0.7), color=OKABE_ITO[SPEAKER_COLOURS[i % len(SPEAKER_COLOURS)]])
+    for k, (_, layers) in enumerate(ribbons):
+        yk = len(ribbons) - 1 - k
+        for spans, colour in layers:
+            ax.broken_barh(spans, (yk - 0.25, 0.5), color=colour)
+    for e in tt.interruptions + tt.attempted_interruptions:
+        ax.plot([e.t], [y[e.by] + 0.5], marker="v", color=INK, markersize=7, linestyle="none")
+    for b in tt.backchannels:
+        ax.plot([b.t], [y[b.by] + 0.5], marker="o", color=INK, markersize=4, linestyle="none")
+    ax.set_yticks(range(len(labels)), labels[::-1])
+    ax.set_ylim(-0.6, len(labels) - 0.2)
+    ax.set_xlim(0, end)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: clock(v)))
+    fig.tight_layout()
+    n_int = len(tt.interruptions) + len(tt.attempted_interruptions)
+    alt = (f"Timeline of {clock(end)}: speech of {', '.join(person(r) for r in rows)} as bars; "
+           f"{n_int} moment(s) of speaking at once marked with a downward triangle, "
+           f"{len(tt.backchannels)} short listening response(s) marked with a dot"
+           + ("; under it, ribbons for eye contact, open posture, leaning and nods (grey: not seen)." if cues else "."))
+    caption = ("▼ two people spoke at once and one stopped · ● a short \"mm-hm\" while the other spoke"
+               + (" · ribbons: blue = eye contact, green = open posture, orange = arms crossed, dark blue = leaning in,"
+                  " yellow = leaning back, purple = nod; grey = couldn't see" if cues else ""))
+    return fig, alt, caption
+
+
+def _balance(review: Review):
+    """One bar split by each speaker's talk time."""
+    per = review.turn_taking.per_speaker
+    total = sum(per[s].talk_time_s for s in review.speakers)
+    if total <= 0:
+        return None, "", "No speech was heard, so there is no balance to show."
+    fig, ax = _axes(1, extra=0.45)
+    left = 0.0
+    for i, sp in enumerate(review.speakers):
+        share = per[sp].talk_time_s / total
+        ax.barh([0], [share], left=left, height=0.6, color=OKABE_ITO[SPEAKER_COLOURS[i % len(SPEAKER_COLOURS)]])
+        if share > 0.08:
+            colour = SPEAKER_COLOURS[i % len(SPEAKER_COLOURS)]
+            ax.text(left + share / 2, 0, person(sp), ha="center", va="center", fontsize=9,
+                    color="white" if colour in ("blue", "green", "black") else "#222222")
+        left += share
+    ax.set_xlim(0, 1)
+    ax.set_yticks([])
+    ax.set_xticks([0, 0.5, 1], ["", "half", ""])
+    ax.axvline(0.5, color="#ffffff", linewidth=1, linestyle=":")
+    fig.tight_layout()
+    words = "; ".join(f"{person(s)} talked for about {round(per[s].talk_time_s)} s" for s in review.speakers)
+    return fig, f"Talk balance: {words}.", (words[:1].upper() + words[1:] if words.startswith("you") else words) + "."
+
+
+def _gaps(review: Review, config: Config):
+    """Histogram of floor-transfer offsets against the typical gap and the hesitation bound."""
+    fto = np.asarray(review.turn_taking.floor_transfer_offsets_s, float)
+    norm, hes = config.summary.norm_gap_s, config.summary.hesitation_gap_s
+    if fto.size == 0:
+        return None, "", "There were no changes of speaker to measure gaps on."
+    fig, ax = _axes(4, extra=0.7)
+    lo, hi = min(-1.0, float(fto.min()) - 0.2), max(2.0, float(fto.max()) + 0.2)
+    ax.axvspan(0, 2 * norm, color=OKABE_ITO["green"], alpha=0.15, linewidth=0)
+    ax.axvline(norm, color=OKABE_ITO["green"], linewidth=1.5)
+    ax.axvline(hes, color=OKABE_ITO["orange"], linewidth=1.5, linestyle="--")
+    ax.hist(fto, bins=np.arange(lo, hi + 0.2, 0.2), color=OKABE_ITO["blue"], edgecolor="white")
+    top = ax.get_ylim()[1] * 1.25
+    ax.set_ylim(0, top)
+    ax.text(norm, top, "typical ", color=INK, fontsize=8, va="top", ha="right")
+    ax.text(hes, top, " may read as hesitation", color=INK, fontsize=8, va="top")
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("seconds between one person stopping and the other starting (below 0: overlap)", fontsize=8,
+                  color=INK)
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    fig.tight_layout()
+    long = int(np.sum(fto > hes))
+    alt = (f"Histogram of {fto.size} gaps before replies, middle value {np.median(fto):.2f} s; "
+           f"a typical gap in everyday talk is about {norm:.1f} s, and {long} gap(s) were longer than {hes:.1f} s.")
+    middle = float(np.median(fto))
+    here = (f"Here the middle gap was {middle * 1000:.0f} ms." if middle >= 0 else
+            f"Here replies mostly overlapped the end of the other's turn, by {-middle * 1000:.0f} ms in the middle.")
+    caption = (f"In everyday talk a reply usually follows after about {norm * 1000:.0f} ms (green line); silences "
+               f"longer than about {hes * 1000:.0f} ms (dashed line) start to be heard as hesitation. {here}")
+    return fig, alt, caption
+
+
+def _listening_html(review: Review, cues: dict | None) -> str:
+    """Listening behaviour while the other spoke: "mm-hm"s, and eye contact and nods when on camera."""
+    me = review.on_camera
+    if me is None or len(review.speakers) < 2:
+        return ""
+    who = person(me)
+    bcs = [b for b in review.turn_taking.backchannels if b.by == me]
+    items = [f"{who} said a short \"mm-hm\" {len(bcs)} time{'s' if len(bcs) != 1 else ''} while the other spoke "
+             f"(first around {clock(bcs[0].t)})." if bcs
+             else f"I didn't hear a short \"mm-hm\" from {who} while the other spoke; a nod or a glance can do the same."]
+    if cues and cues["eye_contact_share_listening"] is not None:
+        items.append(f"{who} kept eye contact {how_often(cues['eye_contact_share_listening'])} while listening"
+                     + (f", and {how_often(cues['eye_contact_share_speaking'])} while speaking"
+                        if cues["eye_contact_share_speaking"] is not None else "") + ".")
+    if cues and cues["nods_while_listening"] is not None:
+        n = cues["nods_while_listening"]
+        items.append(f"{who} nodded {n} time{'s' if n != 1 else ''} while listening.")
+    li = "".join(f"<li>{html.escape(s[:1].upper() + s[1:])}</li>" for s in items)
+    return f'<section id="listening"><h2>While the other was speaking</h2><ul>{li}</ul></section>'
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>{title}</title>
+<style>
+:root {{ color-scheme: light; }}
+body {{ margin: 0; background: #f7f5f0; color: #333; font: 16px/1.55 system-ui, -apple-system, "Segoe UI",
+  Roboto, "Helvetica Neue", Arial, sans-serif; }}
+main {{ max-width: 46rem; margin: 0 auto; padding: 1.2rem 1rem 3rem; }}
+h1 {{ font-size: 1.35rem; font-weight: 600; margin: 0.4rem 0 0.2rem; overflow-wrap: anywhere; }}
+.meta {{ color: #666; margin: 0 0 1.2rem; }}
+h2 {{ font-size: 1.05rem; font-weight: 600; margin: 0 0 0.5rem; }}
+section {{ background: #fff; border-radius: 12px; padding: 1rem 1.1rem; margin: 0 0 1rem;
+  box-shadow: 0 1px 2px rgba(0,0,0,0.06); }}
+section.strengths {{ border-left: 5px solid #7fcdb6; }}
+section.suggestions {{ border-left: 5px solid #a6d6f2; }}
+section.notes {{ border-left: 5px solid #cfcfcf; color: #555; font-size: 0.95rem; }}
+ul {{ margin: 0; padding-left: 1.2rem; }}
+li {{ margin: 0.3rem 0; }}
+figure {{ margin: 0; }}
+figure svg {{ width: 100%; height: auto; display: block; }}
+figcaption {{ color: #666; font-size: 0.88rem; margin-top: 0.4rem; }}
+footer {{ color: #888; font-size: 0.8rem; text-align: center; }}
+</style>
+</head>
+<body>
+<main>
+<h1>{heading}</h1>
+<p class="meta">{meta}</p>
+{body}
+<footer>Made on this computer by attunement; nothing was uploaded.</footer>
+</main>
+</body>
+</html>
+"""
