@@ -1,10 +1,13 @@
-"""Per-frame cost of the face cue kernels: numba vs numpy / plain-Python references, on synthetic
-sequences made from the real portrait's landmarks (5 minutes at 30 fps).
+"""Per-frame cost of the face and posture cue kernels: numba vs numpy / plain-Python references, on
+synthetic sequences made from the real portrait's landmarks (5 minutes at 30 fps).
 
 Prints microseconds per frame and the ratio reference / numba, side by side in one run (machines
 are noisy, ratios less so). The references are the ones the tests check the kernels against
-(tests/test_cues_face.py), plus a batched numpy SVD fit (the best plain numpy does for the pose).
-Target: all face cue kernels together <= 200 us per frame.
+(tests/test_cues_face.py, tests/test_posture.py), plus a batched numpy SVD fit (the best plain
+numpy does for the pose). Posture frames: mediapipe Pose of the portrait made into a body whose
+arms take every pose class of test_posture.py (open, hanging, lap, crossed, clasped, behind,
+pockets), seen by random cameras with jitter, 10% of frames without a body.
+Target: all cue kernels together (face and posture) <= 200 us per frame.
 
     python benchmarks/bench_cues.py
 """
@@ -19,9 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import test_cues_face as ref  # noqa: E402
+import test_posture as pref  # noqa: E402
 
 from attunement.config import default_config  # noqa: E402
-from attunement.cues import distance, gaze, headpose, mouth, nods  # noqa: E402
+from attunement.cues import distance, gaze, headpose, mouth, nods, posture  # noqa: E402
 from attunement.cues.face import analyze_face  # noqa: E402
 from attunement.cues.face_geometry import CANONICAL, EYE_CORNERS, IRIS_RING, RIGID  # noqa: E402
 from attunement.cues.synthetic import HeadModel, PinholeCamera  # noqa: E402
@@ -54,6 +58,29 @@ def make_frames(n: int, rng) -> tuple[np.ndarray, np.ndarray]:
         faces[k] = model.render(CAM, rots[k], (0.0, 0.0, depth[k]), look_at_mm=np.zeros(3))
     faces += rng.normal(0, 0.5, faces.shape).astype(np.float32)
     return faces, t
+
+
+def make_bodies(n: int, rng) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """Pose frames [n, 33, 4] and world [n, 33, 3]: 700 synthetic frames of every arm pose class
+    (test_posture.synth on the portrait's real mediapipe body), tiled to n; every tenth frame NaN."""
+    import cv2
+    import matplotlib.cbook as cbook
+    import mediapipe as mp
+
+    image = cv2.cvtColor(cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))), cv2.COLOR_BGR2RGB)
+    h, w = image.shape[:2]
+    with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as solution:
+        found = solution.process(image)
+    px = np.array([(q.x * w, q.y * h, q.z * w, q.visibility) for q in found.pose_landmarks.landmark], np.float32)
+    world = np.array([(q.x, q.y, q.z) for q in found.pose_world_landmarks.landmark], np.float32)
+    body = pref.body_from(px, world, rng)
+    made = [pref.synth(body, kind, rng, n=100) for kind in pref.OPEN_KINDS + pref.CLOSED_KINDS]
+    pose, wld = (np.concatenate([m[i] for m in made]).astype(np.float32) for i in (0, 1))
+    reps = -(-n // len(pose))
+    pose, wld = np.tile(pose, (reps, 1, 1))[:n].copy(), np.tile(wld, (reps, 1, 1))[:n].copy()
+    pose[::10] = np.nan
+    wld[::10] = np.nan
+    return pose, wld, made[0][2]
 
 
 def numpy_fit(faces, robust=3.0, iterations=2):
@@ -143,9 +170,19 @@ def main() -> None:
                                                                         "down_first": False})) / n * 1e6
     total += shakes
     print(f"{'shakes (yaw swings)':<28}{shakes:10.2f}")
-    print(f"{'all kernels above':<28}{total:10.2f}{'':>12}{'':>11}   target <= 200")
+    print(f"{'all face kernels above':<28}{total:10.2f}{'':>12}{'':>11}")
+    body, world, body_size = make_bodies(n, rng)
+    pcfg = default_config().posture
+    t_post = best_of(lambda: posture.posture(body, world, body_size, config=pcfg)) / n * 1e6
+    t_pref = best_of(lambda: pref.ref_posture(body[sub], world[sub], body_size, pcfg), repeats=1) / m * 1e6
+    total += t_post
+    print(f"{'posture (all kernels)':<28}{t_post:10.2f}{t_pref:12.1f}{t_pref / t_post:11.1f}")
+    print(f"{'all kernels (face+posture)':<28}{total:10.2f}{'':>12}{'':>11}   target <= 200")
     whole = best_of(lambda: analyze_face(faces, times, size, config=CFG)) / n * 1e6
     print(f"{'analyze_face (end to end)':<28}{whole:10.2f}{'':>12}{'':>11}   target <= 200")
+    both = best_of(lambda: (analyze_face(faces, times, size, config=CFG),
+                            posture.posture(body, world, body_size, config=pcfg))) / n * 1e6
+    print(f"{'face + posture (end to end)':<28}{both:10.2f}{'':>12}{'':>11}   target <= 200")
 
 
 if __name__ == "__main__":

@@ -16,11 +16,12 @@ import numpy as np
 
 from ..config import Config
 from ..cues.calibration import Baseline
-from ..cues.face import FaceCues, analyze_face, stack_landmarks
-from ..cues.posture import Posture, posture_of
+from ..cues.face import FaceCues, analyze_face
+from ..cues.posture import Posture
+from ..cues.posture import posture as posture_cues
 from ..errors import InputError
 from ..perception.landmarks import FaceBodyLandmarker
-from ..records import Segment
+from ..records import FACE_POINTS, POSE_POINTS, Landmarks, Segment
 from ..sources.video import VideoReader
 
 log = logging.getLogger(__name__)
@@ -42,16 +43,62 @@ class Vision:
         return self.face.times
 
 
+class LandmarkTrack:
+    """Landmarks of a video's frames kept as compact float32 arrays (about 6.6 kB a frame: face
+    [478, 3], pose [33, 4], pose_world [33, 3], time), filled frame by frame; no per-frame objects.
+
+    `capacity`: the expected frame count (grown by half when exceeded).
+    """
+
+    def __init__(self, capacity: int = 1024):
+        self.n, self.size = 0, None
+        self._alloc(max(int(capacity), 16))
+
+    def _alloc(self, cap: int) -> None:
+        old = getattr(self, "faces", None)
+        fields = {"faces": (FACE_POINTS, 3), "pose": (POSE_POINTS, 4), "pose_world": (POSE_POINTS, 3)}
+        for name, tail in fields.items():
+            grown = np.empty((cap, *tail), np.float32)
+            if old is not None:
+                grown[:self.n] = getattr(self, name)[:self.n]
+            setattr(self, name, grown)
+        times = np.empty(cap, np.float64)
+        if old is not None:
+            times[:self.n] = self.times[:self.n]
+        self.times = times
+
+    def add(self, marks: Landmarks) -> None:
+        """Append one frame's landmarks (frames of one size, in time order)."""
+        if self.size is None:
+            self.size = (int(marks.size[0]), int(marks.size[1]))
+        elif tuple(marks.size) != self.size:
+            raise InputError(f"landmark frames come from different image sizes (first {self.size}, "
+                             f"then {tuple(marks.size)} at {marks.t:.2f} s)")
+        if self.n == self.times.shape[0]:
+            self._alloc(self.n + self.n // 2)
+        k = self.n
+        self.faces[k], self.pose[k], self.pose_world[k] = marks.face, marks.pose, marks.pose_world
+        self.times[k] = marks.t
+        self.n += 1
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(faces [n, 478, 3], pose [n, 33, 4], pose_world [n, 33, 3], times [n]): views, no copies."""
+        n = self.n
+        return self.faces[:n], self.pose[:n], self.pose_world[:n], self.times[:n]
+
+
 def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = None) -> Vision:
-    """Landmarks of every frame of `path`, then all face and posture cues (batch, one pass)."""
+    """Landmarks of every frame of `path` (kept as compact arrays), then all face and posture cues."""
     with VideoReader(path) as reader, FaceBodyLandmarker(config.perception) as marker:
-        marks = [marker.process(frame) for frame in reader.frames()]
+        track = LandmarkTrack(capacity=reader.info.frames + 16)
+        for frame in reader.frames():
+            track.add(marker.process(frame))
         problems = tuple(reader.problems)
-    if not marks:
+    if not track.n:
         raise InputError(f"{path}: no video frames could be decoded")
-    faces, times, size = stack_landmarks(marks)
-    face = analyze_face(faces, times, size, config=config.cues, baseline=profile)
-    posture = posture_of(marks, config=config.posture)
+    faces, pose, world, times = track.arrays()
+    face = analyze_face(faces, times, track.size, config=config.cues, baseline=profile)
+    posture = posture_cues(pose, world, track.size, config=config.posture)
     if not face.has_face.any():
         problems += ("no face was in view, so eye contact, leaning and nods could not be judged",)
     elif face.has_face.mean() < 0.8:
