@@ -93,3 +93,22 @@ def test_metrics_from_annotation_alone(tmp_path):
     assert tt["per_speaker"]["ben"]["talk_share"] == pytest.approx(5.7 / 12.2, abs=1e-3)
     assert tt["interruptions"] == []
     assert rttm_out.read_text().count("SPEAKER") == 4
+
+
+def test_calibrate_then_review_with_the_profile(tmp_path):
+    from attunement.sources.demo_video import render_demo_video
+    from attunement.sources.synthetic import practice_conversation
+
+    convo = practice_conversation(seed=0, channels=1)
+    video = tmp_path / "me.mkv"
+    render_demo_video(video, convo.audio[:, : 6 * convo.rate], convo.rate)  # the first 6 s: looking into the lens
+    profile = tmp_path / "profile.json"
+    proc = run("calibrate", video, "--seconds", "3", "--profile", profile)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(os.stat(profile).st_mode) == 0o600
+    out = tmp_path / "r.json"
+    proc = run("review", video, "--speakers", "1", "--profile", profile, "--json", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    cues = json.loads(out.read_text())["cues"]
+    assert cues["baseline"] == "profile" and cues["eye_contact_share"] >= 0.95
+    assert_one_line_error(run("calibrate", tmp_path / "none.mkv"), match="none.mkv")

@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--file-id", help="which file of a multi-file RTTM to use")
     _outputs(m)
 
+    c = sub.add_parser("calibrate", help="record your neutral baseline: sit as usual and look into the lens")
+    c.add_argument("video", help="a video whose first seconds show you looking into the lens")
+    c.add_argument("--seconds", type=float, default=5.0, help="length of the calibration window, s (default 5)")
+    c.add_argument("--profile", metavar="OUT", help="where to write the profile (default: your data folder)")
+
     d = sub.add_parser("demo", help="generate a practice conversation with known timing and review it")
     d.add_argument("--keep", metavar="DIR", help="keep the generated video and its true RTTM in DIR")
     d.add_argument("--no-video", action="store_true", help="audio only: skip the generated video (faster)")
@@ -103,6 +108,8 @@ def _run(args: argparse.Namespace) -> int:
         return _review(args, config)
     if args.command == "metrics":
         return _metrics(args, config)
+    if args.command == "calibrate":
+        return _calibrate(args, config)
     return _demo(args, config)
 
 
@@ -133,6 +140,20 @@ def _metrics(args, config) -> int:
     segments = read_rttm(args.rttm, file_id=args.file_id)
     review = review_annotation(segments, config=config, source=str(args.rttm))
     _emit(review, args, config, file_id=args.file_id or Path(args.rttm).stem)
+    return 0
+
+
+def _calibrate(args, config) -> int:
+    from .cues.calibration import save_profile
+    from .session.calibrate import calibrate_from_video, default_profile_path
+
+    if not Path(args.video).exists():
+        raise InputError(f"no such file: {args.video}")
+    baseline = calibrate_from_video(args.video, config=config, seconds=args.seconds)
+    out = Path(args.profile) if args.profile else default_profile_path()
+    save_profile(baseline, out)
+    print(f"Calibrated from {baseline.frames} frames; profile written to {out}")
+    print(f"Use it with: attune review VIDEO --profile {out}")
     return 0
 
 
