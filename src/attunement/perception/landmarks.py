@@ -88,6 +88,7 @@ class FaceBodyLandmarker:
             self.close()
             raise
         self._carried = (_nan((POSE_POINTS, 4)), _nan((POSE_POINTS, 3)), math.nan)
+        self._pose_next = -math.inf  # session time the next pose is due
 
     def __enter__(self) -> "FaceBodyLandmarker":
         return self
@@ -106,8 +107,9 @@ class FaceBodyLandmarker:
     def process(self, frame: VideoFrame) -> Landmarks:
         """Landmarks of one frame (read-only float32 arrays, pixels; see `Landmarks`).
 
-        Frames of a video must come in time order; the pose is measured when `1 / pose_rate_hz`
-        s have passed since the last measurement (or the clock went back), else carried.
+        Frames of a video must come in time order; the pose is measured on the first frame at or
+        after each tick of a `pose_rate_hz` schedule (so the average rate is `pose_rate_hz` whatever
+        the frame rate; also when the clock went back), else carried.
         """
         image = _rgb(frame.image)
         if self._face is None:
@@ -120,6 +122,7 @@ class FaceBodyLandmarker:
                     if found else _nan((FACE_POINTS, 3)))
             if self._pose_due(frame.t):
                 self._carried = self._measure_pose(image, frame.t)
+                self._pose_next = _next_due(self._pose_next, frame.t, self._pose_every_s)
         self._watched = 0 if found else self._watched - 1
         pose, world, pose_t = self._carried
         face.flags.writeable = False
@@ -129,7 +132,7 @@ class FaceBodyLandmarker:
         if self._pose is None:
             return False
         last = self._carried[2]
-        return self.static or math.isnan(last) or t < last or t - last >= self._pose_every_s - 1e-6
+        return self.static or math.isnan(last) or t < last or t >= self._pose_next - 1e-6
 
     def _measure_pose(self, image: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray, float]:
         """(pose [33, 4] pixels + visibility, pose_world [33, 3] metres, t), read-only."""
@@ -277,3 +280,9 @@ def _native_stderr_to_log() -> Iterator[None]:
         for line in caught.read().decode("utf-8", "replace").splitlines():
             if line.strip():
                 log.log(logging.DEBUG if _CHATTER.match(line) else logging.WARNING, "mediapipe: %s", line)
+
+
+def _next_due(due: float, t: float, every: float) -> float:
+    """The next tick of a schedule of period `every` after a measurement at `t`; restarts from `t` when behind."""
+    nxt = due + every
+    return nxt if t < nxt <= t + every + 1e-9 else t + every
