@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seconds", type=float, default=5.0, help="length of the calibration window, s (default 5)")
     c.add_argument("--profile", metavar="OUT", help="where to write the profile (default: your data folder)")
 
+    dv = sub.add_parser("devices", help="list cameras and microphones")
+    dv.add_argument("--json", action="store_true", help="print the list as JSON")
+    ck = sub.add_parser("check", help="measure what the camera and microphone deliver")
+    ck.add_argument("--camera", metavar="X",
+                    help="index, /dev/video*, name, a file to replay, or 'none' (default: the first camera)")
+    ck.add_argument("--mic", metavar="Y",
+                    help="PortAudio index or name, a file to replay, or 'none' (default: the default input)")
+    ck.add_argument("--seconds", metavar="N", type=float, default=5.0, help="how long to measure (default 5)")
+    ck.add_argument("--json", action="store_true", help="print the measurements as JSON")
+
     d = sub.add_parser("demo", help="generate a practice conversation with known timing and review it")
     d.add_argument("--keep", metavar="DIR", help="keep the generated video and its true RTTM in DIR")
     d.add_argument("--no-video", action="store_true", help="audio only: skip the generated video (faster)")
@@ -110,6 +120,20 @@ def _run(args: argparse.Namespace) -> int:
         return _metrics(args, config)
     if args.command == "calibrate":
         return _calibrate(args, config)
+    if args.command == "devices":
+        from .session.check import format_devices, list_devices
+
+        devices = list_devices()
+        print(json.dumps(devices, indent=2) if args.json else format_devices(devices))
+        return 0
+    if args.command == "check":
+        from .session.check import format_check, run_check
+
+        if not args.seconds > 0:
+            raise InputError(f"--seconds must be > 0, got {args.seconds}")
+        result = run_check(args.camera, args.mic, seconds=args.seconds, config=config)
+        print(json.dumps(result, indent=2) if args.json else format_check(result))
+        return 0
     return _demo(args, config)
 
 
