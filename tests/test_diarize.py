@@ -7,9 +7,11 @@ import pytest
 
 from attunement.config import default_config
 from attunement.conversation import features as ft
-from attunement.conversation.cluster import first_appearance, spectral_clusters
+from attunement.conversation.cluster import first_appearance, prune_affinity, spectral_clusters
 from attunement.conversation.der import diarization_error
-from attunement.conversation.diarize import Diarizer, diarize_frames, frames_to_segments, speech_on_frames
+from attunement.conversation.diarize import (
+    Diarizer, diarize_frames, frames_to_segments, merge_close_speakers, speaker_glr, speech_on_frames,
+)
 from attunement.conversation.reseg import box_smooth, second_speaker, speaker_loglik, viterbi
 from attunement.errors import ConfigError, InputError
 from attunement.perception.vad import detect_speech
@@ -245,3 +247,51 @@ def test_two_synthetic_voices_are_told_apart(num_speakers):
     # the interruption (sam 16.6 s over alex until 17.4 s) is heard as overlap
     both = [s for s in hyp if s.start < 17.3 and s.end > 16.7]
     assert {s.speaker for s in both} == {"speaker1", "speaker2"}
+
+
+# ------------------------------------------------------------------ pruned affinity, short chunks, merging
+
+def ref_prune(a, m):
+    out = np.zeros_like(a)
+    for i in range(a.shape[0]):
+        cut = sorted(a[i], reverse=True)[m - 1]
+        out[i] = [v if v >= cut else 0.0 for v in a[i]]
+    return 0.5 * (out + out.T)
+
+
+def test_prune_affinity_matches_reference(rng):
+    a = rng.random((9, 9))
+    a = a + a.T
+    np.fill_diagonal(a, 0.0)
+    for m in (1, 3, 8):
+        np.testing.assert_allclose(prune_affinity(a, m), ref_prune(a, m))
+
+
+def test_pruned_affinity_still_finds_the_groups():
+    # GLR-like distances: a narrow range (within 1.2, between 1.6, jitter 0.1) and one odd item far from all
+    rng = np.random.default_rng(5)
+    group = np.repeat([0, 1], 6)
+    d = np.pad(np.where(group[:, None] == group[None, :], 1.2, 1.6), ((0, 1), (0, 1)), constant_values=2.4)
+    jitter = rng.uniform(-0.1, 0.1, d.shape)
+    d = d + (jitter + jitter.T) / 2
+    np.fill_diagonal(d, 0.0)
+    for keep in (1.0, 0.5):
+        labels, _ = spectral_clusters(d, num_speakers=2, keep=keep)
+        assert labels[:12].tolist() == group.tolist()
+
+
+def test_merge_close_speakers_joins_one_voice_split_in_two(rng):
+    x = rng.standard_normal((600, 4))
+    x[300:] = x[300:] @ np.diag([3.0, 0.3, 1.0, 1.0]) + 2.0       # a second, different Gaussian
+    labels = np.repeat([0, 1, 2], [150, 150, 300])                # the first voice split over labels 0 and 1
+    merged = merge_close_speakers(x, labels, np.eye(4), bic_lambda=1.0, shrink_frames=10)
+    assert merged.tolist() == [0] * 300 + [1] * 300
+    assert merge_close_speakers(x, labels, np.eye(4), bic_lambda=1.0, shrink_frames=10, min_speakers=3).max() == 2
+    assert merge_close_speakers(x, labels, np.eye(4), bic_lambda=0.0, shrink_frames=10).max() == 2
+    # speaker_glr is glr_distances of the pooled statistics: the BIC's n GLR against its penalty
+    g = speaker_glr(x, labels, np.eye(4), shrink_frames=0)
+    both = x[:300]
+    pooled = 0.5 * np.linalg.slogdet(np.cov(both.T, bias=True))[1]
+    own = [0.5 * np.linalg.slogdet(np.cov(x[a:a + 150].T, bias=True))[1] for a in (0, 150)]
+    np.testing.assert_allclose(g[0, 1], pooled - 0.5 * (own[0] + own[1]), rtol=1e-9)
+    assert 300 * g[0, 1] < 14 / 2 * np.log(300) < 450 * g[0, 2]

@@ -1,7 +1,8 @@
 """Mono diarization on real recordings: DER on sample.wav and the 11 AMI excerpts, and assembled two-person talks.
 
-Targets of the diarization issue: sample.wav DER <= 15 %, AMI mean <= 30 %. Not met (see
-docs/diarization.md); the assertions state what is reached, so that a regression fails.
+Targets of the diarization issue: sample.wav DER <= 15 %, AMI mean <= 30 %, talk shares within
+5 points, a single voice not split. DER targets not met (see docs/diarization.md); the
+assertions state what is reached, so that a regression fails.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from attunement.conversation.diarize import Diarizer
 from attunement.conversation.rttm import parse_rttm
 from attunement.perception.vad import detect_speech
 from attunement.records import AudioBlock
-from attunement.sources.assemble import assemble_conversation
+from attunement.sources.assemble import assemble_conversation, single_speaker_stretches
 from attunement.sources.media import read_audio
 
 pytestmark = pytest.mark.realdata
@@ -50,15 +51,15 @@ def ders(shared_data):
 
 
 def test_sample_wav(ders):
-    # target 0.15: not met; reached 0.159 (0.25 s collar: well under 0.10)
-    assert ders["sample"].der <= 0.17
+    # target 0.15: met, 0.148 (0.085 of it is speech the VAD misses)
+    assert ders["sample"].der <= 0.15
 
 
 def test_ami_mean(ders):
     ami = [e.der for k, e in ders.items() if k != "sample"]
     assert len(ami) == 11
-    # target 0.30: not met; reached 0.45 (the VAD alone misses or adds 0.31 of reference speech on average)
-    assert np.mean(ami) <= 0.47
+    # target 0.30: not met; reached 0.426 (the VAD alone misses or adds 0.31 of reference speech on average)
+    assert np.mean(ami) <= 0.435
 
 
 def assembled(shared_data, seed):
@@ -68,19 +69,47 @@ def assembled(shared_data, seed):
     return talk, diarize(talk.audio)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_assembled_two_person_talk_der(shared_data, seed):
     talk, hyp = assembled(shared_data, seed)
-    # reached: 0.50-0.51 (the two voices mostly end up in one cluster; docs/diarization.md)
-    assert diarization_error(list(talk.segments), hyp).der <= 0.55
+    assert {s.speaker for s in hyp} == {"speaker1", "speaker2"}
+    # reached: 0.17, 0.15, 0.21 (was 0.50-0.51 when the two voices ended up in one cluster)
+    assert diarization_error(list(talk.segments), hyp).der <= 0.23
 
 
-@pytest.mark.xfail(strict=True, reason="talk-share target (within 5 points) not met on assembled talks: "
-                                       "46-49 points off (docs/diarization.md)")
-def test_assembled_talk_shares_within_5_points(shared_data):
-    talk, hyp = assembled(shared_data, 0)
+def share_error(talk, hyp):
     e = diarization_error(list(talk.segments), hyp)
     first = talk.speakers[0]
     total = sum(s.duration for s in hyp)
     ours = sum(s.duration for s in hyp if e.mapping.get(s.speaker) == first) / total
-    assert abs(ours - talk.expected["talk_share"][first]) <= 0.05
+    return ours - talk.expected["talk_share"][first]
+
+
+@pytest.mark.parametrize("seed", [
+    pytest.param(0, marks=pytest.mark.xfail(strict=True, reason="9.5 points off on this talk: about 6 % of the second "
+                                                                "voice is heard as the first (docs/diarization.md)")),
+    1, 2])
+def test_assembled_talk_shares_within_5_points(shared_data, seed):
+    talk, hyp = assembled(shared_data, seed)
+    assert abs(share_error(talk, hyp)) <= 0.05
+
+
+def test_a_single_voice_is_not_split(shared_data):
+    clips = sorted((shared_data / "video").glob("*.mp4"))
+    assert len(clips) == 2
+    for clip in clips:
+        audio, _ = read_audio(clip, rate=16000)
+        assert {s.speaker for s in diarize(audio)} == {"speaker1"}, clip.name
+        # a fixed count is honoured even for one voice
+        assert {s.speaker for s in diarize(audio, num_speakers=2)} == {"speaker1", "speaker2"}
+    conv = shared_data / "conversations"
+    audio, _ = read_audio(conv / "sample.wav", rate=16000)
+    x = audio.mean(axis=0)
+    ref = parse_rttm((conv / "sample.rttm").read_text())["sample"]
+    stretches = single_speaker_stretches(ref, duration_s=x.size / 16000)
+    for who in ("speaker90", "speaker91"):
+        gap = np.zeros(4000, np.float32)      # 0.25 s of silence between stretches
+        voice = np.concatenate([np.concatenate((x[round(s.start * 16000):round(s.end * 16000)], gap))
+                                for s in stretches if s.speaker == who])
+        assert voice.size > 9 * 16000
+        assert {s.speaker for s in diarize(voice)} == {"speaker1"}, who

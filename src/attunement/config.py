@@ -111,6 +111,10 @@ class DiarizationConfig:
     overlap_margin: float
     min_overlap_s: float
     me_min_mouth_activity: float
+    min_chunk_s: float
+    affinity_keep: float
+    merge_bic_lambda: float
+    min_cluster_share: float
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_speakers <= self.max_speakers <= 20:
@@ -120,7 +124,10 @@ class DiarizationConfig:
             raise ConfigError(f"[diarization] chunk_s = {self.chunk_s}: must lie in [0.2, 30] s")
         if not 0 <= self.reseg_iterations <= 20:
             raise ConfigError(f"[diarization] reseg_iterations = {self.reseg_iterations}: must lie in [0, 20]")
-        for key in ("shrink_frames", "smooth_s", "switch_penalty", "overlap_margin", "min_overlap_s"):
+        if not 0 < self.affinity_keep <= 1:
+            raise ConfigError(f"[diarization] affinity_keep = {self.affinity_keep}: must lie in (0, 1]")
+        for key in ("shrink_frames", "smooth_s", "switch_penalty", "overlap_margin", "min_overlap_s", "min_chunk_s",
+                    "merge_bic_lambda", "min_cluster_share"):
             if not getattr(self, key) >= 0:
                 raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must be >= 0")
 

@@ -16,11 +16,13 @@ from ..errors import InputError
 
 
 def spectral_clusters(distances: np.ndarray, *, num_speakers: int | None = None, min_speakers: int = 2,
-                      max_speakers: int = 6) -> tuple[np.ndarray, np.ndarray]:
+                      max_speakers: int = 6, keep: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Cluster of each item int64 [n] (0-based, by first appearance) and the Laplacian's eigenvalues float64 [<= max+1].
 
     `distances` float [n, n], symmetric, >= 0. `num_speakers` fixes the count, else it is the
-    eigengap's, between `min_speakers` and `max_speakers` (and at most n).
+    eigengap's, between `min_speakers` and `max_speakers` (and at most n). `keep` < 1 keeps
+    only each item's nearest fraction of neighbours in the affinity, symmetrised (Park et al.
+    2019): an odd item then joins its nearest group instead of making a cluster of its own.
     """
     d = np.asarray(distances, dtype=np.float64)
     if d.ndim != 2 or d.shape[0] != d.shape[1]:
@@ -36,6 +38,8 @@ def spectral_clusters(distances: np.ndarray, *, num_speakers: int | None = None,
     scale = float(np.median(off)) or float(off.max()) or 1.0
     affinity = np.exp(-d / scale)
     np.fill_diagonal(affinity, 0.0)
+    if keep < 1.0:
+        affinity = prune_affinity(affinity, max(1, round(keep * (n - 1))))
     degree = affinity.sum(axis=1)
     inv = 1.0 / np.sqrt(np.maximum(degree, 1e-300))
     laplacian = np.eye(n) - inv[:, None] * affinity * inv[None, :]
@@ -53,6 +57,14 @@ def spectral_clusters(distances: np.ndarray, *, num_speakers: int | None = None,
     labels = np.zeros(n, dtype=np.int64)
     _kmeans_cosine(np.ascontiguousarray(rows), k, 50, labels)
     return first_appearance(labels), values[: top + 1]
+
+
+def prune_affinity(affinity: np.ndarray, neighbours: int) -> np.ndarray:
+    """Keep each row's `neighbours` largest entries of float [n, n] (zero the rest), then (A + A^T) / 2."""
+    a = np.asarray(affinity, dtype=np.float64)
+    cut = -np.sort(-a, axis=1)[:, min(neighbours, a.shape[1]) - 1: min(neighbours, a.shape[1])]
+    kept = np.where(a >= cut, a, 0.0)
+    return 0.5 * (kept + kept.T)
 
 
 def first_appearance(labels: np.ndarray) -> np.ndarray:

@@ -4,14 +4,19 @@ Plugs into the seam of speakers.py: `feed(block)` turns the 16 kHz audio into MF
 it streams (the audio itself is not kept); `finish(activity, duration_s)` diarizes the speech
 the voice-activity detector found:
 
-1. speech is cut into chunks of about `chunk_s` (features.speech_chunks);
+1. speech is cut into chunks of about `chunk_s` (features.speech_chunks); chunks shorter
+   than `min_chunk_s` are left to step 4;
 2. chunk pairs are compared by the Gaussian log-likelihood ratio of full-covariance MFCC
    models (features.glr_distances): timbre lives in how the cepstra co-vary, which
    mean/variance statistics of the same chunks separated far worse (docs/diarization.md);
-3. spectral clustering of the chunks, the count from the eigengap (cluster.py);
+3. spectral clustering of the chunks on a pruned affinity (`affinity_keep`), the count from
+   the eigengap (cluster.py); clusters under `min_cluster_share` of the frames are outliers,
+   set aside, and the rest clustered again;
 4. `reseg_iterations` rounds of frame-level re-segmentation with one Gaussian per speaker,
    likelihoods smoothed over `smooth_s`, Viterbi with `switch_penalty` (reseg.py);
-5. overlap: where the runner-up voice fits within `overlap_margin` of the best one for at
+5. speakers one Gaussian explains by the BIC (`merge_bic_lambda`) are merged and step 4 is
+   run again: so a single voice stays one speaker (unless `num_speakers` is given);
+6. overlap: where the runner-up voice fits within `overlap_margin` of the best one for at
    least `min_overlap_s`, both speak.
 
 Speaker ids are speaker1, speaker2, ... in order of first appearance. Details, choices and
@@ -41,7 +46,7 @@ class Diarizer:
     """Mono speaker diarization, streaming features then clustering at the end (see the module doc).
 
     `num_speakers` fixes the count; None estimates it between config.min_speakers and
-    config.max_speakers. Blocks must be 16 kHz; several channels are averaged (one microphone).
+    config.max_speakers (the eigengap proposes 2 or more, the BIC merge may leave 1). Blocks must be 16 kHz; several channels are averaged (one microphone).
     """
 
     def __init__(self, *, config: DiarizationConfig, num_speakers: int | None = None):
@@ -100,21 +105,29 @@ def diarize_frames(features: np.ndarray, speech: np.ndarray, *, config: Diarizat
         labels[idx] = 0
         return labels, overlap
     prior = np.cov(x.T) if x.shape[0] > x.shape[1] else np.eye(x.shape[1])
-    count, s1, s2 = ft.chunk_stats(full, chunks)
+    long = chunks[:, 1] - chunks[:, 0] >= round(config.min_chunk_s / ft.HOP_S)
+    if long.sum() < MIN_CHUNKS:
+        long[:] = True
+    count, s1, s2 = ft.chunk_stats(full, chunks[long])
     distances = ft.glr_distances(count, s1, s2, prior, shrink_frames=config.shrink_frames)
-    chunk_labels, _ = spectral_clusters(distances, num_speakers=num_speakers, min_speakers=config.min_speakers,
-                                        max_speakers=config.max_speakers)
+    chunk_labels = _cluster_chunks(distances, count, num_speakers, config)
     k = int(chunk_labels.max()) + 1
-    for (a, b), lab in zip(chunks, chunk_labels):
+    for (a, b), lab in zip(chunks[long], chunk_labels):
         labels[a:b] = lab
-    current = labels[idx]
     width = max(1, round(config.smooth_s / ft.HOP_S))
     runs = np.cumsum(np.diff(idx, prepend=idx[0] - 2) > 1)   # a new run of speech after every pause
     free = np.diff(runs, prepend=runs[0] - 1) > 0
-    ll = np.zeros((idx.size, k))
-    for _ in range(config.reseg_iterations):
-        ll = box_smooth(speaker_loglik(x, current, k, prior, shrink_frames=config.shrink_frames), width, runs=runs)
-        current = viterbi(np.maximum(ll, -1e30), switch_penalty=config.switch_penalty, free=free)
+    current, ll = _resegment(x, labels[idx], k, prior, width, runs, free, config)
+    if num_speakers is None and config.merge_bic_lambda > 0:
+        merged = merge_close_speakers(x, current, prior, bic_lambda=config.merge_bic_lambda,
+                                      shrink_frames=config.shrink_frames,
+                                      min_speakers=config.min_speakers)
+        if merged.max() + 1 < k:
+            k = int(merged.max()) + 1
+            if k == 1:
+                labels[idx] = 0
+                return labels, overlap
+            current, ll = _resegment(x, merged, k, prior, width, runs, free, config)
     labels[idx] = current
     labels = first_appearance(labels)
     if k > 1 and config.reseg_iterations > 0:
@@ -123,6 +136,78 @@ def diarize_frames(features: np.ndarray, speech: np.ndarray, *, config: Diarizat
                                 min_frames=max(1, round(config.min_overlap_s / ft.HOP_S)))
         overlap[idx] = np.where(second >= 0, order[np.maximum(second, 0)], -1)
     return labels, overlap
+
+
+def _cluster_chunks(distances: np.ndarray, count: np.ndarray, num_speakers: int | None,
+                    config: DiarizationConfig) -> np.ndarray:
+    """Speaker of each chunk int64 [c]; -1: outliers, in clusters holding under `min_cluster_share` of the frames.
+
+    Spectral clustering readily gives one odd chunk a cluster of its own and then folds two real
+    voices into one; such chunks are set aside (re-segmentation labels them) and the rest clustered again.
+    """
+    out = np.full(count.shape[0], -1, dtype=np.int64)
+    active = np.arange(count.shape[0])
+    while True:
+        # the eigengap counts from 2; one voice is found by merging close speakers afterwards
+        lab, _ = spectral_clusters(distances[np.ix_(active, active)], num_speakers=num_speakers,
+                                   min_speakers=max(config.min_speakers, 2), max_speakers=config.max_speakers,
+                                   keep=config.affinity_keep)
+        share = np.bincount(lab, weights=count[active]) / count[active].sum()
+        small = share[lab] < config.min_cluster_share
+        if not small.any() or (~small).sum() < MIN_CHUNKS:
+            break
+        active = active[~small]
+    out[active] = lab
+    return first_appearance(out)
+
+
+def _resegment(x, current, k, prior, width, runs, free, config):
+    """`reseg_iterations` rounds of Gaussian fit + smoothed Viterbi from labels int64 [frames] (-1: not used to fit)."""
+    ll = np.zeros((x.shape[0], k))
+    for _ in range(config.reseg_iterations):
+        ll = box_smooth(speaker_loglik(x, current, k, prior, shrink_frames=config.shrink_frames), width, runs=runs)
+        current = viterbi(np.maximum(ll, -1e30), switch_penalty=config.switch_penalty, free=free)
+    return np.where(current < 0, 0, current), ll
+
+
+def speaker_glr(x: np.ndarray, labels: np.ndarray, prior: np.ndarray, *, shrink_frames: float) -> np.ndarray:
+    """GLR per frame float64 [k, k] between the full-covariance Gaussians of all frames of each label 0..k-1.
+
+    `x` float [frames, d], `labels` int [frames] (negative: left out).
+    """
+    k = int(labels.max(initial=-1)) + 1
+    d = x.shape[1]
+    n, s1, s2 = np.zeros(k), np.zeros((k, d)), np.zeros((k, d, d))
+    for j in range(k):
+        mine = x[labels == j]
+        n[j], s1[j], s2[j] = mine.shape[0], mine.sum(axis=0), mine.T @ mine
+    return ft.glr_distances(n, s1, s2, prior, shrink_frames=shrink_frames)
+
+
+def merge_close_speakers(x: np.ndarray, labels: np.ndarray, prior: np.ndarray, *, bic_lambda: float,
+                         shrink_frames: float, min_speakers: int = 1) -> np.ndarray:
+    """Labels int64 [frames] after merging, most alike pair first, speakers that one Gaussian explains well enough.
+
+    Merge i and j while the BIC prefers one full-covariance Gaussian for both, i.e.
+    n GLR < bic_lambda * P / 2 * log n with n = n_i + n_j frames and P = d + d (d + 1) / 2
+    parameters (Chen & Gopalakrishnan 1998). Speakers are renumbered by first appearance;
+    never fewer than `min_speakers`.
+    """
+    labels = first_appearance(np.asarray(labels, dtype=np.int64))
+    d = x.shape[1]
+    params = d + d * (d + 1) / 2
+    while labels.max(initial=-1) + 1 > max(min_speakers, 1):
+        k = int(labels.max()) + 1
+        n = np.bincount(labels[labels >= 0], minlength=k).astype(np.float64)
+        both = np.maximum(n[:, None] + n[None, :], 2.0)
+        glr = speaker_glr(x, labels, prior, shrink_frames=shrink_frames)
+        gain = both * glr - bic_lambda * params / 2 * np.log(both)
+        np.fill_diagonal(gain, np.inf)
+        i, j = np.unravel_index(np.argmin(gain), gain.shape)
+        if gain[i, j] >= 0:
+            break
+        labels = first_appearance(np.where(labels == max(i, j), min(i, j), labels))
+    return labels
 
 
 def speech_on_frames(activity: VoiceActivity, frames: int, *, t0: float) -> np.ndarray:
