@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--seconds", metavar="N", type=float, default=5.0, help="how long to measure (default 5)")
     ck.add_argument("--json", action="store_true", help="print the measurements as JSON")
 
+    rh = sub.add_parser("rehearse", help="practise a hard conversation alone (scenarios; live runner to come)")
+    g = rh.add_mutually_exclusive_group(required=True)
+    g.add_argument("--scenario", metavar="NAME", help="a built-in scenario (see --list)")
+    g.add_argument("--script", metavar="FILE", help="your own scenario file (format: docs/scenarios.md)")
+    g.add_argument("--list", action="store_true", help="list the built-in scenarios")
+
     d = sub.add_parser("demo", help="generate a practice conversation with known timing and review it")
     d.add_argument("--keep", metavar="DIR", help="keep the generated video and its true RTTM in DIR")
     d.add_argument("--no-video", action="store_true", help="audio only: skip the generated video (faster)")
@@ -120,6 +126,15 @@ def _run(args: argparse.Namespace) -> int:
         return _metrics(args, config)
     if args.command == "calibrate":
         return _calibrate(args, config)
+    if args.command == "rehearse":
+        from .session.scenario import format_scenarios, load_scenario
+
+        if args.list:
+            print(format_scenarios())
+            return 0
+        scenario = load_scenario(args.script or args.scenario)
+        raise InputError(f"scenario {scenario.name!r} is ready, but live rehearsal is not built yet; "
+                         "see 'attune rehearse --list'")
     if args.command == "devices":
         from .session.check import format_devices, list_devices
 
