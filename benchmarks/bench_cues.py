@@ -15,10 +15,10 @@ Target: all cue kernels together (face and posture) <= 200 us per frame.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import test_cues_face as ref  # noqa: E402
@@ -35,15 +35,6 @@ CFG = default_config().cues
 CAM = PinholeCamera(1280, 720, 65.0)
 CAMERA = (CAM.focal_px, CAM.width / 2, CAM.height / 2)
 
-
-def best_of(fn, repeats=3) -> float:
-    fn()  # compile / warm
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def make_frames(n: int, rng) -> tuple[np.ndarray, np.ndarray]:

@@ -8,10 +8,10 @@ Prints time per call and the ratio to C, side by side in one run (machines are n
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "native"))
 import oracle  # noqa: E402
@@ -21,15 +21,6 @@ from attunement.perception.vad_kernels import frame_energy_db, highpass, highpas
 
 RATE, MINUTES, FRAME = 16000, 60, 480
 
-
-def best_of(fn, repeats=5) -> float:
-    fn()  # compile / warm
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def numpy_energy(x):

@@ -40,9 +40,14 @@ _MAX_BAD_RUN = 200
 
 
 class ContainerReader:
-    """What every file reader shares: a PyAV container in `_container`, closed on exit."""
+    """What every file reader shares: a PyAV container in `_container`, closed on exit, and the
+    notes about damaged input in `problems` (with `path` and the container's `_stated_s`)."""
 
     _container: av.container.InputContainer
+    path: str
+    problems: list[str]
+    _stated_s: float
+    _stopped: bool
 
     def __enter__(self):
         return self
@@ -53,6 +58,18 @@ class ContainerReader:
     def close(self) -> None:
         """Releases the file; safe to call more than once."""
         self._container.close()
+
+    def _at(self, t: float) -> str:
+        """'12.3 s', or '12.3 s of 24.6 s' when the container states a duration."""
+        return f"{t:.1f} s of {self._stated_s:.1f} s" if self._stated_s > 0 else f"{t:.1f} s"
+
+    def _stop(self, text: str) -> None:
+        self._stopped = True
+        self._note(text)
+
+    def _note(self, text: str) -> None:
+        log.info("%s: %s", self.path, text)  # the caller shows `problems`; the log is for --debug
+        self.problems.append(text)
 
 
 class MediaReader(ContainerReader):
@@ -118,18 +135,6 @@ class MediaReader(ContainerReader):
             why = f" ({self.problems[0]})" if self.problems else ""
             raise InputError(f"{self.path}: no audio could be decoded from the file{why}")
         self._check_length((done + fill) / self.rate)
-
-    def _at(self, t: float) -> str:
-        """'12.3 s', or '12.3 s of 24.6 s' when the container states a duration."""
-        return f"{t:.1f} s of {self._stated_s:.1f} s" if self._stated_s > 0 else f"{t:.1f} s"
-
-    def _stop(self, text: str) -> None:
-        self._stopped = True
-        self._note(text)
-
-    def _note(self, text: str) -> None:
-        log.info("%s: %s", self.path, text)  # the caller shows `problems`; the log is for --debug
-        self.problems.append(text)
 
     def _resampled(self) -> Iterator[np.ndarray]:
         """The decoded audio through libswresample, float32 [shape=(channels, m)] (a transposed

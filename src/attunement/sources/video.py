@@ -208,18 +208,6 @@ class VideoReader(ContainerReader):
         """A file time (s) on the session clock (before the first frame, on the audio's or the file's)."""
         return file_t - (self._origin or 0.0)
 
-    def _at(self, t: float) -> str:
-        """'12.3 s', or '12.3 s of 24.6 s' when the container states a duration."""
-        return f"{t:.1f} s of {self._stated_s:.1f} s" if self._stated_s > 0 else f"{t:.1f} s"
-
-    def _stop(self, text: str) -> None:
-        self._stopped = True
-        self._note(text)
-
-    def _note(self, text: str) -> None:
-        log.info("%s: %s", self.path, text)  # the caller shows `problems`; the log is for --debug
-        self.problems.append(text)
-
 
 def _video_stream(container: av.container.InputContainer, path: str) -> av.VideoStream:
     """The best video track that is not cover art; InputError when there is none."""
