@@ -67,37 +67,60 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
         raise InputError("a speaker count goes with one shared microphone, not with --channels-are-speakers or --rttm")
     with MediaReader(path) as reader:
         info = reader.info
-        if channels_are_speakers and reference is not None:
-            raise InputError("use either --channels-are-speakers or --rttm, not both")
-        if channels_are_speakers:
-            if info.channels < 2:
-                raise InputError(f"--channels-are-speakers needs one channel per person; {path} has {info.channels}")
-            names = channel_names(info.channels, speaker_names)
-            speakers = ChannelsAreSpeakers(names, channels=config.channels, vad=config.vad)
-            vad_channels = info.channels
-        elif reference is not None:
-            speakers, vad_channels = FromAnnotation(reference), 1
-        elif num_speakers == 1:
-            speakers, vad_channels = SingleTrack(speaker_names[0] if speaker_names else "speaker"), 1
-        else:
-            speakers, vad_channels = Diarizer(config=config.diarization, num_speakers=num_speakers), 1
+        speakers, vad_channels = speaker_strategy(info.channels, config=config, source=str(path),
+                                                  channels_are_speakers=channels_are_speakers, reference=reference,
+                                                  speaker_names=speaker_names, num_speakers=num_speakers)
         vad = VoiceActivityDetector(config=config.vad, channels=vad_channels)
         duration = 0.0
         for block in reader.blocks():
-            if vad_channels == 1 and block.channels > 1:
-                block = AudioBlock(block.samples.mean(axis=0, keepdims=True), block.t0, block.rate)
+            block = for_vad(block, vad_channels)
             vad.feed(block)
             speakers.feed(block)
             duration = block.t0 + block.duration
         problems = tuple(reader.problems)
     activity = vad.finish()
-    segments = speakers.finish(activity, duration)
+    vision = watch_video(path, config=config, profile=profile) if video and info.has_video else None
+    return assemble_review(str(path), config=config, activity=activity, speakers=speakers, duration_s=duration,
+                           vision=vision, me=me, reference=reference, info=info, problems=problems)
+
+
+def speaker_strategy(channels: int, *, config: Config, source: str, channels_are_speakers: bool = False,
+                     reference: Sequence[Segment] | None = None, speaker_names: Sequence[str] | None = None,
+                     num_speakers: int | None = None):
+    """(speaker strategy, channels the VAD hears) for audio of `channels` channels from `source`:
+    one channel per person, a reference annotation, one track, or diarization of one shared mic."""
+    if channels_are_speakers and reference is not None:
+        raise InputError("use either --channels-are-speakers or --rttm, not both")
+    if channels_are_speakers:
+        if channels < 2:
+            raise InputError(f"--channels-are-speakers needs one channel per person; {source} has {channels}")
+        names = channel_names(channels, speaker_names)
+        return ChannelsAreSpeakers(names, channels=config.channels, vad=config.vad), channels
+    if reference is not None:
+        return FromAnnotation(reference), 1
+    if num_speakers == 1:
+        return SingleTrack(speaker_names[0] if speaker_names else "speaker"), 1
+    return Diarizer(config=config.diarization, num_speakers=num_speakers), 1
+
+
+def for_vad(block: AudioBlock, vad_channels: int) -> AudioBlock:
+    """`block` as the VAD and speaker strategy take it: averaged to one channel when they hear one."""
+    if vad_channels == 1 and block.channels > 1:
+        return AudioBlock(block.samples.mean(axis=0, keepdims=True), block.t0, block.rate)
+    return block
+
+
+def assemble_review(source: str, *, config: Config, activity: VoiceActivity, speakers, duration_s: float,
+                    vision: Vision | None = None, me: str | None = None,
+                    reference: Sequence[Segment] | None = None, info: MediaInfo | None = None,
+                    problems: tuple[str, ...] = ()) -> Review:
+    """The Review from what a pass collected (the offline review and the live session share it):
+    speakers' segments, `me` by name or by mouth movement, then the turn-taking."""
+    segments = speakers.finish(activity, duration_s)
     if isinstance(speakers, Diarizer) and len({s.speaker for s in segments}) > 1:
         problems += ("who spoke when was told apart by voice alone from one shared microphone; "
                      "similar voices can be mixed up",)
-    vision = None
-    if video and info.has_video:
-        vision = watch_video(path, config=config, profile=profile)
+    if vision is not None:
         problems += vision.problems
     if me is not None:
         segments = label_me(segments, me)
@@ -109,7 +132,7 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
     turns = analyze_turns(segments, config=config.turns, speakers=ids)
     if not segments:
         problems += ("no speech was heard in this recording",)
-    return Review(input=str(path), duration_s=duration, speakers=tuple(ids), segments=turns.segments,
+    return Review(input=source, duration_s=duration_s, speakers=tuple(ids), segments=turns.segments,
                   turn_taking=turns, info=info, activity=activity, problems=problems, vision=vision)
 
 

@@ -96,6 +96,12 @@ def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = 
         problems = tuple(reader.problems)
     if not track.n:
         raise InputError(f"{path}: no video frames could be decoded")
+    return vision_from_track(track, config=config, profile=profile, problems=problems)
+
+
+def vision_from_track(track: LandmarkTrack, *, config: Config, profile: Baseline | None = None,
+                      problems: tuple[str, ...] = ()) -> Vision:
+    """All face and posture cues of the frames in `track` (at least one), and notes on the face's visibility."""
     faces, pose, world, times = track.arrays()
     face = analyze_face(faces, times, track.size, config=config.cues, baseline=profile)
     posture = posture_cues(pose, world, track.size, config=config.posture)

@@ -1,0 +1,334 @@
+"""The live session: camera and microphone on one session clock -> the same review as a recording.
+
+A camera thread turns frames into landmarks (FaceBodyLandmarker) and a microphone thread feeds
+audio blocks to the voice activity detector and the speaker strategy; both append what they find
+to the session store as it happens (flushed at least every second, see signals.py), so a session
+that is killed can be rebuilt (`load_review`). The session ends at `duration_s`, when `stop` is set
+(Ctrl-C, the window closed) or when both sources end; a source that ends or falls silent early is
+named in the review's problems while the other goes on. The review at the end goes through the
+same functions as the offline review (session/review.py's `assemble_review`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config
+from ..conversation.diarize import Diarizer
+from ..conversation.speakers import ChannelsAreSpeakers, SingleTrack
+from ..cues.calibration import Baseline, save_profile
+from ..errors import EndOfStream, InputError
+from ..perception.landmarks import FaceBodyLandmarker
+from ..perception.vad import VoiceActivityDetector
+from ..records import AudioBlock, Landmarks, VideoFrame
+from ..summary.json_out import write_json
+from ..summary.report import write_report
+from ..summary.text import summarize
+from .review import Review, assemble_review, for_vad, speaker_strategy
+from .check import frame_cues
+from .signals import PROFILE_FILE, VadTap, cues_record, marks_record, vad_dtype
+from .store import SessionWriter
+from .vision import LandmarkTrack, vision_from_track
+
+log = logging.getLogger(__name__)
+
+#: A source silent for longer than this, s, is named as a gap in the review.
+GAP_S = 2.0
+#: How long a reader waits for a source before checking whether the session is over, s.
+POLL_S = 0.1
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """A finished live session: its review and its folder (review.json, report.html, the signals)."""
+
+    review: Review
+    folder: Path
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class _Reader(threading.Thread):
+    """Reads one source until it ends or the session is over; notes when it ended and its silences."""
+
+    def __init__(self, name: str, source, handle: Callable, done: threading.Event):
+        super().__init__(name=f"attune-{name}", daemon=True)
+        self.label, self.source, self.handle, self.done = name, source, handle, done
+        self.first = self.last = None
+        self.ended_early = False
+        self.gaps: list[tuple[float, float]] = []
+        self.error: BaseException | None = None
+        self.limit_s: float | None = None  # stop after this much data, s (files replayed at pace 0)
+
+    def run(self) -> None:
+        try:
+            while not self.done.is_set():
+                try:
+                    item = self.source.read(timeout=POLL_S)
+                except EndOfStream:
+                    self.ended_early = True
+                    return
+                if item is None:
+                    continue
+                t0, t1 = _span(item)
+                if self.limit_s is not None and self.first is not None and t0 - self.first >= self.limit_s:
+                    return
+                if self.last is not None and t0 - self.last > GAP_S:
+                    self.gaps.append((self.last, t0))
+                self.first = t0 if self.first is None else self.first
+                self.last = t1
+                self.handle(item)
+        except BaseException as e:  # handed to the session, raised there
+            self.error = e
+
+
+def _replayed_fast(source) -> bool:
+    """A file replayed as fast as it reads (pace 0): its media time runs ahead of the clock."""
+    return getattr(source, "pace", 1.0) == 0 and getattr(source, "_reader", None) is not None
+
+
+def _span(item) -> tuple[float, float]:
+    if isinstance(item, AudioBlock):
+        return item.t0, item.t0 + item.duration
+    return item.t, item.t
+
+
+class _Audio:
+    """The microphone half: contiguous blocks -> VAD + speaker strategy; VAD frames to the store."""
+
+    def __init__(self, speakers, vad_channels: int, *, config: Config, writer: SessionWriter, keep: Path | None):
+        self.speakers, self.vad_channels, self.writer = speakers, vad_channels, writer
+        self.vad = VoiceActivityDetector(config=config.vad, channels=vad_channels)
+        self.tap = VadTap(self.vad)
+        self.end: float | None = None
+        self.filled_s = 0.0
+        self._mfcc_frames = 0
+        self._wav = self._file = None
+        if keep is not None:  # --keep-media: the audio as 16-bit WAV, created 0600
+            self._file = os.fdopen(os.open(keep, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
+            self._wav = wave.open(self._file, "wb")  # noqa: SIM115 (closed in finish)
+
+    def __call__(self, block: AudioBlock) -> None:
+        if self.end is not None and abs(block.t0 - self.end) > 0.5 / block.rate:
+            block = self._mend(block)
+            if block is None:
+                return
+        block = for_vad(block, self.vad_channels)
+        self.vad.feed(block)
+        self.speakers.feed(block)
+        self.end = block.t0 + block.duration
+        self.writer.append("vad", self.tap.new_records())
+        if isinstance(self.speakers, Diarizer):
+            self._store_mfcc()
+        if self._wav is not None:
+            self._keep(block)
+
+    def _mend(self, block: AudioBlock) -> AudioBlock | None:
+        """Blocks must be contiguous: input lost (an overflow, dropped blocks) is filled with silence."""
+        missing = int(round((block.t0 - self.end) * block.rate))
+        if missing > 0:
+            self.filled_s += missing / block.rate
+            silence = np.zeros((block.channels, missing), np.float32)
+            return AudioBlock(np.concatenate([silence, block.samples], axis=1), self.end, block.rate)
+        cut = min(-missing, block.samples.shape[1])
+        if cut == block.samples.shape[1]:
+            return None
+        return AudioBlock(block.samples[:, cut:], self.end, block.rate)
+
+    def _store_mfcc(self) -> None:
+        mfcc = self.speakers._mfcc  # noqa: SLF001 (the diarizer keeps its MFCC frames in parts)
+        if mfcc.frames > self._mfcc_frames and mfcc._parts:
+            new = mfcc._parts[-1][-(mfcc.frames - self._mfcc_frames):]
+            rec = np.empty(new.shape[0], [("c", "<f4", (new.shape[1],))])
+            rec["c"] = new
+            self.writer.append("mfcc", rec)
+            self._mfcc_frames = mfcc.frames
+
+    def _keep(self, block: AudioBlock) -> None:
+        if self._wav.getnframes() == 0 and not getattr(self, "_wav_set", False):
+            self._wav.setnchannels(block.channels)
+            self._wav.setsampwidth(2)
+            self._wav.setframerate(block.rate)
+            self._wav_set = True
+        pcm = (np.clip(block.samples.T, -1, 1) * 32767).astype("<i2")
+        self._wav.writeframes(pcm.tobytes())
+
+    def finish(self):
+        if self._wav is not None:
+            if not getattr(self, "_wav_set", False):  # no audio came: an empty but valid WAV
+                self._wav.setparams((self.vad_channels, 2, 16000, 0, "NONE", "not compressed"))
+            self._wav.close()
+            self._file.close()
+        return self.vad.finish()
+
+
+class _Video:
+    """The camera half: frames -> landmarks -> the compact track; each frame's landmarks and its
+    per-frame cues (head pose, gaze, mouth: session/check.py's `frame_cues`) to the store."""
+
+    def __init__(self, marker, *, config: Config, writer: SessionWriter, on_frame):
+        self.marker, self.config, self.writer, self.on_frame = marker, config, writer, on_frame
+        self.track = LandmarkTrack()
+
+    def __call__(self, frame: VideoFrame) -> None:
+        marks: Landmarks = self.marker.process(frame)
+        self.track.add(marks)
+        self.writer.append("marks", marks_record(marks))
+        self.writer.append("cues", cues_record(marks.t, frame_cues(marks, self.config.cues)))
+        if self.on_frame is not None:
+            self.on_frame(frame, marks)
+
+
+def run_session(*, camera=None, mic=None, config: Config, duration_s: float | None = None,
+                profile: Baseline | None = None, slug: str = "practice", keep_media: bool = False,
+                stop: threading.Event | None = None, on_frame: Callable | None = None,
+                channels_are_speakers: bool | None = None, speaker_names: Sequence[str] | None = None,
+                num_speakers: int | None = None, me: str | None = None,
+                root: str | os.PathLike | None = None, landmarker=None) -> LiveResult:
+    """Run a live session from already-opened `camera` (Camera) and `mic` (Microphone) sources
+    (either may be None; the caller closes them) until `duration_s` s on the sources' clock, `stop`,
+    or both sources' end. Speakers: one channel per person when the microphone has several channels
+    (or `channels_are_speakers`), else diarization (`num_speakers`; 1 = one track). `me` names the
+    user's speaker; without it the mouth on camera picks it. `on_frame(frame, landmarks)` is called
+    on the camera thread (a preview window). `root`: the sessions folder (default: the store's).
+    `landmarker`: an already loaded FaceBodyLandmarker (load it before opening the camera so no
+    frames are lost while mediapipe starts; closed by the caller), else one is made here."""
+    if camera is None and mic is None:
+        raise InputError("a session needs a camera, a microphone or both")
+    if duration_s is not None and not duration_s > 0:
+        raise InputError(f"--duration must be more than 0 s, got {duration_s}")
+    stop = stop or threading.Event()
+    clock = (mic or camera).clock
+    speakers, vad_channels, settings = None, 1, {"me": me}
+    if mic is not None:
+        channels = _mic_channels(mic)
+        multi = channels >= 2 if channels_are_speakers is None else channels_are_speakers
+        speakers, vad_channels = speaker_strategy(channels, config=config, source=mic.name,
+                                                  channels_are_speakers=multi, speaker_names=speaker_names,
+                                                  num_speakers=num_speakers)
+        settings |= _speaker_settings(speakers, num_speakers)
+    sources = {"camera": getattr(camera, "name", None), "microphone": getattr(mic, "name", None)}
+    writer = SessionWriter(slug, sources=sources, settings=settings, root=root)
+    folder = writer.folder
+    if profile is not None:
+        save_profile(profile, folder / PROFILE_FILE)
+    done = threading.Event()
+    own_marker = camera is not None and landmarker is None
+    marker = FaceBodyLandmarker(config.perception) if own_marker else landmarker
+    try:
+        audio = (_Audio(speakers, vad_channels, config=config, writer=writer,
+                        keep=folder / "audio.wav" if keep_media else None) if mic is not None else None)
+        writer.append("vad", np.empty(0, vad_dtype(vad_channels)))  # the stream exists from the start
+        video = _Video(marker, config=config, writer=writer, on_frame=on_frame) if camera is not None else None
+        readers = [_Reader(n, s, h, done) for n, s, h in (("camera", camera, video), ("microphone", mic, audio))
+                   if s is not None]
+        fast = all(_replayed_fast(r.source) for r in readers)  # then each reader stops at duration_s of data
+        for r in readers:
+            r.limit_s = duration_s if fast else None
+        start = clock.now()
+        for r in readers:
+            r.start()
+        try:
+            while not stop.is_set() and any(r.is_alive() for r in readers):
+                if duration_s is not None and clock.now() - start >= duration_s and not fast:
+                    break
+                stop.wait(POLL_S)
+        except KeyboardInterrupt:  # Ctrl-C ends the session as `stop` does: the review of what was heard
+            log.info("session stopped by Ctrl-C at %.1f s", clock.now() - start)
+        done.set()
+        for r in readers:
+            r.join()
+        for r in readers:
+            if r.error is not None:
+                raise r.error
+        end = max((r.last for r in readers if r.last is not None), default=0.0)
+        notes = _notes(readers, end, camera, mic, audio)
+        review = _review(audio, video, speakers, config=config, profile=profile, me=me, folder=folder,
+                         end=end, problems=notes)
+    except BaseException:
+        done.set()
+        writer.meta["problems"] = ["the session stopped by an error"]
+        writer.close("interrupted")
+        raise
+    finally:
+        if own_marker:
+            marker.close()
+    write_json(folder / "review.json", review)
+    write_report(folder / "report.html", review, config=config)
+    writer.meta["problems"] = list(notes)
+    writer.meta["duration_s"] = review.duration_s
+    writer.meta["summary_line"] = one_line(review, config=config)
+    writer.close("ended")
+    log.info("session saved in %s", folder)
+    return LiveResult(review=review, folder=folder, notes=notes)
+
+
+def _review(audio, video, speakers, *, config, profile, me, folder, end, problems) -> Review:
+    vision = None
+    if video is not None and video.track.n:
+        vision = vision_from_track(video.track, config=config, profile=profile)
+    if audio is None:
+        speakers = SingleTrack("speaker")
+        activity, duration = VoiceActivityDetector(config=config.vad).finish(), end
+        problems = ("no microphone was used: no speech to review",) + tuple(problems)
+    else:
+        activity, duration = audio.finish(), audio.end or 0.0
+    return assemble_review(str(folder), config=config, activity=activity, speakers=speakers, duration_s=duration,
+                           vision=vision, me=me, problems=tuple(problems))
+
+
+def _notes(readers, end: float, camera, mic, audio) -> tuple[str, ...]:
+    """What the review should say about the sources: one that ended or fell silent early, lost input."""
+    notes = []
+    for r in readers:
+        what = "the camera" if r.label == "camera" else "the microphone"
+        if r.last is None:
+            notes.append(f"{what} delivered nothing during the session")
+            continue
+        for a, b in r.gaps:
+            notes.append(f"{what} delivered nothing from {a:.1f} s to {b:.1f} s")
+        if end - r.last > GAP_S:
+            notes.append(f"{what} stopped at {r.last:.1f} s, {end - r.last:.1f} s before the session ended; "
+                         "the rest has " + ("audio only" if r.label == "camera" else "video only"))
+    for source in (camera, mic):
+        if source is not None:
+            notes += source.problems
+            if source.stats.dropped:
+                notes.append(f"{source.name}: {source.stats.dropped} items were dropped (the computer fell behind)")
+    if audio is not None and audio.filled_s > 0:
+        notes.append(f"{audio.filled_s:.1f} s of audio input was lost and counted as silence")
+    return tuple(notes)
+
+
+def one_line(review: Review, *, config: Config) -> str:
+    """One line for `attune history`: length, speakers, and the summary's first strength."""
+    summary = summarize(review, config=config.summary)
+    first = summary.strengths[0] if summary.strengths else (summary.notes[0] if summary.notes else "")
+    return f"{review.duration_s / 60:.1f} min, {len(review.speakers)} speaker(s). {first}".strip()
+
+
+def _mic_channels(mic) -> int:
+    """How many channels `mic` delivers (a replayed file's, or the opened device's)."""
+    reader = getattr(mic, "_reader", None)
+    if reader is not None:
+        return int(reader.info.channels)
+    stream = getattr(mic, "_stream", None)
+    return int(stream.channels) if stream is not None else 1
+
+
+def _speaker_settings(speakers, num_speakers) -> dict:
+    if isinstance(speakers, ChannelsAreSpeakers):
+        return {"speakers": "channels", "names": list(speakers.names)}
+    if isinstance(speakers, SingleTrack):
+        return {"speakers": "single", "names": [speakers.name]}
+    return {"speakers": "diarize", "num_speakers": num_speakers}
+
+
+__all__ = ["LiveResult", "run_session", "one_line"]
