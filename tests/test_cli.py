@@ -112,3 +112,32 @@ def test_calibrate_then_review_with_the_profile(tmp_path):
     cues = json.loads(out.read_text())["cues"]
     assert cues["baseline"] == "profile" and cues["eye_contact_share"] >= 0.95
     assert_one_line_error(run("calibrate", tmp_path / "none.mkv"), match="none.mkv")
+
+
+def test_live_session_from_replayed_files_then_history_summary_export(tmp_path):
+    from attunement.sources.demo_video import render_demo_video
+    from attunement.sources.synthetic import practice_conversation
+
+    convo = practice_conversation(seed=0, channels=1)
+    video = tmp_path / "talk.mkv"
+    render_demo_video(video, convo.audio[:, : 5 * convo.rate], convo.rate)
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"))
+    cmd = [str(ATTUNE)] if ATTUNE.exists() else [sys.executable, "-m", "attunement"]
+
+    def attune(*args):
+        return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, env=env, timeout=300)
+
+    proc = attune("session", "--camera", video, "--mic", video, "--no-window", "--duration", "4")
+    assert proc.returncode == 0, proc.stderr
+    assert "What went well" in proc.stdout and "Saved in" in proc.stdout
+    sessions = list((tmp_path / "data" / "attunement" / "sessions").iterdir())
+    assert len(sessions) == 1 and stat.S_IMODE(os.stat(sessions[0]).st_mode) == 0o700
+    assert {"review.json", "report.html", "meta.json"} <= {p.name for p in sessions[0].iterdir()}
+    assert not any(p.suffix in (".wav", ".mkv", ".mp4") for p in sessions[0].iterdir())  # no raw media kept
+    hist = attune("history")
+    assert hist.returncode == 0 and "ended" in hist.stdout
+    again = attune("summary", "last")
+    assert again.returncode == 0 and "What went well" in again.stdout
+    out = tmp_path / "s.csv"
+    assert attune("export", "last", "--format", "csv", "-o", out).returncode == 0 and out.read_text().count("\n") > 1
+    assert_one_line_error(attune("summary", "no-such-session"), match="no-such-session")

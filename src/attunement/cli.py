@@ -64,6 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--seconds", metavar="N", type=float, default=5.0, help="how long to measure (default 5)")
     ck.add_argument("--json", action="store_true", help="print the measurements as JSON")
 
+    se = sub.add_parser("session", help="a live practice conversation with your webcam and microphone")
+    se.add_argument("--camera", metavar="X",
+                    help="index, /dev/video*, name, a video file to replay, or 'none' (default: the first camera)")
+    se.add_argument("--mic", metavar="Y",
+                    help="PortAudio index or name, an audio/video file to replay, or 'none' (default: default input)")
+    se.add_argument("--duration", metavar="S", type=float, help="end after S seconds (default: Ctrl-C or Esc)")
+    se.add_argument("--no-window", action="store_true", help="no preview window")
+    se.add_argument("--keep-media", action="store_true", help="also keep the raw audio in the session folder")
+    se.add_argument("--profile", metavar="P", help="a calibration profile (attune calibrate)")
+    su = sub.add_parser("summary", help="the summary of a saved session (also one that was interrupted)")
+    su.add_argument("session", help="a session folder, its name, or 'last'")
+    sub.add_parser("history", help="your past sessions, newest last")
+    ex = sub.add_parser("export", help="export a saved session for analysis tools")
+    ex.add_argument("session", help="a session folder, its name, or 'last'")
+    ex.add_argument("--format", required=True, choices=["json", "rttm", "textgrid", "csv"])
+    ex.add_argument("-o", dest="out", metavar="OUT", help="output file (default: <session name>.<format>)")
+
     rh = sub.add_parser("rehearse", help="practise a hard conversation alone (scenarios; live runner to come)")
     g = rh.add_mutually_exclusive_group(required=True)
     g.add_argument("--scenario", metavar="NAME", help="a built-in scenario (see --list)")
@@ -126,6 +143,8 @@ def _run(args: argparse.Namespace) -> int:
         return _metrics(args, config)
     if args.command == "calibrate":
         return _calibrate(args, config)
+    if args.command in ("session", "summary", "history", "export"):
+        return _sessions(args, config)
     if args.command == "rehearse":
         from .session.scenario import format_scenarios, load_scenario
 
@@ -179,6 +198,36 @@ def _metrics(args, config) -> int:
     segments = read_rttm(args.rttm, file_id=args.file_id)
     review = review_annotation(segments, config=config, source=str(args.rttm))
     _emit(review, args, config, file_id=args.file_id or Path(args.rttm).stem)
+    return 0
+
+
+def _sessions(args, config) -> int:
+    from .session.signals import find_session, history, load_review
+    from .summary.text import summarize
+
+    if args.command == "session":
+        from .session.practice import practise, saved_message
+
+        result = practise(config=config, camera=args.camera, mic=args.mic, duration_s=args.duration,
+                          window=not args.no_window, keep_media=args.keep_media, profile_path=args.profile)
+        print(summarize(result.review, config=config.summary).text())
+        print("\n" + saved_message(result))
+    elif args.command == "summary":
+        print(summarize(load_review(find_session(args.session), config=config), config=config.summary).text())
+    elif args.command == "history":
+        past = history()
+        if not past:
+            print("No sessions yet: start one with 'attune session'.")
+        for h in past:
+            print(f"{(h['date'] or '')[:16]}  {h['length_s'] or 0:6.0f} s  {h['status']:<11}  {h['summary']}")
+    else:
+        from .summary.exports import export
+
+        folder = find_session(args.session)
+        ext = {"json": ".json", "rttm": ".rttm", "textgrid": ".TextGrid", "csv": ".csv"}[args.format]
+        out = args.out or f"{folder.name}{ext}"
+        export(load_review(folder, config=config), args.format, out)
+        print(f"Wrote {out}")
     return 0
 
 

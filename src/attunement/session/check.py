@@ -218,8 +218,8 @@ def run_check(camera: str | None = None, mic: str | None = None, *, seconds: flo
     with contextlib.ExitStack() as stack:
         marker = stack.enter_context(FaceBodyLandmarker(config.perception)) if use_camera else None
         frame_cues(_NO_FACE, config.cues)
-        cam = stack.enter_context(Camera(_index(camera), clock=clock)) if use_camera else None
-        microphone = stack.enter_context(Microphone(_index(mic), clock=clock)) if use_mic else None
+        cam = stack.enter_context(Camera(device_spec(camera), clock=clock)) if use_camera else None
+        microphone = stack.enter_context(Microphone(device_spec(mic), clock=clock)) if use_mic else None
         result = check_devices(cam, microphone, seconds, config=config, landmarker=marker)
     result["notes"] = notes + result["notes"]
     return result
@@ -263,7 +263,7 @@ def _num(x: float | None, spec: str) -> str:
     return "n/a" if x is None else format(x, spec)
 
 
-def _index(spec: str | None):
+def device_spec(spec: str | None):
     """A device given as digits is an index; anything else passes on as it is."""
     return int(spec) if isinstance(spec, str) and spec.isdigit() and not os.path.exists(spec) else spec
 

@@ -1,0 +1,103 @@
+"""`attune session`: open the devices, run the live session with a calm preview, end cleanly.
+
+The preview shows the camera image and a small recording dot, nothing else: no scores, no meters.
+Ctrl-C, closing the window, Esc/q, `--duration` or the end of a replayed file end the session;
+the review is saved either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config
+from ..errors import InputError
+from .check import device_spec
+from .live import LiveResult, run_session
+
+#: The recording dot: a calm blue (Okabe-Ito), never red.
+DOT_BGR = (178, 114, 0)
+
+
+def practise(*, config: Config, camera: str | None, mic: str | None, duration_s: float | None,
+             window: bool, keep_media: bool, profile_path: str | None) -> LiveResult:
+    """Run one live session with the given device specs ('none' skips one) and return its result."""
+    from ..cues.calibration import load_profile
+    from ..perception.landmarks import FaceBodyLandmarker
+    from ..sources.camera import Camera, list_cameras
+    from ..sources.clock import SessionClock
+    from ..sources.microphone import Microphone
+
+    if duration_s is not None and not duration_s > 0:
+        raise InputError(f"--duration must be > 0, got {duration_s}")
+    cam_spec = camera if camera is not None else (list_cameras() or ["none"])[0]
+    use_cam, use_mic = str(cam_spec).lower() != "none", str(mic).lower() != "none"
+    if not (use_cam or use_mic):
+        raise InputError("no camera and no microphone: nothing to practise with (see 'attune devices')")
+    profile = load_profile(profile_path) if profile_path else None
+    stop, clock, box, latest = threading.Event(), SessionClock(), {}, {}
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C ends with the review
+    try:
+        with contextlib.ExitStack() as stack:
+            marker = stack.enter_context(FaceBodyLandmarker(config.perception)) if use_cam else None
+            cam = stack.enter_context(Camera(device_spec(cam_spec), clock=clock)) if use_cam else None
+            mic_src = stack.enter_context(Microphone(device_spec(mic), clock=clock)) if use_mic else None
+            show = window and use_cam
+            kwargs = dict(camera=cam, mic=mic_src, config=config, duration_s=duration_s, profile=profile,
+                          keep_media=keep_media, stop=stop, landmarker=marker,
+                          on_frame=(lambda frame, marks: latest.update(frame=frame)) if show else None)
+
+            def work():
+                try:
+                    box["result"] = run_session(**kwargs)
+                except BaseException as e:  # noqa: BLE001 - handed to the main thread, raised there
+                    box["error"] = e
+                    stop.set()
+
+            worker = threading.Thread(target=work, name="attune-session")
+            worker.start()
+            if show:
+                _preview(worker, latest, stop)
+            worker.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _preview(worker: threading.Thread, latest: dict, stop: threading.Event) -> None:
+    """The calm window on the main thread (OpenCV's GUI must live there)."""
+    import cv2
+
+    name = "attunement (Esc or q to end)"
+    try:
+        cv2.namedWindow(name, cv2.WINDOW_NORMAL)
+    except cv2.error:  # no display: go on without the preview
+        worker.join()
+        return
+    while worker.is_alive():
+        frame = latest.get("frame")
+        if frame is not None:
+            cv2.imshow(name, _with_dot(cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)))
+        key = cv2.waitKey(30)
+        if key in (27, ord("q")) or cv2.getWindowProperty(name, cv2.WND_PROP_VISIBLE) < 1:
+            stop.set()
+    cv2.destroyAllWindows()
+
+
+def _with_dot(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    out = image.copy()
+    cv2.circle(out, (18, 18), 7, DOT_BGR, -1, lineType=cv2.LINE_AA)
+    return out
+
+
+def saved_message(result: LiveResult) -> str:
+    folder = Path(result.folder)
+    return f"Saved in {folder} (review.json, report.html)"
