@@ -81,11 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", required=True, choices=["json", "rttm", "textgrid", "csv"])
     ex.add_argument("-o", dest="out", metavar="OUT", help="output file (default: <session name>.<format>)")
 
-    rh = sub.add_parser("rehearse", help="practise a hard conversation alone (scenarios; live runner to come)")
+    rh = sub.add_parser("rehearse", help="practise a hard conversation alone: the partner speaks, you answer")
     g = rh.add_mutually_exclusive_group(required=True)
     g.add_argument("--scenario", metavar="NAME", help="a built-in scenario (see --list)")
     g.add_argument("--script", metavar="FILE", help="your own scenario file (format: docs/scenarios.md)")
     g.add_argument("--list", action="store_true", help="list the built-in scenarios")
+    rh.add_argument("--camera", metavar="X", help="camera index, path, a video to replay, or 'none' (default: first camera)")
+    rh.add_argument("--mic", metavar="Y", help="microphone index or name (default: the default microphone)")
+    rh.add_argument("--no-window", action="store_true", help="no preview window")
+    rh.add_argument("--keep-media", action="store_true", help="also keep the raw audio in the session folder")
 
     d = sub.add_parser("demo", help="generate a practice conversation with known timing and review it")
     d.add_argument("--keep", metavar="DIR", help="keep the generated video and its true RTTM in DIR")
@@ -151,9 +155,18 @@ def _run(args: argparse.Namespace) -> int:
         if args.list:
             print(format_scenarios())
             return 0
+        from .session.practice import saved_message
+        from .session.rehearse_live import rehearse
+        from .summary.text import summarize
+
         scenario = load_scenario(args.script or args.scenario)
-        raise InputError(f"scenario {scenario.name!r} is ready, but live rehearsal is not built yet; "
-                         "see 'attune rehearse --list'")
+        print(f"{scenario.title}\n{scenario.intro}\n", flush=True)
+        result = rehearse(config=config, scenario=scenario, camera=args.camera, mic=args.mic,
+                          window=not args.no_window, keep_media=args.keep_media,
+                          show=lambda text: print(f"partner: {text}", flush=True))
+        print(summarize(result.review, config=config.summary).text())
+        print("\n" + saved_message(result))
+        return 0
     if args.command == "devices":
         from .session.check import format_devices, list_devices
 
