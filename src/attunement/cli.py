@@ -164,8 +164,7 @@ def _run(args: argparse.Namespace) -> int:
         result = rehearse(config=config, scenario=scenario, camera=args.camera, mic=args.mic,
                           window=not args.no_window, keep_media=args.keep_media,
                           show=lambda text: print(f"partner: {text}", flush=True))
-        print(summarize(result.review, config=config.summary).text())
-        print("\n" + saved_message(result))
+        _print_session_end(result, config)
         return 0
     if args.command == "devices":
         from .session.check import format_devices, list_devices
@@ -214,6 +213,20 @@ def _metrics(args, config) -> int:
     return 0
 
 
+def _print_session_end(result, config) -> None:
+    """The summary, a gentle trend against the person's own last session, and where it was saved."""
+    from .session.practice import saved_message
+    from .session.signals import history
+    from .summary.text import summarize
+    from .summary.trend import trend_since_last
+
+    print(summarize(result.review, config=config.summary).text())
+    better = trend_since_last(result.folder, history(Path(result.folder).parent))
+    if better:
+        print(f"\nSince last time\n  - {better}")
+    print("\n" + saved_message(result))
+
+
 def _sessions(args, config) -> int:
     from .session.signals import find_session, history, load_review
     from .summary.text import summarize
@@ -223,8 +236,7 @@ def _sessions(args, config) -> int:
 
         result = practise(config=config, camera=args.camera, mic=args.mic, duration_s=args.duration,
                           window=not args.no_window, keep_media=args.keep_media, profile_path=args.profile)
-        print(summarize(result.review, config=config.summary).text())
-        print("\n" + saved_message(result))
+        _print_session_end(result, config)
     elif args.command == "summary":
         print(summarize(load_review(find_session(args.session), config=config), config=config.summary).text())
     elif args.command == "history":
