@@ -72,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--duration", metavar="S", type=float, help="end after S seconds (default: Ctrl-C or Esc)")
     se.add_argument("--no-window", action="store_true", help="no preview window")
     se.add_argument("--keep-media", action="store_true", help="also keep the raw audio in the session folder")
-    se.add_argument("--profile", metavar="P", help="a calibration profile (attune calibrate)")
+    se.add_argument("--profile", metavar="P", help="a calibration profile (default: your saved one, if any)")
+    se.add_argument("--calibrate", metavar="S", type=float,
+                    help="calibrate during the first S seconds: look into the lens, sit as usual "
+                         "(default 3 s when no profile is saved yet)")
+    se.add_argument("--no-calibrate", action="store_true", help="skip calibration")
     su = sub.add_parser("summary", help="the summary of a saved session (also one that was interrupted)")
     su.add_argument("session", help="a session folder, its name, or 'last'")
     sub.add_parser("history", help="your past sessions, newest last")
@@ -155,9 +159,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.list:
             print(format_scenarios())
             return 0
-        from .session.practice import saved_message
         from .session.rehearse_live import rehearse
-        from .summary.text import summarize
 
         scenario = load_scenario(args.script or args.scenario)
         print(f"{scenario.title}\n{scenario.intro}\n", flush=True)
@@ -232,10 +234,17 @@ def _sessions(args, config) -> int:
     from .summary.text import summarize
 
     if args.command == "session":
-        from .session.practice import practise, saved_message
+        from .session.calibrate import default_profile_path
+        from .session.practice import practise
 
+        saved = default_profile_path()
+        profile = args.profile or (str(saved) if saved.exists() else None)
+        calibrate_s = 0.0 if args.no_calibrate or profile else (3.0 if args.calibrate is None else args.calibrate)
+        if calibrate_s > 0:
+            print(f"For the first {calibrate_s:g} s, look into the camera lens and sit as you usually do.", flush=True)
         result = practise(config=config, camera=args.camera, mic=args.mic, duration_s=args.duration,
-                          window=not args.no_window, keep_media=args.keep_media, profile_path=args.profile)
+                          window=not args.no_window, keep_media=args.keep_media, profile_path=profile,
+                          calibrate_s=calibrate_s)
         _print_session_end(result, config)
     elif args.command == "summary":
         print(summarize(load_review(find_session(args.session), config=config), config=config.summary).text())

@@ -242,7 +242,6 @@ def _behind(world, k):
     shoulder line (the shoulder line x the camera's down axis), so a turn of the body is
     followed; NaN without the shoulders' or the point's world coordinates."""
     ex = world[LEFT_SHOULDER, 0] - world[RIGHT_SHOULDER, 0]
-    ey = world[LEFT_SHOULDER, 1] - world[RIGHT_SHOULDER, 1]
     ez = world[LEFT_SHOULDER, 2] - world[RIGHT_SHOULDER, 2]
     norm = np.sqrt(ex * ex + ez * ez)  # |shoulder line x (0, 1, 0)|
     if not norm > 1e-9:

@@ -11,6 +11,7 @@ same functions as the offline review (session/review.py's `assemble_review`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -24,7 +25,8 @@ import numpy as np
 from ..config import Config
 from ..conversation.diarize import Diarizer
 from ..conversation.speakers import ChannelsAreSpeakers, SingleTrack
-from ..cues.calibration import Baseline, save_profile
+from ..cues.calibration import Baseline, calibrate, save_profile
+from ..cues.face import stack_landmarks
 from ..errors import EndOfStream, InputError
 from ..perception.landmarks import FaceBodyLandmarker
 from ..perception.vad import VoiceActivityDetector
@@ -33,6 +35,7 @@ from ..summary.json_out import write_json
 from ..summary.report import write_report
 from ..summary.text import summarize
 from .review import Review, assemble_review, for_vad, speaker_strategy
+from .calibrate import MAX_SECONDS, default_profile_path
 from .check import frame_cues
 from .signals import PROFILE_FILE, VadTap, cues_record, marks_record, vad_dtype
 from .store import SessionWriter
@@ -169,12 +172,51 @@ class _Audio:
         return self.vad.finish()
 
 
+class _Calibration:
+    """The first `seconds` of landmarks -> a baseline (session/calibrate.py's logic), or a note why not.
+
+    Fed on the camera thread; the window closes at the first frame `seconds` after the first one
+    (or at the session's end), then `baseline` or `note` is set once."""
+
+    def __init__(self, seconds: float, config: Config):
+        self.seconds, self.config = seconds, config
+        self.marks: list[Landmarks] = []
+        self.baseline: Baseline | None = None
+        self.note: str | None = None
+        self.done = False
+
+    def add(self, marks: Landmarks) -> None:
+        if self.done:
+            return
+        if self.marks and marks.t >= self.marks[0].t + self.seconds:
+            self.finish()
+            return
+        self.marks.append(marks)
+
+    def finish(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            if not self.marks:
+                raise InputError("calibration refused: no video frames")
+            faces, times, size = stack_landmarks(self.marks)
+            cues = dataclasses.replace(self.config.cues, baseline_s=self.seconds)
+            self.baseline = calibrate(faces, times, size, config=cues, start_s=float(times[0]))
+        except InputError as e:
+            self.note = f"{e}; eye contact and leaning use the session's own baseline instead"
+            log.info("calibration at the start of the session: %s", e)
+        self.marks = []  # the window's landmarks are not needed any more
+
+
 class _Video:
     """The camera half: frames -> landmarks -> the compact track; each frame's landmarks and its
     per-frame cues (head pose, gaze, mouth: session/check.py's `frame_cues`) to the store."""
 
-    def __init__(self, marker, *, config: Config, writer: SessionWriter, on_frame):
+    def __init__(self, marker, *, config: Config, writer: SessionWriter, on_frame,
+                 calibration: _Calibration | None = None):
         self.marker, self.config, self.writer, self.on_frame = marker, config, writer, on_frame
+        self.calibration = calibration
         self.track = LandmarkTrack()
 
     def __call__(self, frame: VideoFrame) -> None:
@@ -182,8 +224,18 @@ class _Video:
         self.track.add(marks)
         self.writer.append("marks", marks_record(marks))
         self.writer.append("cues", cues_record(marks.t, frame_cues(marks, self.config.cues)))
+        if self.calibration is not None and not self.calibration.done:
+            self.calibration.add(marks)
         if self.on_frame is not None:
             self.on_frame(frame, marks)
+
+
+def warm_up(config: Config, size: tuple[int, int] = (640, 480)) -> None:
+    """Load the per-frame cue kernels (numba cache; about 0.5 s the first time in a process) on a
+    frame without a face, so the camera's first frame is not held up. Call before opening the camera."""
+    nan = np.full((478, 3), np.nan, np.float32)
+    frame_cues(Landmarks(0.0, size, nan, np.full((33, 4), np.nan, np.float32),
+                         np.full((33, 3), np.nan, np.float32)), config.cues)
 
 
 def run_session(*, camera=None, mic=None, config: Config, duration_s: float | None = None,
@@ -191,7 +243,8 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
                 stop: threading.Event | None = None, on_frame: Callable | None = None,
                 channels_are_speakers: bool | None = None, speaker_names: Sequence[str] | None = None,
                 num_speakers: int | None = None, me: str | None = None,
-                root: str | os.PathLike | None = None, landmarker=None) -> LiveResult:
+                root: str | os.PathLike | None = None, landmarker=None, calibrate_s: float = 0.0,
+                profile_path: str | os.PathLike | None = None) -> LiveResult:
     """Run a live session from already-opened `camera` (Camera) and `mic` (Microphone) sources
     (either may be None; the caller closes them) until `duration_s` s on the sources' clock, `stop`,
     or both sources' end. Speakers: one channel per person when the microphone has several channels
@@ -199,11 +252,18 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
     user's speaker; without it the mouth on camera picks it. `on_frame(frame, landmarks)` is called
     on the camera thread (a preview window). `root`: the sessions folder (default: the store's).
     `landmarker`: an already loaded FaceBodyLandmarker (load it before opening the camera so no
-    frames are lost while mediapipe starts; closed by the caller), else one is made here."""
+    frames are lost while mediapipe starts; closed by the caller), else one is made here.
+    `calibrate_s` > 0 with a camera and no `profile`: the first `calibrate_s` s of frames (the person
+    looks at the lens) make the baseline for the session's eye contact and leaning, saved (0600) to
+    `profile_path` (default: session/calibrate.default_profile_path()); a refused one is a note."""
     if camera is None and mic is None:
         raise InputError("a session needs a camera, a microphone or both")
     if duration_s is not None and not duration_s > 0:
         raise InputError(f"--duration must be more than 0 s, got {duration_s}")
+    calibrate_s = float(calibrate_s)
+    if calibrate_s != 0 and not 0.5 <= calibrate_s <= MAX_SECONDS:
+        raise InputError(f"--calibrate {calibrate_s:g}: the calibration window must last 0.5 to {MAX_SECONDS:g} s "
+                         "(0 skips it)")
     stop = stop or threading.Event()
     clock = (mic or camera).clock
     speakers, vad_channels, settings = None, 1, {"me": me}
@@ -222,11 +282,16 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
     done = threading.Event()
     own_marker = camera is not None and landmarker is None
     marker = FaceBodyLandmarker(config.perception) if own_marker else landmarker
+    if own_marker:
+        warm_up(config)
     try:
         audio = (_Audio(speakers, vad_channels, config=config, writer=writer,
                         keep=folder / "audio.wav" if keep_media else None) if mic is not None else None)
         writer.append("vad", np.empty(0, vad_dtype(vad_channels)))  # the stream exists from the start
-        video = _Video(marker, config=config, writer=writer, on_frame=on_frame) if camera is not None else None
+        calibration = (_Calibration(calibrate_s, config) if calibrate_s > 0 and profile is None
+                       and camera is not None else None)
+        video = (_Video(marker, config=config, writer=writer, on_frame=on_frame, calibration=calibration)
+                 if camera is not None else None)
         readers = [_Reader(n, s, h, done) for n, s, h in (("camera", camera, video), ("microphone", mic, audio))
                    if s is not None]
         fast = all(_replayed_fast(r.source) for r in readers)  # then each reader stops at duration_s of data
@@ -250,6 +315,9 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
                 raise r.error
         end = max((r.last for r in readers if r.last is not None), default=0.0)
         notes = _notes(readers, end, camera, mic, audio)
+        if calibration is not None:
+            profile, note = _calibrated(calibration, folder, profile_path)
+            notes += (note,) if note else ()
         review = _review(audio, video, speakers, config=config, profile=profile, me=me, folder=folder,
                          end=end, problems=notes)
     except BaseException:
@@ -268,6 +336,22 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
     writer.close("ended")
     log.info("session saved in %s", folder)
     return LiveResult(review=review, folder=folder, notes=notes)
+
+
+def _calibrated(calibration: _Calibration, folder: Path, path) -> tuple[Baseline | None, str | None]:
+    """The session's calibration result: its baseline saved as the default profile and in the
+    session folder, or None and the note saying why it was refused."""
+    calibration.finish()  # a session shorter than the window calibrates on what it saw
+    if calibration.baseline is None:
+        return None, calibration.note
+    save_profile(calibration.baseline, folder / PROFILE_FILE)
+    try:
+        target = Path(path) if path is not None else default_profile_path()
+        save_profile(calibration.baseline, target)
+    except OSError as e:  # the session's review still uses it; only the next session will not
+        return calibration.baseline, f"the calibrated profile could not be saved for later sessions: {e}"
+    log.info("calibrated on %d frames; profile saved to %s", calibration.baseline.frames, target)
+    return calibration.baseline, None
 
 
 def _review(audio, video, speakers, *, config, profile, me, folder, end, problems) -> Review:
@@ -331,4 +415,4 @@ def _speaker_settings(speakers, num_speakers) -> dict:
     return {"speakers": "diarize", "num_speakers": num_speakers}
 
 
-__all__ = ["LiveResult", "run_session", "one_line"]
+__all__ = ["LiveResult", "run_session", "one_line", "warm_up"]

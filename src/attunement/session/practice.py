@@ -17,15 +17,18 @@ import numpy as np
 from ..config import Config
 from ..errors import InputError
 from .check import device_spec
-from .live import LiveResult, run_session
+from .live import LiveResult, run_session, warm_up
 
 #: The recording dot: a calm blue (Okabe-Ito), never red.
 DOT_BGR = (178, 114, 0)
 
 
 def practise(*, config: Config, camera: str | None, mic: str | None, duration_s: float | None,
-             window: bool, keep_media: bool, profile_path: str | None) -> LiveResult:
-    """Run one live session with the given device specs ('none' skips one) and return its result."""
+             window: bool, keep_media: bool, profile_path: str | None, calibrate_s: float = 0.0) -> LiveResult:
+    """Run one live session with the given device specs ('none' skips one) and return its result.
+
+    `calibrate_s` > 0 (and no `profile_path`): the first seconds, looking at the lens, calibrate the
+    session's eye contact and leaning and are saved as the default profile (see run_session)."""
     from ..cues.calibration import load_profile
     from ..perception.landmarks import FaceBodyLandmarker
     from ..sources.camera import Camera, list_cameras
@@ -44,11 +47,14 @@ def practise(*, config: Config, camera: str | None, mic: str | None, duration_s:
     try:
         with contextlib.ExitStack() as stack:
             marker = stack.enter_context(FaceBodyLandmarker(config.perception)) if use_cam else None
+            if use_cam:
+                warm_up(config)  # the cue kernels load before the camera opens: no first-frame stall
             cam = stack.enter_context(Camera(device_spec(cam_spec), clock=clock)) if use_cam else None
             mic_src = stack.enter_context(Microphone(device_spec(mic), clock=clock)) if use_mic else None
             show = window and use_cam
             kwargs = dict(camera=cam, mic=mic_src, config=config, duration_s=duration_s, profile=profile,
                           keep_media=keep_media, stop=stop, landmarker=marker,
+                          calibrate_s=0.0 if profile is not None else calibrate_s,
                           on_frame=(lambda frame, marks: latest.update(frame=frame)) if show else None)
 
             def work():
