@@ -42,33 +42,44 @@ def practise(*, config: Config, camera: str | None, mic: str | None, duration_s:
     if not (use_cam or use_mic):
         raise InputError("no camera and no microphone: nothing to practise with (see 'attune devices')")
     profile = load_profile(profile_path) if profile_path else None
-    stop, clock, box, latest = threading.Event(), SessionClock(), {}, {}
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C ends with the review
+    stop, clock, latest = threading.Event(), SessionClock(), {}
+    with contextlib.ExitStack() as stack:
+        marker = stack.enter_context(FaceBodyLandmarker(config.perception)) if use_cam else None
+        if use_cam:
+            warm_up(config)  # the first frame's cue code compiled before the camera runs
+        cam = stack.enter_context(Camera(device_spec(cam_spec), clock=clock)) if use_cam else None
+        mic_src = stack.enter_context(Microphone(device_spec(mic), clock=clock)) if use_mic else None
+        show = window and use_cam
+        return run_with_preview(
+            lambda: run_session(camera=cam, mic=mic_src, config=config, duration_s=duration_s, profile=profile,
+                                keep_media=keep_media, stop=stop, landmarker=marker,
+                                calibrate_s=0.0 if profile is not None else calibrate_s,
+                                on_frame=(lambda frame, marks: latest.update(frame=frame)) if show else None),
+            stop=stop, latest=latest, show=show, name="attune-session")
+
+
+def run_with_preview(fn, *, stop: threading.Event, latest: dict, show: bool, name: str):
+    """Run `fn()` on a worker thread while this (main) thread shows the calm preview of `latest["frame"]`.
+
+    Ctrl-C sets `stop` instead of raising, so the session ends with its review; an error in the
+    worker also sets `stop` and is raised here. Returns what `fn` returned.
+    """
+    box: dict = {}
+
+    def work():
+        try:
+            box["result"] = fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread, raised there
+            box["error"] = e
+            stop.set()
+
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        with contextlib.ExitStack() as stack:
-            marker = stack.enter_context(FaceBodyLandmarker(config.perception)) if use_cam else None
-            if use_cam:
-                warm_up(config)  # the cue kernels load before the camera opens: no first-frame stall
-            cam = stack.enter_context(Camera(device_spec(cam_spec), clock=clock)) if use_cam else None
-            mic_src = stack.enter_context(Microphone(device_spec(mic), clock=clock)) if use_mic else None
-            show = window and use_cam
-            kwargs = dict(camera=cam, mic=mic_src, config=config, duration_s=duration_s, profile=profile,
-                          keep_media=keep_media, stop=stop, landmarker=marker,
-                          calibrate_s=0.0 if profile is not None else calibrate_s,
-                          on_frame=(lambda frame, marks: latest.update(frame=frame)) if show else None)
-
-            def work():
-                try:
-                    box["result"] = run_session(**kwargs)
-                except BaseException as e:  # noqa: BLE001 - handed to the main thread, raised there
-                    box["error"] = e
-                    stop.set()
-
-            worker = threading.Thread(target=work, name="attune-session")
-            worker.start()
-            if show:
-                _preview(worker, latest, stop)
-            worker.join()
+        worker = threading.Thread(target=work, name=name)
+        worker.start()
+        if show:
+            _preview(worker, latest, stop)
+        worker.join()
     finally:
         signal.signal(signal.SIGINT, previous)
     if "error" in box:

@@ -304,7 +304,6 @@ def rehearse(*, config: Config, scenario: Scenario, camera: str | None, mic: str
     default microphone), rehearse with the calm preview of `attune session`, end on Ctrl-C/Esc/q.
     `show(text)` displays a line that cannot be spoken (no espeak-ng or no output device)."""
     import contextlib
-    import signal as signals
 
     from ..perception.landmarks import FaceBodyLandmarker
     from ..sources.camera import Camera, list_cameras
@@ -312,43 +311,26 @@ def rehearse(*, config: Config, scenario: Scenario, camera: str | None, mic: str
     from ..sources.microphone import Microphone
     from .check import device_spec
     from .live import warm_up
-    from .practice import _preview
+    from .practice import run_with_preview
 
     if str(mic).lower() == "none":
         raise InputError("--mic none: a rehearsal needs a microphone, the partner waits for your answers")
     cam_spec = camera if camera is not None else (list_cameras() or ["none"])[0]
     use_cam = str(cam_spec).lower() != "none"
-    stop, clock, box, latest = threading.Event(), SessionClock(), {}, {}
-    previous = signals.signal(signals.SIGINT, lambda *_: stop.set())  # Ctrl-C ends with the review
-    try:
-        with contextlib.ExitStack() as stack:
-            marker = stack.enter_context(FaceBodyLandmarker(config.perception)) if use_cam else None
-            if use_cam:
-                warm_up(config)
-            cam = stack.enter_context(Camera(device_spec(cam_spec), clock=clock)) if use_cam else None
-            mic_src = stack.enter_context(Microphone(device_spec(mic), clock=clock))
-            show_window = window and use_cam
-
-            def work():
-                try:
-                    box["result"] = run_rehearsal(
-                        scenario=scenario, mic=mic_src, camera=cam, config=config, player=SoundPlayer(show=show),
-                        stop=stop, landmarker=marker, keep_media=keep_media, start_s=clock.now() + 0.5,
-                        on_frame=(lambda frame, marks: latest.update(frame=frame)) if show_window else None)
-                except BaseException as e:  # noqa: BLE001 - handed to the main thread, raised there
-                    box["error"] = e
-                    stop.set()
-
-            worker = threading.Thread(target=work, name="attune-rehearsal")
-            worker.start()
-            if show_window:
-                _preview(worker, latest, stop)
-            worker.join()
-    finally:
-        signals.signal(signals.SIGINT, previous)
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    stop, clock, latest = threading.Event(), SessionClock(), {}
+    with contextlib.ExitStack() as stack:
+        marker = stack.enter_context(FaceBodyLandmarker(config.perception)) if use_cam else None
+        if use_cam:
+            warm_up(config)
+        cam = stack.enter_context(Camera(device_spec(cam_spec), clock=clock)) if use_cam else None
+        mic_src = stack.enter_context(Microphone(device_spec(mic), clock=clock))
+        show_window = window and use_cam
+        return run_with_preview(
+            lambda: run_rehearsal(
+                scenario=scenario, mic=mic_src, camera=cam, config=config, player=SoundPlayer(show=show),
+                stop=stop, landmarker=marker, keep_media=keep_media, start_s=clock.now() + 0.5,
+                on_frame=(lambda frame, marks: latest.update(frame=frame)) if show_window else None),
+            stop=stop, latest=latest, show=show_window, name="attune-rehearsal")
 
 
 def _save(writer: SessionWriter, scenario: Scenario, track, metrics: dict, review: Review, *, config: Config) -> None:
