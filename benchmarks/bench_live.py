@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_video_review import FPS, HEIGHT, WIDTH, make_clip  # noqa: E402
+from timing import pinned_cores  # noqa: E402
 
 CHILD = r"""
 import json, os, sys, tempfile, threading, time
@@ -166,10 +167,7 @@ def main() -> None:
     args = ap.parse_args()
     folder = Path(os.environ.get("ATTUNE_BENCH_DIR", tempfile.gettempdir())) / "attune-bench"
     folder.mkdir(exist_ok=True)
-    available = sorted(os.sched_getaffinity(0))
-    cores = ",".join(str(c) for c in available[:args.cores])
-    if args.cores > len(available):
-        print(f"only {len(available)} cores here; using {cores}")
+    cores = pinned_cores(args.cores)
     seconds = 60.0 * args.minutes
     video, audio = make_clip(folder, seconds + 5.0), make_audio(folder, seconds + 5.0)
     run(make_clip(folder, 10.0), make_audio(folder, 10.0), 5.0, cores, args.sample_s)  # warm-up

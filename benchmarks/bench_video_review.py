@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from timing import pinned_cores
+
 WIDTH, HEIGHT, FPS = 640, 480, 30.0
 LOOP_S = 20.0
 
@@ -162,10 +164,7 @@ def main() -> None:
     args = ap.parse_args()
     folder = Path(os.environ.get("ATTUNE_BENCH_DIR", tempfile.gettempdir())) / "attune-bench"
     folder.mkdir(exist_ok=True)
-    available = sorted(os.sched_getaffinity(0))
-    cores = ",".join(str(c) for c in available[:args.cores])
-    if args.cores > len(available):
-        print(f"only {len(available)} cores here; using {cores}")
+    cores = pinned_cores(args.cores)
     speed_table(make_clip(folder, args.seconds), args.seconds, cores)
     if args.memory:
         memory_table(folder, args.memory, cores)

@@ -1,5 +1,6 @@
 """Shared timing helper of the benchmarks (imported from the benchmark scripts' own folder)."""
 
+import os
 import time
 
 
@@ -12,3 +13,12 @@ def best_of(fn, repeats: int = 5) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def pinned_cores(n: int) -> str:
+    """The first `n` CPUs this process may use, as "0,1" for taskset-style pinning (says so if fewer)."""
+    available = sorted(os.sched_getaffinity(0))
+    cores = ",".join(str(c) for c in available[:n])
+    if n > len(available):
+        print(f"only {len(available)} cores here; using {cores}")
+    return cores

@@ -26,6 +26,7 @@ from attunement.cues.face import analyze_face, stack_landmarks
 from attunement.cues.face_geometry import (CANONICAL, EYE_CORNERS, EYE_LIDS, EYEBALLS, IRIS_RING, RIGID,
                                            build_canonical)
 from attunement.errors import ConfigError, InputError
+from attunement.intervals import bool_runs
 from attunement.records import Landmarks
 
 CFG = default_config().cues
@@ -529,10 +530,9 @@ def test_held_runs_match_reference(seed):
 @pytest.mark.parametrize("seed", range(3))
 def test_runs_kernel_matches_reference(seed):
     flags = np.random.default_rng(seed).random(500) < 0.6
-    starts, stops = np.empty(500, np.int64), np.empty(500, np.int64)
-    m = events._runs(flags, starts, stops)
+    first, stop = bool_runs(flags)  # stop is exclusive; the reference's last index inclusive
     want = [(i, j) for i, j in _runs(flags.tolist()) if flags[i]]
-    assert list(zip(starts[:m].tolist(), stops[:m].tolist())) == want
+    assert list(zip(first.tolist(), (stop - 1).tolist())) == want
 
 
 def test_runs_to_events_by_hand():

@@ -1,6 +1,10 @@
-"""Plain interval arithmetic on (start, end) pairs in seconds, for annotations and scoring."""
+"""Interval arithmetic on (start, end) pairs in seconds, and runs of True in per-frame flags."""
 
 from __future__ import annotations
+
+import numpy as np
+
+from ._numba import kernel
 
 Span = tuple[float, float]
 
@@ -36,3 +40,33 @@ def subtract(spans: list[Span], holes: list[Span]) -> list[Span]:
         if a < b:
             out.append((a, b))
     return out
+
+
+def bool_runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of True in bool [n] as (first, stop) int64 frame indices, stop exclusive: frames first..stop-1."""
+    flags = np.ascontiguousarray(flags, dtype=np.bool_)
+    if flags.ndim != 1:
+        raise ValueError(f"flags must be 1-D, got shape {flags.shape}")
+    bound = flags.shape[0] // 2 + 1
+    first = np.empty(bound, dtype=np.int64)
+    stop = np.empty(bound, dtype=np.int64)
+    count = _runs(flags, first, stop)
+    return first[:count], stop[:count]
+
+
+@kernel
+def _runs(flags, first, stop):
+    count = 0
+    inside = False
+    for k in range(flags.shape[0]):
+        if flags[k] and not inside:
+            first[count] = k
+            inside = True
+        elif not flags[k] and inside:
+            stop[count] = k
+            count += 1
+            inside = False
+    if inside:
+        stop[count] = flags.shape[0]
+        count += 1
+    return count

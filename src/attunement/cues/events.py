@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._numba import kernel
 from ..errors import InputError
+from ..intervals import bool_runs
 
 
 @dataclass(frozen=True, order=True)
@@ -57,27 +57,7 @@ def frame_ends(times: np.ndarray) -> np.ndarray:
 
 def runs_to_events(times: np.ndarray, flags: np.ndarray, kind: str) -> list[CueEvent]:
     """The runs of True in a per-frame bool series [n], as events from a run's first frame to its end."""
-    flags = np.ascontiguousarray(flags, np.bool_)
     ends = frame_ends(times)
-    starts = np.empty(flags.size, np.int64)
-    stops = np.empty(flags.size, np.int64)
-    m = _runs(flags, starts, stops)
-    return [CueEvent(float(times[a]), float(ends[b]), kind) for a, b in zip(starts[:m], stops[:m])]
+    first, stop = bool_runs(flags)
+    return [CueEvent(float(times[a]), float(ends[b - 1]), kind) for a, b in zip(first, stop)]
 
-
-@kernel
-def _runs(flags, starts, stops):
-    m = 0
-    inside = False
-    for i in range(flags.shape[0]):
-        if flags[i] and not inside:
-            starts[m] = i
-            inside = True
-        elif not flags[i] and inside:
-            stops[m] = i - 1
-            m += 1
-            inside = False
-    if inside:
-        stops[m] = flags.shape[0] - 1
-        m += 1
-    return m

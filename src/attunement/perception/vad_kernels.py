@@ -14,6 +14,7 @@ import numpy as np
 
 from .._numba import kernel
 from ..config import VadConfig
+from ..intervals import bool_runs
 
 #: Added to the mean square before the log: digital silence reads -120 dBFS, never -inf.
 POWER_EPS = 1e-12
@@ -346,29 +347,9 @@ def speech_segments(speech: np.ndarray, *, hop_s: float, t0: float = 0.0) -> tup
         raise ValueError(f"speech must be 1-D [frames], got shape {speech.shape}")
     if hop_s <= 0:
         raise ValueError(f"hop_s must be > 0, got {hop_s}")
-    bound = speech.shape[0] // 2 + 1
-    first = np.empty(bound, dtype=np.int64)
-    stop = np.empty(bound, dtype=np.int64)
-    count = _segments(np.ascontiguousarray(speech, dtype=np.bool_), first, stop)
-    return t0 + first[:count] * hop_s, t0 + stop[:count] * hop_s
+    first, stop = bool_runs(speech)
+    return t0 + first * hop_s, t0 + stop * hop_s
 
-
-@kernel
-def _segments(speech, first, stop):
-    count = 0
-    inside = False
-    for k in range(speech.shape[0]):
-        if speech[k] and not inside:
-            first[count] = k
-            inside = True
-        elif not speech[k] and inside:
-            stop[count] = k
-            count += 1
-            inside = False
-    if inside:
-        stop[count] = speech.shape[0]
-        count += 1
-    return count
 
 
 def segments_to_frames(starts: np.ndarray, ends: np.ndarray, *, frames: int, hop_s: float,
