@@ -32,3 +32,12 @@ def shared_data() -> Path:
     if d is None:
         pytest.skip("real recordings not found: set ATTUNE_DATA or place them in ../shared/data")
     return d
+
+
+@pytest.fixture(autouse=True)
+def private_data_home(tmp_path_factory, monkeypatch) -> Path:
+    """Every test's sessions, kept reviews and profiles go to a fresh folder, never the user's
+    own data folder (subprocesses inherit it through the environment)."""
+    home = tmp_path_factory.mktemp("xdg-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    return home

@@ -4,6 +4,7 @@ video turned away or without a face is refused with one line; the profile lives 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 
@@ -18,7 +19,7 @@ from attunement.records import Landmarks, VideoFrame
 from attunement.session.calibrate import calibrate_from_video, default_profile_path
 from attunement.cues.face import analyze_face, stack_landmarks
 from attunement.cues.posture import posture_of
-from attunement.session.vision import LandmarkTrack, watch_video
+from attunement.session.vision import LandmarkTrack, vision_from_track, watch_video
 from attunement.sources.video import VideoReader
 from attunement.sources.demo_video import portrait, write_video
 from attunement.sources.warp import Pose, pose_sequence
@@ -116,26 +117,52 @@ def test_default_profile_path_follows_xdg_with_private_modes(tmp_path, monkeypat
     assert default_profile_path() == tmp_path / "home" / ".local" / "share" / "attunement" / "profile.json"
 
 
-def test_landmark_track_keeps_what_a_list_of_landmarks_holds(session_video):
-    """watch_video's compact streaming track (grown from a small capacity) gives the same cues as
-    stacking the per-frame Landmarks records afterwards (the batch way)."""
-    marks, track = [], LandmarkTrack(capacity=16)
+def test_landmark_track_gives_the_cues_of_all_landmarks_at_once(session_video):
+    """The streaming track (landmarks reduced 7 frames at a time, times grown from a small
+    capacity) gives exactly the cues of stacking every frame's Landmarks and analysing the batch."""
+    marks, track = [], LandmarkTrack(capacity=16, config=CONFIG, chunk=7)
     with VideoReader(session_video) as reader, FaceBodyLandmarker(CONFIG.perception) as marker:
         for frame in reader.frames():
             marks.append(marker.process(frame))
             track.add(marks[-1])
-    faces, pose, world, times = track.arrays()
     want_faces, want_times, size = stack_landmarks(marks)
-    assert track.n == len(marks) > 16 and track.size == size
-    np.testing.assert_array_equal(faces, want_faces)
-    np.testing.assert_array_equal(times, want_times)
-    np.testing.assert_array_equal(pose, np.stack([m.pose for m in marks]))
-    np.testing.assert_array_equal(world, np.stack([m.pose_world for m in marks]))
-    streamed = watch_video(session_video, config=CONFIG)
+    assert track.n == len(marks) > 16 and track.n % 7 and track.size == size
+    streamed = vision_from_track(track, config=CONFIG)
     batch = analyze_face(want_faces, want_times, size, config=CONFIG.cues)
+    np.testing.assert_array_equal(streamed.times, want_times)
     np.testing.assert_array_equal(streamed.face.eye_contact, batch.eye_contact)
-    np.testing.assert_allclose(streamed.face.head_deg, batch.head_deg, atol=1e-4)
+    np.testing.assert_array_equal(streamed.face.head_deg, batch.head_deg)
+    np.testing.assert_array_equal(streamed.face.gaze_deg, batch.gaze_deg)
+    np.testing.assert_array_equal(streamed.face.distance_cm, batch.distance_cm)
+    assert streamed.face.events == batch.events and streamed.face.baseline == batch.baseline
     np.testing.assert_array_equal(streamed.posture.open, posture_of(marks, config=CONFIG.posture).open)
+    again = vision_from_track(track, config=CONFIG)  # asking twice gives the same
+    np.testing.assert_array_equal(again.face.eye_contact, streamed.face.eye_contact)
+    whole = watch_video(session_video, config=CONFIG)
+    np.testing.assert_array_equal(whole.face.eye_contact, batch.eye_contact)
+
+
+def test_landmark_track_holds_a_few_hundred_bytes_a_frame():
+    """What a long session keeps per frame: the reduced measurements, not the 6.6 kB of landmarks."""
+    track = LandmarkTrack(capacity=16, config=CONFIG, chunk=64)
+    nan = np.full((478, 3), np.nan, np.float32)
+    pose, world = np.full((33, 4), np.nan, np.float32), np.full((33, 3), np.nan, np.float32)
+    for i in range(640):
+        track.add(Landmarks(t=i / 30, size=(640, 480), face=nan, pose=pose, pose_world=world, pose_t=np.nan))
+    frames, pframes, times = track.measured()
+    kept = sum(a.nbytes for a in (*frames.pose, frames.iris_px, *frames.eyes, frames.mouth, *pframes, times))
+    assert len(frames) == times.size == 640
+    assert kept / 640 < 400
+
+
+def test_landmark_track_refuses_other_per_frame_settings():
+    track = LandmarkTrack(config=CONFIG)
+    nan = np.full((478, 3), np.nan, np.float32)
+    track.add(Landmarks(t=0.0, size=(640, 480), face=nan, pose=np.full((33, 4), np.nan, np.float32),
+                        pose_world=np.full((33, 3), np.nan, np.float32), pose_t=np.nan))
+    other = dataclasses.replace(CONFIG, cues=dataclasses.replace(CONFIG.cues, camera_hfov_deg=90.0))
+    with pytest.raises(ValueError, match="other camera"):
+        vision_from_track(track, config=other)
 
 
 def test_landmark_track_refuses_a_change_of_frame_size():

@@ -13,6 +13,7 @@ import pytest
 from attunement.config import default_config
 from attunement.errors import ConfigError, InputError
 from attunement.perception.vad import RATES, VoiceActivityDetector, detect_speech, speech_segments
+from attunement.perception import vad as vad_module
 from attunement.perception.vad_kernels import (FLOOR_MIN_DB, audible_frames, extend_speech,
                                                fill_sounding_pauses, frame_energy_db, highpass,
                                                highpass_coefficients, level_gate, segments_to_frames,
@@ -504,6 +505,25 @@ def test_detector_streams_in_any_blocks_like_one_pass(rng):
         assert all(a.pending < a.frame_len for a in detector._analyzers)
     streamed = detector.finish()
     assert streamed.t0 == 2.5 and streamed.hop_s == whole.hop_s == CONFIG.frame_ms / 1000
+    np.testing.assert_array_equal(streamed.speech, whole.speech)
+    np.testing.assert_array_equal(streamed.level_db, whole.level_db)
+
+
+def test_detector_fed_many_small_blocks_keeps_few_parts_and_the_same_result():
+    """A live microphone's 20 ms blocks (hundreds of feeds) are joined as they pile up, with the
+    same result as one pass; the newest feed's frames stay the last part (the session store reads them)."""
+    x = np.stack([voiced_bursts(seconds=12.0, seed=5), voiced_bursts(seconds=12.0, seed=6)])
+    whole = detect_speech(x, 16000, config=CONFIG)
+    detector = VoiceActivityDetector(config=CONFIG, channels=2)
+    step, frames = 320, 0
+    for k, start in enumerate(range(0, x.shape[1], step)):
+        detector.feed(AudioBlock(x[:, start:start + step], start / 16000, 16000))
+        newest = detector._level[1][-1]
+        total = sum(p.shape[0] for p in detector._level[1])
+        assert newest.shape[0] == total - frames  # the last part is exactly this feed's frames
+        frames = total
+    assert k + 1 > 2 * vad_module.JOIN_PARTS and len(detector._speech[0]) <= vad_module.JOIN_PARTS
+    streamed = detector.finish()
     np.testing.assert_array_equal(streamed.speech, whole.speech)
     np.testing.assert_array_equal(streamed.level_db, whole.level_db)
 

@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--me", metavar="SPEAKER", help="the speaker who is you (labelled 'me', the others 'partner')")
     r.add_argument("--no-video", action="store_true", help="ignore a video track (audio-only review)")
     r.add_argument("--profile", metavar="JSON", help="a calibration profile (eye contact and leaning baseline)")
+    r.add_argument("--no-save", action="store_true",
+                   help="do not keep this review in your history (by default its results and report are kept, "
+                        "never the recording)")
     _outputs(r)
 
     m = sub.add_parser("metrics", help="turn-taking metrics from an RTTM annotation alone (no audio)")
@@ -201,7 +204,12 @@ def _review(args, config) -> int:
     review = review_file(path, config=config, channels_are_speakers=args.channels_are_speakers,
                          reference=reference, speaker_names=names, num_speakers=args.speakers, me=args.me,
                          video=not args.no_video, profile=profile)
-    _emit(review, args, config, file_id=path.stem)
+    kept = None
+    if not args.no_save:
+        from .session.reviews import keep_review
+
+        kept = keep_review(review, config=config)
+    _emit(review, args, config, file_id=path.stem, kept=kept)
     return 0
 
 
@@ -247,7 +255,13 @@ def _sessions(args, config) -> int:
                           calibrate_s=calibrate_s)
         _print_session_end(result, config)
     elif args.command == "summary":
-        print(summarize(load_review(find_session(args.session), config=config), config=config.summary).text())
+        from .session.reviews import is_kept_review, kept_summary
+
+        folder = find_session(args.session)
+        if is_kept_review(folder):
+            print(kept_summary(folder))
+        else:
+            print(summarize(load_review(folder, config=config), config=config.summary).text())
     elif args.command == "history":
         past = history()
         if not past:
@@ -260,7 +274,12 @@ def _sessions(args, config) -> int:
         folder = find_session(args.session)
         ext = {"json": ".json", "rttm": ".rttm", "textgrid": ".TextGrid", "csv": ".csv"}[args.format]
         out = args.out or f"{folder.name}{ext}"
-        export(load_review(folder, config=config), args.format, out)
+        from .session.reviews import export_kept, is_kept_review
+
+        if is_kept_review(folder):
+            export_kept(folder, args.format, out)
+        else:
+            export(load_review(folder, config=config), args.format, out)
         print(f"Wrote {out}")
     return 0
 
@@ -301,17 +320,19 @@ def _demo(args, config) -> int:
         render_demo_video(media, convo.audio, convo.rate, perception=config.perception)
     write_rttm(truth, convo.segments, file_id="practice")
     review = review_file(media, config=config, channels_are_speakers=True, speaker_names=convo.speakers, me=me)
+    if args.report is None:  # the demo's report stays where its media were made (not in your history)
+        args.report = str(folder / "practice.report.html")
     _emit(review, args, config, file_id="practice")
     if args.keep:
         print(f"\nKept {media} and its true timing {truth}.")
     else:
         for f in (media, truth):
             f.unlink()
-        folder.rmdir()
     return 0
 
 
-def _emit(review, args, config, *, file_id: str) -> None:
+def _emit(review, args, config, *, file_id: str, kept: tuple[Path, str | None] | None = None) -> None:
+    """The outputs asked for, the summary, and where a kept review's report is (`kept`: its folder and trend)."""
     from .conversation.rttm import format_rttm
     from .summary.json_out import review_to_json, write_private
     from .summary.text import summarize
@@ -320,21 +341,28 @@ def _emit(review, args, config, *, file_id: str) -> None:
         write_private(args.json, json.dumps(review_to_json(review), indent=2) + "\n")
     if args.rttm_out:
         write_private(args.rttm_out, format_rttm(review.segments, file_id=file_id))
-    if args.report is not None or args.open:
+    folder, better = kept if kept is not None else (None, None)
+    report = folder / "report.html" if folder is not None else None
+    if args.report is not None or (args.open and report is None):
         from .summary.report import write_report
 
-        out = Path(args.report) if args.report else (
+        report = Path(args.report) if args.report else (
             Path(args.json).with_suffix(".html") if args.json else Path.cwd() / f"{file_id}.report.html")
-        write_report(out, review, config=config)
-        print(f"Report: {out}")
-        if args.open:
-            import webbrowser
-
-            webbrowser.open(out.resolve().as_uri())
+        write_report(report, review, config=config, trend=better)
     if not args.quiet:
         print()
         print(summarize(review, config=config.summary).text())
+        if better:
+            print(f"\nSince last time\n  - {better}")
+        print()
+    if folder is not None:
+        print(f"Saved in your history: {folder} (`attune history`; --no-save keeps nothing)")
+    if report is not None:
+        print(f"Report: {report}")
+        if args.open:
+            import webbrowser
 
+            webbrowser.open(report.resolve().as_uri())
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -20,8 +21,8 @@ from ..records import Landmarks
 from .calibration import Baseline
 from .distance import camera_intrinsics, distance_cm, focal_length_px, iris_diameter_px, iris_units, lean_events
 from .events import CueEvent, as_times, runs_to_events
-from .gaze import angle_to, eye_contact, eye_gaze, eye_states, lens_bias, radius_units
-from .headpose import as_faces, fit_head_pose, pose_angles, relative_angles
+from .gaze import EyeFeatures, angle_to, eye_contact, eye_features, eye_states, gaze_of, lens_bias, radius_units
+from .headpose import HeadPose, as_faces, fit_head_pose, pose_angles, relative_angles
 from .mouth import mouth_opening
 from .nods import head_gestures
 
@@ -76,21 +77,58 @@ def stack_landmarks(frames: Sequence[Landmarks]) -> tuple[np.ndarray, np.ndarray
             (int(size[0]), int(size[1])))
 
 
+class FaceFrames(NamedTuple):
+    """The per-frame measurements of faces that the cues need, without the landmarks (about 260
+    bytes a frame instead of 5.7 kB), so a long session keeps these and drops the landmarks:
+    head pose, iris diameter (pixels [n]), eye features and mouth opening [n]."""
+
+    pose: HeadPose
+    iris_px: np.ndarray
+    eyes: EyeFeatures
+    mouth: np.ndarray
+
+    def __len__(self) -> int:  # type: ignore[override]
+        return int(self.mouth.shape[0])
+
+
+def face_frames(faces: np.ndarray, size: tuple[int, int], *, config: CueConfig) -> FaceFrames:
+    """The per-frame part of the face cues of landmarks [n, 478, 3] (pixels) from an image of `size`."""
+    faces = as_faces(faces)
+    pose = fit_head_pose(faces, camera=camera_intrinsics(size, config.camera_hfov_deg),
+                         robust_mm=config.fit_robust_mm)
+    return FaceFrames(pose, iris_diameter_px(faces), eye_features(faces, pose), mouth_opening(faces))
+
+
+def join_frames(parts: Sequence[FaceFrames]) -> FaceFrames:
+    """FaceFrames of consecutive batches joined in order (at least one batch)."""
+    if not parts:
+        raise InputError("no face frames to join")
+    pose = HeadPose(*(np.concatenate([p.pose[k] for p in parts]) for k in range(len(HeadPose._fields))))
+    eyes = EyeFeatures(*(np.concatenate([p.eyes[k] for p in parts]) for k in range(len(EyeFeatures._fields))))
+    return FaceFrames(pose, np.concatenate([p.iris_px for p in parts]), eyes,
+                      np.concatenate([p.mouth for p in parts]))
+
+
 def analyze_face(faces: np.ndarray, times: np.ndarray, size: tuple[int, int], *, config: CueConfig,
                  baseline: Baseline | None = None, self_baseline: bool = True) -> FaceCues:
     """Face cues of frames [n, 478, 3] (pixels) at `times` [n] (seconds) from an image of `size` (w, h)."""
-    faces = as_faces(faces)
-    times = as_times(times, faces.shape[0])
-    pose = fit_head_pose(faces, camera=camera_intrinsics(size, config.camera_hfov_deg),
-                         robust_mm=config.fit_robust_mm)
+    return face_cues(face_frames(faces, size, config=config), times, size, config=config, baseline=baseline,
+                     self_baseline=self_baseline)
+
+
+def face_cues(frames: FaceFrames, times: np.ndarray, size: tuple[int, int], *, config: CueConfig,
+              baseline: Baseline | None = None, self_baseline: bool = True) -> FaceCues:
+    """Face cues of the per-frame measurements `frames` at `times` [n] (seconds): the parts that
+    need the whole session (the person's iris size, eye bias, lean reference, events)."""
+    pose = frames.pose
+    times = as_times(times, len(frames))
     has_face = np.isfinite(pose.scale)
     head = pose_angles(pose.apparent)
-    iris_px = iris_diameter_px(faces)
-    k = baseline.iris_units if baseline is not None else iris_units(iris_px, pose)
+    k = baseline.iris_units if baseline is not None else iris_units(frames.iris_px, pose)
     if not np.isfinite(k):  # no face in the whole batch
         k = config.iris_diameter_mm
     radius = radius_units(k, eyeball_radius_mm=config.eyeball_radius_mm, iris_diameter_mm=config.iris_diameter_mm)
-    gaze = eye_gaze(faces, pose, radius_units=radius)
+    gaze = gaze_of(frames.eyes, pose, radius_units=radius)
     if baseline is not None:
         source, note, bias = "profile", f"calibrated baseline of {baseline.frames} frames", baseline.eye_bias_deg
     elif self_baseline:
@@ -101,7 +139,7 @@ def analyze_face(faces: np.ndarray, times: np.ndarray, size: tuple[int, int], *,
     else:
         source, note, bias = "geometry", "self-baseline not requested", None
     if bias is not None:
-        gaze = eye_gaze(faces, pose, radius_units=radius, bias_deg=bias)
+        gaze = gaze_of(frames.eyes, pose, radius_units=radius, bias_deg=bias)
     target = (config.camera_yaw_offset_deg, config.camera_pitch_offset_deg)
     angle = angle_to(gaze.gaze, target)
     contact = eye_contact(times, angle, eye_states(gaze, blink_openness=config.blink_openness),
@@ -118,8 +156,7 @@ def analyze_face(faces: np.ndarray, times: np.ndarray, size: tuple[int, int], *,
     nods, shakes = head_gestures(times, rel[:, 1], rel[:, 0], config)
     return FaceCues(times=times, has_face=has_face, head_deg=head, head_rel_deg=rel, eye_deg=gaze.eye,
                     gaze_deg=gaze.gaze, eye_openness=gaze.openness, lens_angle_deg=angle, eye_contact=contact,
-                    distance_cm=dist,
-                    mouth=mouth_opening(faces), events=tuple(sorted(events + nods + shakes)),
+                    distance_cm=dist, mouth=frames.mouth, events=tuple(sorted(events + nods + shakes)),
                     baseline=source, baseline_note=note)
 
 

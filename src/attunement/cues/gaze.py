@@ -56,25 +56,53 @@ class EyeGaze(NamedTuple):
     openness: np.ndarray
 
 
-def eye_gaze(faces: np.ndarray, pose: HeadPose, *, radius_units: float,
-             bias_deg: tuple[float, float] = (0.0, 0.0)) -> EyeGaze:
-    """Gaze of each frame from its landmarks [n, 478, 3] (pixels) and head pose.
+class EyeFeatures(NamedTuple):
+    """What gaze needs of each frame's eye landmarks, 40 bytes a frame instead of the face.
 
-    radius_units: the eyeball radius in canonical units for this person (see `radius_units`).
-    bias_deg: (yaw, pitch) the person's measured eye-in-head angles exceed the true ones by.
+    offset float64 [n, 2, 2]: per eye (0, 1), the iris centre minus the eyeball centre's image
+    (x, y), over the face scale: canonical units. openness float64 [n]: as in EyeGaze.
+    NaN without a face.
     """
+
+    offset: np.ndarray
+    openness: np.ndarray
+
+
+def eye_features(faces: np.ndarray, pose: HeadPose) -> EyeFeatures:
+    """The per-frame eye measurements of landmarks [n, 478, 3] (pixels) under their head pose."""
     faces = as_faces(faces)
     n = faces.shape[0]
     if pose.scale.shape != (n,):
         raise InputError(f"head pose has {pose.scale.shape[0]} frames, landmarks have {n}")
+    offset = np.empty((n, 2, 2))
+    openness = np.empty(n)
+    _features(faces, pose.apparent, pose.scale, IRIS_POINTS, EYE_CORNERS, EYE_LIDS, EYE_OFFSETS, offset, openness)
+    return EyeFeatures(offset, openness)
+
+
+def gaze_of(features: EyeFeatures, pose: HeadPose, *, radius_units: float,
+            bias_deg: tuple[float, float] = (0.0, 0.0)) -> EyeGaze:
+    """Gaze of each frame from its eye features and head pose.
+
+    radius_units: the eyeball radius in canonical units for this person (see `radius_units`).
+    bias_deg: (yaw, pitch) the person's measured eye-in-head angles exceed the true ones by.
+    """
+    n = features.openness.shape[0]
+    if pose.scale.shape != (n,):
+        raise InputError(f"head pose has {pose.scale.shape[0]} frames, eye features have {n}")
     if not radius_units > 0:
         raise InputError(f"eyeball radius = {radius_units} canonical units: must be > 0")
     eye = np.empty((n, 2))
     gaze = np.empty((n, 2))
-    openness = np.empty(n)
-    _gaze(faces, pose.apparent, pose.scale, IRIS_POINTS, EYE_CORNERS, EYE_LIDS, EYE_OFFSETS,
-          float(radius_units), math.radians(bias_deg[0]), math.radians(bias_deg[1]), eye, gaze, openness)
-    return EyeGaze(eye, gaze, openness)
+    _gaze(features.offset, pose.apparent, float(radius_units), math.radians(bias_deg[0]),
+          math.radians(bias_deg[1]), eye, gaze)
+    return EyeGaze(eye, gaze, features.openness)
+
+
+def eye_gaze(faces: np.ndarray, pose: HeadPose, *, radius_units: float,
+             bias_deg: tuple[float, float] = (0.0, 0.0)) -> EyeGaze:
+    """Gaze of each frame from its landmarks [n, 478, 3] (pixels) and head pose (`gaze_of` of `eye_features`)."""
+    return gaze_of(eye_features(faces, pose), pose, radius_units=radius_units, bias_deg=bias_deg)
 
 
 def radius_units(iris_units: float, *, eyeball_radius_mm: float, iris_diameter_mm: float) -> float:
@@ -91,17 +119,13 @@ def _direction(yaw, pitch, out):
 
 
 @kernel
-def _gaze(faces, rot, scale, iris, corners, lids, offsets, radius, bias_y, bias_p, eye, gaze, openness):
-    g = np.empty(3)
-    h = np.empty(3)
+def _features(faces, rot, scale, iris, corners, lids, offsets, offset, openness):
     for f in range(faces.shape[0]):
         s = scale[f]
         if not np.isfinite(s):
-            eye[f] = np.nan
-            gaze[f] = np.nan
+            offset[f] = np.nan
             openness[f] = np.nan
             continue
-        h[:] = 0.0
         op = 0.0
         for e in range(2):
             ix = 0.0
@@ -116,8 +140,30 @@ def _gaze(faces, rot, scale, iris, corners, lids, offsets, radius, bias_y, bias_
             cy = 0.5 * (np.float64(faces[f, a, 1]) + faces[f, b, 1])
             ex = cx + s * (rot[f, 0, 0] * offsets[e, 0] + rot[f, 0, 1] * offsets[e, 1] + rot[f, 0, 2] * offsets[e, 2])
             ey = cy + s * (rot[f, 1, 0] * offsets[e, 0] + rot[f, 1, 1] * offsets[e, 1] + rot[f, 1, 2] * offsets[e, 2])
-            vx = (ix - ex) / (s * radius)
-            vy = (iy - ey) / (s * radius)
+            offset[f, e, 0] = (ix - ex) / s
+            offset[f, e, 1] = (iy - ey) / s
+            width = 0.0
+            gap = 0.0
+            for j in range(3):
+                width += (np.float64(faces[f, a, j]) - faces[f, b, j]) ** 2
+                gap += (np.float64(faces[f, lids[e, 0], j]) - faces[f, lids[e, 1], j]) ** 2
+            op += math.sqrt(gap / width) if width > 0 else np.nan
+        openness[f] = 0.5 * op
+
+
+@kernel
+def _gaze(offset, rot, radius, bias_y, bias_p, eye, gaze):
+    g = np.empty(3)
+    h = np.empty(3)
+    for f in range(offset.shape[0]):
+        if not np.isfinite(offset[f, 0, 0]):
+            eye[f] = np.nan
+            gaze[f] = np.nan
+            continue
+        h[:] = 0.0
+        for e in range(2):
+            vx = offset[f, e, 0] / radius
+            vy = offset[f, e, 1] / radius
             norm2 = vx * vx + vy * vy
             if norm2 > 0.998:
                 k2 = math.sqrt(0.998 / norm2)
@@ -127,18 +173,11 @@ def _gaze(faces, rot, scale, iris, corners, lids, offsets, radius, bias_y, bias_
             vz = -math.sqrt(1.0 - norm2)
             for j in range(3):  # eye-in-head: R^T g
                 h[j] += rot[f, 0, j] * vx + rot[f, 1, j] * vy + rot[f, 2, j] * vz
-            width = 0.0
-            gap = 0.0
-            for j in range(3):
-                width += (np.float64(faces[f, a, j]) - faces[f, b, j]) ** 2
-                gap += (np.float64(faces[f, lids[e, 0], j]) - faces[f, lids[e, 1], j]) ** 2
-            op += math.sqrt(gap / width) if width > 0 else np.nan
         norm = math.sqrt(h[0] * h[0] + h[1] * h[1] + h[2] * h[2])
         eye_y = math.atan2(h[0], -h[2])
         eye_p = math.asin(clamp_unit(-h[1] / norm))
         eye[f, 0] = math.degrees(eye_y)
         eye[f, 1] = math.degrees(eye_p)
-        openness[f] = 0.5 * op
         _direction(eye_y - bias_y, eye_p - bias_p, h)
         for j in range(3):
             g[j] = rot[f, j, 0] * h[0] + rot[f, j, 1] * h[1] + rot[f, j, 2] * h[2]

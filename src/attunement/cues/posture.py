@@ -64,6 +64,22 @@ def posture(pose: np.ndarray, pose_world: np.ndarray, size: tuple[int, int], *, 
     pixels. `baseline`: the person's usual ear-above-shoulder ratio (shoulder widths); None
     takes the `baseline_percentile` of this batch's ratios.
     """
+    return posture_from(posture_frames(pose, pose_world, size, config=config), config=config, baseline=baseline)
+
+
+class PostureFrames(NamedTuple):
+    """The per-frame part of posture (float32 [n] each, 16 bytes a frame instead of the pose
+    landmarks' 924): arms crossed, hands hidden, hands clasped (1/0/NaN), ear-above-shoulder ratio."""
+
+    crossed: np.ndarray
+    hidden: np.ndarray
+    clasped: np.ndarray
+    ratio: np.ndarray
+
+
+def posture_frames(pose: np.ndarray, pose_world: np.ndarray, size: tuple[int, int], *,
+                   config: PostureConfig) -> PostureFrames:
+    """The per-frame geometry of posture (arguments as `posture`), before the person's baseline is known."""
     pose = _array(pose, (POSE_POINTS, 4), "pose")
     world = _array(pose_world, (POSE_POINTS, 3), "pose_world")
     if world.shape[0] != pose.shape[0]:
@@ -74,8 +90,15 @@ def posture(pose: np.ndarray, pose_world: np.ndarray, size: tuple[int, int], *, 
     n = pose.shape[0]
     crossed, hidden, clasped, ratio = (np.empty(n, np.float32) for _ in range(4))
     _geometry(pose, world, width, height, _params(config), crossed, hidden, clasped, ratio)
+    return PostureFrames(crossed, hidden, clasped, ratio)
+
+
+def posture_from(frames: PostureFrames, *, config: PostureConfig, baseline: float | None = None) -> Posture:
+    """Posture of per-frame geometry `frames`: shoulders raised against `baseline` (None: this batch's)."""
+    crossed, hidden, clasped, ratio = frames
     if baseline is None:
         baseline = shoulder_baseline(ratio, percentile=config.baseline_percentile)
+    n = ratio.shape[0]
     hands, raised, is_open = (np.empty(n, np.float32) for _ in range(3))
     _combine(crossed, hidden, clasped, ratio, float(baseline), float(config.raise_margin_sw), hands, raised, is_open)
     return Posture(crossed, hidden, clasped, hands, raised, is_open, ratio, float(baseline))

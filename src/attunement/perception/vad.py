@@ -93,6 +93,11 @@ class FrameAnalyzer:
         return self._raw_tail.shape[0]
 
 
+#: Per-feed results are joined into one array once this many pile up: a live microphone feeds 50
+#: blocks a second, and an hour of tiny arrays would cost far more memory than the frames they hold.
+JOIN_PARTS = 256
+
+
 class VoiceActivityDetector:
     """Streaming voice activity of each channel on its own; `feed` blocks, then `finish` once.
 
@@ -147,10 +152,11 @@ class VoiceActivityDetector:
             audible = audible_frames(level_db, raw_voiced, self._background[ch], hop_s=self.hop_s,
                                      floor_rise_db_per_s=cfg.floor_rise_db_per_s, audible_db=cfg.audible_db,
                                      voiced_audible_db=cfg.voiced_audible_db)
-            self._speech[ch].append(speech)
-            self._audible[ch].append(audible)
-            self._raw_voiced[ch].append(raw_voiced)
-            self._level[ch].append(level_db)
+            for parts, new in ((self._speech, speech), (self._audible, audible),
+                               (self._raw_voiced, raw_voiced), (self._level, level_db)):
+                if len(parts[ch]) >= JOIN_PARTS:  # the older parts as one array (the newest stays last)
+                    parts[ch][:] = [np.concatenate(parts[ch])]
+                parts[ch].append(new)
 
     def finish(self) -> VoiceActivity:
         """Smoothed, extended speech bool [channels, frames] and raw frame level_db float32 [channels, frames]."""

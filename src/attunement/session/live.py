@@ -34,10 +34,11 @@ from ..records import AudioBlock, Landmarks, VideoFrame
 from ..summary.json_out import write_json
 from ..summary.report import write_report
 from ..summary.text import summarize
+from ..summary.trend import trend_since_last
 from .review import Review, assemble_review, for_vad, speaker_strategy
 from .calibrate import MAX_SECONDS, default_profile_path
 from .check import frame_cues
-from .signals import PROFILE_FILE, VadTap, cues_record, marks_record, vad_dtype
+from .signals import PROFILE_FILE, VadTap, cues_record, history, marks_record, vad_dtype
 from .store import SessionWriter
 from .vision import LandmarkTrack, vision_from_track
 
@@ -217,7 +218,7 @@ class _Video:
                  calibration: _Calibration | None = None):
         self.marker, self.config, self.writer, self.on_frame = marker, config, writer, on_frame
         self.calibration = calibration
-        self.track = LandmarkTrack()
+        self.track = LandmarkTrack(config=config)
 
     def __call__(self, frame: VideoFrame) -> None:
         marks: Landmarks = self.marker.process(frame)
@@ -329,7 +330,8 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
         if own_marker:
             marker.close()
     write_json(folder / "review.json", review)
-    write_report(folder / "report.html", review, config=config)
+    better = trend_since_last(folder, history(folder.parent))
+    write_report(folder / "report.html", review, config=config, trend=better)
     writer.meta["problems"] = list(notes)
     writer.meta["duration_s"] = review.duration_s
     writer.meta["summary_line"] = one_line(review, config=config)

@@ -205,7 +205,16 @@ def load_session(folder: str | os.PathLike) -> StoredSession:
 def list_sessions(root: str | os.PathLike | None = None) -> list[Path]:
     """Session folders under `root` (default `sessions_root()`), oldest first."""
     root = Path(root) if root is not None else sessions_root()
-    return sorted(p for p in root.iterdir() if (p / "meta.json").exists()) if root.is_dir() else []
+    found = [p for p in root.iterdir() if (p / "meta.json").exists()] if root.is_dir() else []
+    return sorted(found, key=lambda p: (_started(p), p.name))
+
+
+def _started(folder: Path) -> str:
+    """When the session in `folder` started (UTC ISO, milliseconds; names alone tie within a second)."""
+    try:
+        return str(json.loads((folder / "meta.json").read_text()).get("started_utc") or "")
+    except (OSError, ValueError):
+        return ""
 
 
 def _read_log(path: Path, dtype: np.dtype) -> tuple[np.ndarray, str]:

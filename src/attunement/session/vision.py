@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, default_config
 from ..cues.calibration import Baseline
-from ..cues.face import FaceCues, analyze_face
+from ..cues.face import FaceCues, FaceFrames, face_cues, face_frames, join_frames
 from ..cues.posture import Posture
-from ..cues.posture import posture as posture_cues
+from ..cues.posture import PostureFrames, posture_frames, posture_from
 from ..errors import InputError
 from ..perception.landmarks import FaceBodyLandmarker
 from ..records import FACE_POINTS, POSE_POINTS, Landmarks, Segment
@@ -44,28 +44,27 @@ class Vision:
 
 
 class LandmarkTrack:
-    """Landmarks of a video's frames kept as compact float32 arrays (about 6.6 kB a frame: face
-    [478, 3], pose [33, 4], pose_world [33, 3], time), filled frame by frame; no per-frame objects.
+    """Per-frame face and posture measurements of a video, filled frame by frame: landmarks are
+    buffered `chunk` frames at a time and then reduced to what the cues need (cues/face.py's
+    FaceFrames, cues/posture.py's PostureFrames: about 300 bytes a frame instead of the
+    landmarks' 6.6 kB), so an hour at 30 fps holds ~35 MB, not 0.7 GB. The reduction is per
+    frame, so the cues are the same as from all landmarks at once (`analyze_face`, `posture`).
 
-    `capacity`: the expected frame count (grown by half when exceeded).
+    `config`: the settings the per-frame part uses (camera field of view, fit robustness,
+    posture thresholds; default: the shipped ones); `capacity`: the expected frame count.
     """
 
-    def __init__(self, capacity: int = 1024):
+    def __init__(self, capacity: int = 1024, *, config: Config | None = None, chunk: int = 256):
+        self.config = config if config is not None else default_config()
         self.n, self.size = 0, None
-        self._alloc(max(int(capacity), 16))
-
-    def _alloc(self, cap: int) -> None:
-        old = getattr(self, "faces", None)
-        fields = {"faces": (FACE_POINTS, 3), "pose": (POSE_POINTS, 4), "pose_world": (POSE_POINTS, 3)}
-        for name, tail in fields.items():
-            grown = np.empty((cap, *tail), np.float32)
-            if old is not None:
-                grown[:self.n] = getattr(self, name)[:self.n]
-            setattr(self, name, grown)
-        times = np.empty(cap, np.float64)
-        if old is not None:
-            times[:self.n] = self.times[:self.n]
-        self.times = times
+        self._times = np.empty(max(int(capacity), 16), np.float64)
+        self._chunk = max(int(chunk), 1)
+        self._faces = np.empty((self._chunk, FACE_POINTS, 3), np.float32)
+        self._pose = np.empty((self._chunk, POSE_POINTS, 4), np.float32)
+        self._world = np.empty((self._chunk, POSE_POINTS, 3), np.float32)
+        self._buffered = 0
+        self._face_parts: list[FaceFrames] = []
+        self._posture_parts: list[PostureFrames] = []
 
     def add(self, marks: Landmarks) -> None:
         """Append one frame's landmarks (frames of one size, in time order)."""
@@ -74,23 +73,40 @@ class LandmarkTrack:
         elif tuple(marks.size) != self.size:
             raise InputError(f"landmark frames come from different image sizes (first {self.size}, "
                              f"then {tuple(marks.size)} at {marks.t:.2f} s)")
-        if self.n == self.times.shape[0]:
-            self._alloc(self.n + self.n // 2)
-        k = self.n
-        self.faces[k], self.pose[k], self.pose_world[k] = marks.face, marks.pose, marks.pose_world
-        self.times[k] = marks.t
+        if self.n == self._times.shape[0]:
+            self._times = np.concatenate([self._times, np.empty(self.n // 2, np.float64)])
+        k = self._buffered
+        self._faces[k], self._pose[k], self._world[k] = marks.face, marks.pose, marks.pose_world
+        self._times[self.n] = marks.t
         self.n += 1
+        self._buffered += 1
+        if self._buffered == self._chunk:
+            self._reduce()
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(faces [n, 478, 3], pose [n, 33, 4], pose_world [n, 33, 3], times [n]): views, no copies."""
-        n = self.n
-        return self.faces[:n], self.pose[:n], self.pose_world[:n], self.times[:n]
+    def _reduce(self) -> None:
+        """The buffered frames -> their per-frame measurements; the buffer is reused."""
+        k = self._buffered
+        if k:
+            self._face_parts.append(face_frames(self._faces[:k], self.size, config=self.config.cues))
+            self._posture_parts.append(posture_frames(self._pose[:k], self._world[:k], self.size,
+                                                      config=self.config.posture))
+            self._buffered = 0
+
+    def measured(self) -> tuple[FaceFrames, PostureFrames, np.ndarray]:
+        """(face frames, posture frames, times [n] s) of every frame added so far (at least one)."""
+        if not self.n:
+            raise InputError("no landmark frames were added")
+        self._reduce()
+        if len(self._face_parts) > 1:  # keep one part, so the next call does not join again
+            self._face_parts = [join_frames(self._face_parts)]
+            self._posture_parts = [PostureFrames(*(np.concatenate(c) for c in zip(*self._posture_parts)))]
+        return self._face_parts[0], self._posture_parts[0], self._times[:self.n]
 
 
 def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = None) -> Vision:
-    """Landmarks of every frame of `path` (kept as compact arrays), then all face and posture cues."""
+    """Landmarks of every frame of `path` (reduced as they come, see LandmarkTrack), then all face and posture cues."""
     with VideoReader(path) as reader, FaceBodyLandmarker(config.perception) as marker:
-        track = LandmarkTrack(capacity=reader.info.frames + 16)
+        track = LandmarkTrack(capacity=reader.info.frames + 16, config=config)
         for frame in reader.frames():
             track.add(marker.process(frame))
         problems = tuple(reader.problems)
@@ -101,15 +117,24 @@ def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = 
 
 def vision_from_track(track: LandmarkTrack, *, config: Config, profile: Baseline | None = None,
                       problems: tuple[str, ...] = ()) -> Vision:
-    """All face and posture cues of the frames in `track` (at least one), and notes on the face's visibility."""
-    faces, pose, world, times = track.arrays()
-    face = analyze_face(faces, times, track.size, config=config.cues, baseline=profile)
-    posture = posture_cues(pose, world, track.size, config=config.posture)
+    """All face and posture cues of the frames in `track` (at least one), and notes on the face's visibility.
+
+    `config` must agree with the track's per-frame settings (camera, fit, posture)."""
+    if (_per_frame(track.config) != _per_frame(config)):
+        raise ValueError("the landmark track was reduced with other camera/posture settings than the review uses")
+    frames, pframes, times = track.measured()
+    face = face_cues(frames, times, track.size, config=config.cues, baseline=profile)
+    posture = posture_from(pframes, config=config.posture)
     if not face.has_face.any():
         problems += ("no face was in view, so eye contact, leaning and nods could not be judged",)
     elif face.has_face.mean() < 0.8:
         problems += (f"the face was out of view for {100 * (1 - face.has_face.mean()):.0f}% of the video",)
     return Vision(face=face, posture=posture, problems=problems)
+
+
+def _per_frame(config: Config) -> tuple:
+    """The settings LandmarkTrack's per-frame reduction depends on."""
+    return config.cues.camera_hfov_deg, config.cues.fit_robust_mm, config.posture
 
 
 def inside(times: np.ndarray, segments: Sequence[Segment]) -> np.ndarray:

@@ -37,18 +37,19 @@ UNSEEN = "#e4e4e4"
 INK = "#333333"
 
 
-def write_report(path: str | Path, review: Review, *, config: Config) -> None:
-    """Write the report of `review` to `path` as one HTML file, mode 0600 (it is the user's alone)."""
-    write_private(path, render_report(review, config=config))
+def write_report(path: str | Path, review: Review, *, config: Config, trend: str | None = None) -> None:
+    """Write the report of `review` to `path` as one HTML file, mode 0600 (it is the user's alone);
+    `trend`: a sentence on what went better than in the person's own last session (summary/trend.py)."""
+    write_private(path, render_report(review, config=config, trend=trend))
     log.info("report written to %s", path)
 
 
-def render_report(review: Review, *, config: Config) -> str:
+def render_report(review: Review, *, config: Config, trend: str | None = None) -> str:
     """The report as one HTML string: inline CSS and SVG, nothing fetched from anywhere."""
     summary = summarize(review, config=config.summary)
     cues = review.cues()
     title = f"Your practice conversation: {Path(review.input).name}"
-    parts = [_summary_html(summary), _figure("timeline", "Who spoke when", *_timeline(review, cues))]
+    parts = [_summary_html(summary, trend), _figure("timeline", "Who spoke when", *_timeline(review, cues))]
     if len(review.speakers) >= 2:
         parts.append(_figure("balance", "Talk balance", *_balance(review)))
     parts.append(_figure("gaps", "Gaps before replies", *_gaps(review, config)))
@@ -60,13 +61,14 @@ def render_report(review: Review, *, config: Config) -> str:
                                          f"{' · with camera' if cues else ''}"), body=body)
 
 
-def _summary_html(summary) -> str:
+def _summary_html(summary, trend: str | None = None) -> str:
     def block(heading, items, cls):
         if not items:
             return ""
         li = "".join(f"<li>{html.escape(s)}</li>" for s in items)
         return f'<section class="{cls}"><h2>{heading}</h2><ul>{li}</ul></section>'
     return (block("What went well", summary.strengths, "strengths")
+            + block("Since last time", [trend] if trend else [], "strengths trend")
             + block("Something to try next time", summary.suggestions, "suggestions")
             + block("What I couldn't see or hear well", summary.notes, "notes"))
 

@@ -44,16 +44,16 @@ def trend(current: dict[str, Any], earlier: dict[str, Any]) -> str | None:
 
 
 def trend_since_last(folder: str | Path, past: list[dict]) -> str | None:
-    """The trend of the session in `folder` against the latest earlier session that has a review."""
+    """The trend of the session in `folder` against the latest session before it in `past`
+    (history(), oldest first) that has a review."""
     folder = Path(folder)
     try:
         current = json.loads((folder / "review.json").read_text())
     except (OSError, ValueError):
         return None
-    for entry in reversed(past):
-        other = Path(entry["folder"])
-        if other == folder or other.name > folder.name:
-            continue
+    folders = [Path(entry["folder"]) for entry in past]  # oldest first
+    earlier = folders[:folders.index(folder)] if folder in folders else folders
+    for other in reversed(earlier):
         try:
             return trend(current, json.loads((other / "review.json").read_text()))
         except (OSError, ValueError):
