@@ -19,6 +19,7 @@ from attunement.records import Segment
 from attunement.session.review import review_annotation, review_file
 from attunement.sources.demo_video import render_demo_video
 from attunement.sources.synthetic import practice_conversation
+from attunement.summary.json_out import review_to_json
 from attunement.summary.report import OKABE_ITO, write_report
 from attunement.summary.text import summarize
 
@@ -73,8 +74,11 @@ def page_requests(netlog: Path) -> list[str]:
     return urls
 
 
-def visible_text(page: str) -> str:
+def visible_text(page: str, *, numbers: bool = False) -> str:
+    """The page's words (no CSS, no plots); without the folded numbers section unless `numbers`."""
     body = re.sub(r"<(style|svg)\b.*?</\1>", " ", page, flags=re.S)
+    if not numbers:
+        body = re.sub(r'<section id="numbers">.*?</section>', " ", body, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", " ", body))
 
 
@@ -107,6 +111,27 @@ def test_contents_follow_the_session(reports):
     assert "I didn't hear a short" in visible_text(audio)  # the user made no "mm-hm" in that talk
     assert "ribbons for eye contact" in video and "No speech was heard" in visible_text(video)
     assert 'id="balance"' not in video and "no changes of speaker" in visible_text(video)
+
+
+def test_the_numbers_are_one_click_away(reports):
+    """The plain words' numbers, folded in a <details>: per-speaker turn-taking as in the JSON, and
+    the on-camera cue shares; an audio-only report has no camera table."""
+    both_page, both = reports["both"]
+    page = both_page.read_text()
+    section = re.search(r'<section id="numbers"><details><summary>[^<]+</summary>(.*?)</details></section>',
+                        page, re.S)
+    assert section, "numbers section missing"
+    per = review_to_json(both)["turn_taking"]["per_speaker"]
+    rows = dict(re.findall(r'<tr><th scope="row">([^<]+)</th>((?:<td>[^<]*</td>)+)</tr>', section.group(1)))
+    shares = re.findall(r"<td>([^<]*)</td>", rows["Share of the talk"])
+    assert shares == [f"{per[sp]['talk_share']:.0%}" for sp in both.speakers]
+    assert re.findall(r"<td>([^<]*)</td>", rows["Turns"]) == [str(per[sp]["turns"]) for sp in both.speakers]
+    cues = both.cues()
+    assert rows["Nods while listening"] == f"<td>{cues['nods_while_listening']}</td>"
+    assert rows["Eye contact"] == f"<td>{cues['eye_contact_share']:.0%}</td>"
+    audio = reports["audio"][0].read_text()
+    assert 'id="numbers"' in audio and "On camera" not in audio
+    assert "On camera: You" in page
 
 
 @needs_chromium

@@ -24,7 +24,7 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from ..config import Config  # noqa: E402
 from ..session.review import Review  # noqa: E402
 from .exports import runs  # noqa: E402
-from .json_out import write_private  # noqa: E402
+from .json_out import review_to_json, write_private  # noqa: E402
 from .text import clock, how_often, person, summarize  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ def render_report(review: Review, *, config: Config, trend: str | None = None) -
         parts.append(_figure("balance", "Talk balance", *_balance(review)))
     parts.append(_figure("gaps", "Gaps before replies", *_gaps(review, config)))
     parts.append(_listening_html(review, cues))
+    parts.append(_numbers_html(review, cues))
     body = "\n".join(p for p in parts if p)
     return _PAGE.format(title=html.escape(title), heading=html.escape(title),
                         meta=html.escape(f"{clock(review.duration_s)} long · {len(review.speakers)} "
@@ -231,6 +232,52 @@ def _listening_html(review: Review, cues: dict | None) -> str:
     return f'<section id="listening"><h2>While the other was speaking</h2><ul>{li}</ul></section>'
 
 
+#: The numbers section: (label, per-speaker key in the JSON's turn_taking.per_speaker, format).
+TURN_ROWS = (("Talk time", "talk_time_s", "{:.1f} s"), ("Share of the talk", "talk_share", "{:.0%}"),
+             ("Turns", "turns", "{}"), ("Longest turn", "longest_turn_s", "{:.1f} s"),
+             ("Middle gap before replying", "median_response_gap_s", "{:.2f} s"),
+             ("Spoke over the other (interruptions)", "interruptions_made", "{}"),
+             ("Started over the other, then stopped", "attempted_interruptions_made", "{}"),
+             ("Short \"mm-hm\"s while the other spoke", "backchannels_made", "{}"))
+#: (label, key in the JSON's cues, format) for the person on camera.
+CUE_ROWS = (("Face in view", "face_visible_share", "{:.0%}"), ("Eye contact", "eye_contact_share", "{:.0%}"),
+            ("Eye contact while speaking", "eye_contact_share_speaking", "{:.0%}"),
+            ("Eye contact while listening", "eye_contact_share_listening", "{:.0%}"),
+            ("Open posture", "open_posture_share", "{:.0%}"), ("Arms crossed", "arms_crossed_share", "{:.0%}"),
+            ("Leaning in", "lean_in_share", "{:.0%}"), ("Nods", "nods", "{}"),
+            ("Nods while listening", "nods_while_listening", "{}"))
+
+
+def _numbers_html(review: Review, cues: dict | None) -> str:
+    """The numbers behind the summary's plain words, folded away (one click): turn-taking per
+    speaker and, with a camera, the on-camera person's cue shares; "-" where not measured."""
+    def cell(fmt, value):
+        return "-" if value is None else html.escape(fmt.format(value))
+
+    per = review_to_json(review)["turn_taking"]["per_speaker"]
+    talkers = [sp for sp in review.speakers if sp in per]
+    parts = []
+    if talkers:
+        head = "".join(f'<th scope="col">{html.escape(_cap(person(sp)))}</th>' for sp in talkers)
+        rows = "".join(f'<tr><th scope="row">{label}</th>'
+                       + "".join(f"<td>{cell(fmt, per[sp].get(key))}</td>" for sp in talkers) + "</tr>"
+                       for label, key, fmt in TURN_ROWS)
+        parts.append(f'<table><caption>Turn-taking</caption><tr><td></td>{head}</tr>{rows}</table>')
+    if cues:
+        who = _cap(person(review.on_camera)) if review.on_camera else "The person on camera"
+        rows = "".join(f'<tr><th scope="row">{label}</th><td>{cell(fmt, cues.get(key))}</td></tr>'
+                       for label, key, fmt in CUE_ROWS)
+        parts.append(f'<table><caption>On camera: {html.escape(who)}</caption>{rows}</table>')
+    if not parts:
+        return ""
+    return ('<section id="numbers"><details><summary>The numbers behind these words</summary>'
+            + "".join(parts) + "<p>Shares count only the moments that could be measured.</p></details></section>")
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -251,6 +298,11 @@ section {{ background: #fff; border-radius: 12px; padding: 1rem 1.1rem; margin: 
 section.strengths {{ border-left: 5px solid #7fcdb6; }}
 section.suggestions {{ border-left: 5px solid #a6d6f2; }}
 section.notes {{ border-left: 5px solid #cfcfcf; color: #555; font-size: 0.95rem; }}
+details summary {{ cursor: pointer; font-weight: 600; }}
+table {{ border-collapse: collapse; margin: 0.8rem 0; width: 100%; font-size: 0.95rem; }}
+caption {{ text-align: left; font-weight: 600; padding: 0.2rem 0; }}
+th, td {{ padding: 0.25rem 0.5rem; border-bottom: 1px solid #eee; text-align: right; }}
+th[scope=row] {{ text-align: left; font-weight: normal; }}
 ul {{ margin: 0; padding-left: 1.2rem; }}
 li {{ margin: 0.3rem 0; }}
 figure {{ margin: 0; }}
