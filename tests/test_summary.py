@@ -147,6 +147,16 @@ def test_little_speech_is_a_note():
     assert any("not much here to reflect on" in n for n in s.notes)
 
 
+def test_one_voice_is_a_note_that_says_how_to_get_turn_taking():
+    """A recording where one voice is heard: no turn-taking strengths or suggestions, and a note
+    that names the way to more (a speaker count, a channel each); never a claim about others."""
+    s = summary_of([Segment(0.5, 4.0, "speaker1"), Segment(4.6, 9.0, "speaker1")])
+    assert s.suggestions == () and not any("shared" in x or "let" in x for x in s.strengths)
+    assert [n for n in s.notes if "one voice" in n] == [
+        "I heard one voice only, so there is nothing here about taking turns. If others spoke too, say how many "
+        "(--speakers N) or give each person a channel of their own (--channels-are-speakers)."]
+
+
 @pytest.fixture(scope="module")
 def video_review(tmp_path_factory):
     convo = practice_conversation(seed=0, channels=2)
