@@ -51,7 +51,7 @@ def live_run(camera_file, mic_file, convo, root, *, pace=0.0, **kw):
     with Camera(camera_file, pace=pace, clock=clock, start=0.0) as cam, \
             Microphone(mic_file, pace=pace, clock=clock, start=0.0) as mic:
         return run_session(camera=cam, mic=mic, config=CONFIG, speaker_names=convo.speakers,
-                           me=convo.speakers[0], root=root, **kw)
+                           me=convo.speakers[0], root=root, channels_are_speakers=True, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,21 @@ def test_live_replay_gives_the_offline_review(demo, live):
     saved = json.loads((live.folder / "review.json").read_text())
     assert saved["segments"] == review_to_json(review)["segments"]
     assert (live.folder / "report.html").stat().st_size > 10_000
+
+
+@pytest.mark.realdata
+def test_a_stereo_recording_of_one_person_is_one_voice_live_as_offline(shared_data, tmp_path):
+    """A file whose two channels carry one talking person (as a stereo laptop microphone does):
+    by default a live session mixes them and finds one voice, the on-camera person's, `me`,
+    exactly as `attune review` does; channels are people only when asked."""
+    clip = shared_data / "video" / "WDA_KatieHill_000.mp4"
+    offline = review_file(clip, config=CONFIG)
+    with Camera(clip, pace=0.0, clock=SessionClock(), start=0.0) as cam, \
+            Microphone(clip, pace=0.0, clock=cam.clock, start=0.0) as mic:
+        assert mic._reader.info.channels == 2
+        result = run_session(camera=cam, mic=mic, config=CONFIG, root=tmp_path)
+    assert offline.speakers == result.review.speakers == ("me",)
+    assert_same_review(result.review, offline)
 
 
 def test_a_saved_session_is_rebuilt_exactly(live):
@@ -179,7 +194,7 @@ KILLED = textwrap.dedent("""
     clock = SessionClock()
     with Camera(path, clock=clock, start=0.0) as cam, Microphone(path, clock=clock, start=0.0) as mic:
         run_session(camera=cam, mic=mic, config=default_config(), speaker_names=names, me=names[0],
-                    root=root)
+                    root=root, channels_are_speakers=True)
 """)
 
 
@@ -274,7 +289,7 @@ CTRL_C = textwrap.dedent("""
     from attunement.session.live import run_session
     from attunement.sources.microphone import Microphone
     with Microphone(sys.argv[1]) as mic:
-        result = run_session(mic=mic, config=default_config(), root=sys.argv[2])
+        result = run_session(mic=mic, config=default_config(), root=sys.argv[2], channels_are_speakers=True)
     print(result.folder)
 """)
 

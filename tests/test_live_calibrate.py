@@ -65,7 +65,7 @@ def replay(path, convo, root, **kw):
     with Camera(path, pace=0.0, clock=clock, start=0.0) as cam, \
             Microphone(path, pace=0.0, clock=clock, start=0.0) as mic:
         return run_session(camera=cam, mic=mic, config=CONFIG, speaker_names=convo.speakers,
-                           me=convo.speakers[0], root=root, **kw)
+                           me=convo.speakers[0], root=root, channels_are_speakers=True, **kw)
 
 
 def test_calibration_writes_a_private_profile_that_the_session_uses(demo, convo, tmp_path, data_home):

@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="calibrate during the first S seconds: look into the lens, sit as usual "
                          "(default 3 s when no profile is saved yet)")
     se.add_argument("--no-calibrate", action="store_true", help="skip calibration")
+    se.add_argument("--channels-are-speakers", action="store_true",
+                    help="the microphone has one channel per person (a device is opened with two channels)")
+    se.add_argument("--speakers", metavar="N", type=_speaker_count,
+                    help="how many people share the one microphone (default: estimated; 1 = only you)")
+    se.add_argument("--me", metavar="SPEAKER", help="the speaker who is you (default: the voice whose mouth is on camera)")
     su = sub.add_parser("summary", help="the summary of a saved session (also one that was interrupted)")
     su.add_argument("session", help="a session folder, its name, or 'last'")
     sub.add_parser("history", help="your past sessions, newest last")
@@ -252,7 +257,8 @@ def _sessions(args, config) -> int:
             print(f"For the first {calibrate_s:g} s, look into the camera lens and sit as you usually do.", flush=True)
         result = practise(config=config, camera=args.camera, mic=args.mic, duration_s=args.duration,
                           window=not args.no_window, keep_media=args.keep_media, profile_path=profile,
-                          calibrate_s=calibrate_s)
+                          calibrate_s=calibrate_s, channels_are_speakers=args.channels_are_speakers,
+                          num_speakers=args.speakers, me=args.me)
         _print_session_end(result, config)
     elif args.command == "summary":
         from .session.reviews import is_kept_review, kept_summary

@@ -242,14 +242,15 @@ def warm_up(config: Config, size: tuple[int, int] = (640, 480)) -> None:
 def run_session(*, camera=None, mic=None, config: Config, duration_s: float | None = None,
                 profile: Baseline | None = None, slug: str = "practice", keep_media: bool = False,
                 stop: threading.Event | None = None, on_frame: Callable | None = None,
-                channels_are_speakers: bool | None = None, speaker_names: Sequence[str] | None = None,
+                channels_are_speakers: bool = False, speaker_names: Sequence[str] | None = None,
                 num_speakers: int | None = None, me: str | None = None,
                 root: str | os.PathLike | None = None, landmarker=None, calibrate_s: float = 0.0,
                 profile_path: str | os.PathLike | None = None) -> LiveResult:
     """Run a live session from already-opened `camera` (Camera) and `mic` (Microphone) sources
     (either may be None; the caller closes them) until `duration_s` s on the sources' clock, `stop`,
-    or both sources' end. Speakers: one channel per person when the microphone has several channels
-    (or `channels_are_speakers`), else diarization (`num_speakers`; 1 = one track). `me` names the
+    or both sources' end. Speakers: one channel per person when `channels_are_speakers` (the
+    microphone delivers one channel per person), else the channels mixed and diarized, as `attune
+    review` does (a stereo laptop microphone is one microphone; `num_speakers`; 1 = one track). `me` names the
     user's speaker; without it the mouth on camera picks it. `on_frame(frame, landmarks)` is called
     on the camera thread (a preview window). `root`: the sessions folder (default: the store's).
     `landmarker`: an already loaded FaceBodyLandmarker (load it before opening the camera so no
@@ -270,9 +271,9 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
     speakers, vad_channels, settings = None, 1, {"me": me}
     if mic is not None:
         channels = _mic_channels(mic)
-        multi = channels >= 2 if channels_are_speakers is None else channels_are_speakers
         speakers, vad_channels = speaker_strategy(channels, config=config, source=mic.name,
-                                                  channels_are_speakers=multi, speaker_names=speaker_names,
+                                                  channels_are_speakers=channels_are_speakers,
+                                                  speaker_names=speaker_names,
                                                   num_speakers=num_speakers)
         settings |= _speaker_settings(speakers, num_speakers)
     sources = {"camera": getattr(camera, "name", None), "microphone": getattr(mic, "name", None)}

@@ -24,11 +24,15 @@ DOT_BGR = (178, 114, 0)
 
 
 def practise(*, config: Config, camera: str | None, mic: str | None, duration_s: float | None,
-             window: bool, keep_media: bool, profile_path: str | None, calibrate_s: float = 0.0) -> LiveResult:
+             window: bool, keep_media: bool, profile_path: str | None, calibrate_s: float = 0.0,
+             channels_are_speakers: bool = False, num_speakers: int | None = None,
+             me: str | None = None) -> LiveResult:
     """Run one live session with the given device specs ('none' skips one) and return its result.
 
     `calibrate_s` > 0 (and no `profile_path`): the first seconds, looking at the lens, calibrate the
-    session's eye contact and leaning and are saved as the default profile (see run_session)."""
+    session's eye contact and leaning and are saved as the default profile (see run_session).
+    `channels_are_speakers`: the microphone has one channel per person (a device is opened with two);
+    else its sound is one shared microphone, diarized (`num_speakers`, `me` as for `attune review`)."""
     from ..cues.calibration import load_profile
     from ..perception.landmarks import FaceBodyLandmarker
     from ..sources.camera import Camera, list_cameras
@@ -48,11 +52,14 @@ def practise(*, config: Config, camera: str | None, mic: str | None, duration_s:
         if use_cam:
             warm_up(config)  # the first frame's cue code compiled before the camera runs
         cam = stack.enter_context(Camera(device_spec(cam_spec), clock=clock)) if use_cam else None
-        mic_src = stack.enter_context(Microphone(device_spec(mic), clock=clock)) if use_mic else None
+        mic_src = (stack.enter_context(Microphone(device_spec(mic), clock=clock,
+                                                  channels=2 if channels_are_speakers else 1))
+                   if use_mic else None)
         show = window and use_cam
         return run_with_preview(
             lambda: run_session(camera=cam, mic=mic_src, config=config, duration_s=duration_s, profile=profile,
                                 keep_media=keep_media, stop=stop, landmarker=marker,
+                                channels_are_speakers=channels_are_speakers, num_speakers=num_speakers, me=me,
                                 calibrate_s=0.0 if profile is not None else calibrate_s,
                                 on_frame=(lambda frame, marks: latest.update(frame=frame)) if show else None),
             stop=stop, latest=latest, show=show, name="attune-session")
