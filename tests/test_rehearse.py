@@ -11,8 +11,8 @@ from attunement.perception.vad import detect_speech
 from attunement.records import Segment
 from attunement.session import partner as partner_mod
 from attunement.session.partner import PartnerLine, PartnerVoice, espeak_available, shown_duration, trim_silence
-from attunement.session.rehearse import (ME, PARTNER, Rehearsal, analyze_rehearsal, RehearsalConfig, estimate_echo_delay,
-                                         estimate_echo_gain,
+from attunement.session.rehearse import (ME, PARTNER, Rehearsal, analyze_rehearsal, estimate_echo_delay,
+                                         estimate_echo_gain, levels_from_frames, line_frame_levels,
                                          playback_levels, rehearsal_metrics, suppress_echo, user_segments)
 from attunement.session.scenario import format_scenarios, list_scenarios, load_scenario, parse_scenario
 from attunement.conversation.rttm import read_rttm
@@ -227,9 +227,9 @@ def test_rehearsal_waits_for_silence_after_answer():
 
 def test_rehearsal_config_checked_and_used():
     with pytest.raises(InputError, match="end_silence_s = -1"):
-        RehearsalConfig(end_silence_s=-1)
+        default_config().replace("rehearse", end_silence_s=-1)
     plan = Rehearsal(_scripted(GOOD + '[[lines]]\ntext = "Go on."\n'), [1.0, 1.0], start_s=0.0,
-                     config=RehearsalConfig(end_silence_s=2.0))
+                     config=default_config().replace("rehearse", end_silence_s=2.0).rehearse)
     starts = [k * HOP for k in range(300) if plan.update(k * HOP, 1.5 <= k * HOP < 3.0) is not None]
     assert starts == [0.0, pytest.approx(5.0, abs=HOP)]    # 2.0 s after the answer ended at 3.0
 
@@ -379,3 +379,25 @@ def test_real_speech_user_with_espeak_partner(shared_data, rng):
     assert [p["response_gap_s"] for p in m["lines"]] == [pytest.approx(off, abs=tol) for off, _ in ANSWERS]
     for seg in m["user_segments"]:               # nothing of the user's outside their true answers
         assert any(a - tol <= seg.start and seg.end <= b + 0.5 for a, b in spans)
+
+
+def test_line_frame_levels_give_playback_levels(rng):
+    """The per-line levels a live rehearsal stores rebuild playback_levels exactly (lines apart),
+    and a frame two lines share holds their summed power."""
+    hop, frames = 480, 200
+    audio = [rng.normal(0, 0.1, int(rng.integers(500, 20000))).astype(np.float32) for _ in range(3)]
+    at = [1000, 30017, 61440]                               # sample offsets: mid-frame, mid-frame, on a frame
+    track = [PartnerLine(a / RATE, (a + len(x)) / RATE, "x", True) for a, x in zip(at, audio)]
+    want = playback_levels(track, audio, frames=frames, hop_s=hop / RATE, rate=RATE)
+    parts = [line_frame_levels(x, a, hop=hop) for a, x in zip(at, audio)]
+    got = levels_from_frames([f for f, _ in parts], [db for _, db in parts], frames=frames, hop=hop)
+    assert got.dtype == np.float32 and np.array_equal(got, want)
+    assert np.array_equal(levels_from_frames([], [], frames=5, hop=hop), np.full(5, -120.0, np.float32))
+    # two lines in one frame (samples 0-99 and 200-479 of frame 3): powers add
+    a, b = np.full(100, 0.1, np.float32), np.full(280, 0.2, np.float32)
+    parts = [line_frame_levels(a, 3 * hop, hop=hop), line_frame_levels(b, 3 * hop + 200, hop=hop)]
+    got = levels_from_frames([f for f, _ in parts], [db for _, db in parts], frames=6, hop=hop)
+    x = np.zeros(6 * hop, np.float32)
+    x[3 * hop:3 * hop + 100], x[3 * hop + 200:4 * hop] = a, b
+    assert got[3] == pytest.approx(10 * np.log10(np.mean(x[3 * hop:4 * hop].astype(float) ** 2)), abs=1e-4)
+    assert got[2] == got[4] == -120.0

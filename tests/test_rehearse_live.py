@@ -12,7 +12,6 @@ from attunement.config import default_config
 from attunement.errors import EndOfStream, InputError
 from attunement.records import AudioBlock
 from attunement.session.partner import PartnerVoice, espeak_available, shown_duration
-from attunement.session.rehearse import RehearsalConfig
 from attunement.session.rehearse_live import SoundPlayer, _FrameDecider, _Playback, decide_frames, run_rehearsal
 from attunement.session.scenario import load_scenario
 from attunement.sources.synthetic import pink_noise, synth_voice
@@ -219,7 +218,7 @@ def test_live_decision_ignores_echo_hears_user(rng):
     line = voice.audio("What is one thing that made you happy today, do you think?")
     for user in (False, True):
         room = ScriptedRoom(rng, user=user, limit_s=12.0)
-        decider = _FrameDecider(config=default_config(), rehearsal=RehearsalConfig(), rate=RATE)
+        decider = _FrameDecider(config=default_config(), rehearsal=default_config().rehearse, rate=RATE)
         pb = _Playback(RATE, decider.hop_s)
         decisions = []
         while True:
@@ -255,6 +254,11 @@ def test_camera_adds_cues_to_the_rehearsal_review(rng, tmp_path):
                                player=room.play, voice=SyntheticVoice(rng), root=tmp_path / "s", start_s=T0 + 0.5)
     assert result.review.vision is not None and result.review.cues()["frames"] >= 1
     assert len(result.metrics["user_segments"]) == len(ANSWERS)
+    # `attune summary` of the folder: the same review, the cues rebuilt from the stored landmarks
+    from attunement.session.signals import load_review
+    from attunement.summary.json_out import review_to_json
+
+    assert review_to_json(load_review(result.folder)) == review_to_json(result.review)
 
 
 def test_lines_shown_when_not_spoken(rng, tmp_path):
@@ -294,3 +298,53 @@ def test_rehearse_needs_a_microphone():
     with pytest.raises(InputError, match="--mic none"):
         rehearse(config=default_config(), scenario=load_scenario("check-in"), camera="none", mic="none",
                  window=False)
+
+
+def test_a_user_settings_file_changes_the_pause_before_the_next_line(rng, tmp_path):
+    """[rehearse] end_silence_s in the user's TOML: the partner waits that long after an answer."""
+    from attunement.config import load_config
+    from attunement.errors import ConfigError
+
+    path = tmp_path / "mine.toml"
+    path.write_text("[rehearse]\nend_silence_s = 2.0\n")
+    config = load_config(path)
+    assert config.rehearse.end_silence_s == 2.0 and config.rehearse.line_pause_s == 0.6
+    room = ScriptedRoom(rng)
+    result = run_rehearsal(scenario=load_scenario("check-in"), mic=room, config=config, player=room.play,
+                           voice=SyntheticVoice(rng), root=tmp_path / "s", start_s=T0 + 0.5)
+    tol = 2 * HOP + 0.005 + BLOCK / RATE + HOP
+    for k in (1, 2, 4):   # 2.0 s after each answer ends (1.0 s with the defaults: test_scripted_rehearsal_matches_truth)
+        assert result.track[k].start == pytest.approx(room.answers[k - 1][1] + 2.0, abs=tol)
+    typo = tmp_path / "typo.toml"
+    typo.write_text("[rehearse]\nend_silence = 2.0\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'end_silence' in \[rehearse\]"):
+        load_config(typo)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[rehearse]\nline_pause_s = -0.5\n")
+    with pytest.raises(ConfigError, match=r"\[rehearse\] line_pause_s = -0.5"):
+        load_config(bad)
+
+
+def test_lost_microphone_input_is_silence_and_the_schedule_holds(rng, tmp_path):
+    """A microphone that loses 0.2 s (an overflow) mid-answer: the hole is silence on the session
+    clock, the voice activity stays contiguous, and the stored rehearsal rebuilds to the same review."""
+    from attunement.session.signals import load_review
+    from attunement.summary.json_out import review_to_json
+
+    class LossyRoom(ScriptedRoom):
+        def read(self, timeout=None):
+            if self.pos == 250 * BLOCK:          # at 5.0 s of audio, 10 blocks never arrive
+                self.pos += 10 * BLOCK
+            return super().read(timeout)
+
+    room = LossyRoom(rng)
+    result = run_rehearsal(scenario=load_scenario("check-in"), mic=room, config=default_config(), player=room.play,
+                           voice=SyntheticVoice(rng), root=tmp_path, start_s=T0 + 0.5)
+    activity = result.review.activity
+    assert len(result.track) == 5 and activity.t0 == T0
+    assert activity.frames == int((result.review.duration_s - T0) / HOP + 1e-9)
+    assert result.review.duration_s == pytest.approx(T0 + room.pos / RATE)   # the lost 0.2 s counted
+    hop = round(HOP * RATE)                                      # the frames wholly inside the hole are silence
+    hole = activity.level_db[0, -(-250 * BLOCK // hop):260 * BLOCK // hop]
+    assert hole.size == 6 and np.all(hole == np.float32(-120.0))
+    assert review_to_json(load_review(result.folder)) == review_to_json(result.review)

@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="PortAudio index or name, a file to replay, or 'none' (default: the default input)")
     ck.add_argument("--seconds", metavar="N", type=float, default=5.0, help="how long to measure (default 5)")
     ck.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    ck.add_argument("--strict", action="store_true",
+                    help="exit 1 when a limit for a live session is not met (docs/hil.md)")
 
     se = sub.add_parser("session", help="a live practice conversation with your webcam and microphone")
     se.add_argument("--camera", metavar="X",
@@ -189,6 +191,10 @@ def _run(args: argparse.Namespace) -> int:
             raise InputError(f"--seconds must be > 0, got {args.seconds}")
         result = run_check(args.camera, args.mic, seconds=args.seconds, config=config)
         print(json.dumps(result, indent=2) if args.json else format_check(result))
+        if args.strict:
+            from .session.check import Limit, limits_met
+
+            return 0 if limits_met([Limit(**d) for d in result["limits"]]) else 1
         return 0
     return _demo(args, config)
 

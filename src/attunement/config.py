@@ -115,6 +115,7 @@ class DiarizationConfig:
     affinity_keep: float
     merge_bic_lambda: float
     min_cluster_share: float
+    count_gap_weight: float
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_speakers <= self.max_speakers <= 20:
@@ -127,7 +128,7 @@ class DiarizationConfig:
         if not 0 < self.affinity_keep <= 1:
             raise ConfigError(f"[diarization] affinity_keep = {self.affinity_keep}: must lie in (0, 1]")
         for key in ("shrink_frames", "smooth_s", "switch_penalty", "overlap_margin", "min_overlap_s", "min_chunk_s",
-                    "merge_bic_lambda", "min_cluster_share"):
+                    "merge_bic_lambda", "min_cluster_share", "count_gap_weight"):
             if not getattr(self, key) >= 0:
                 raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must be >= 0")
 
@@ -229,6 +230,28 @@ class CueConfig:
 
 
 @dataclass(frozen=True)
+class RehearsalConfig:
+    """Rehearsal pacing and echo suppression (session/rehearse.py, rehearse_live.py); units and
+    sources in the [rehearse] section of defaults.toml. Times in s, levels in dB."""
+
+    end_silence_s: float
+    min_answer_s: float
+    line_pause_s: float
+    echo_margin_db: float
+    echo_delay_s: float
+    ref_floor_db: float
+    onset_margin_db: float
+    onset_s: float
+    refill_s: float
+    min_user_s: float
+
+    def __post_init__(self) -> None:
+        for key, value in dataclasses.asdict(self).items():
+            if not 0 <= value <= 60:
+                raise ConfigError(f"[rehearse] {key} = {value}: must lie in [0, 60]")
+
+
+@dataclass(frozen=True)
 class Config:
     vad: VadConfig
     turns: TurnConfig
@@ -238,6 +261,7 @@ class Config:
     diarization: DiarizationConfig
     posture: PostureConfig
     cues: CueConfig
+    rehearse: RehearsalConfig
 
     def replace(self, section: str, **values: Any) -> "Config":
         """A copy with some values of one section changed (keyword names as in the TOML)."""

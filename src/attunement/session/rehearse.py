@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from .._numba import kernel
-from ..config import Config
+from ..config import Config, RehearsalConfig, default_config
 from ..conversation.speakers import refill_masked
 from ..conversation.turns import analyze_turns
 from ..errors import InputError
@@ -28,39 +27,6 @@ from .scenario import Scenario
 log = logging.getLogger(__name__)
 
 PARTNER, ME = "partner", "me"
-
-
-@dataclass(frozen=True)
-class RehearsalConfig:
-    """Rehearsal pacing and echo suppression. Defaults chosen here (not yet in calibration/defaults.toml).
-
-    end_silence_s: silence after the user's answer before the partner goes on (1.0 s: longer than
-    the within-turn pauses of conversation, docs/metrics.md, so a thinking pause is not cut off).
-    min_answer_s: user speech needed before that silence ends the answer. line_pause_s: pause
-    between two partner lines with no answer between. echo_margin_db: mic level above the predicted
-    echo that is clearly the user (6 dB: the user at least twice the echo's power). echo_delay_s:
-    longest playback-to-mic delay searched (sound card buffers, room); the delay itself is measured
-    per session. ref_floor_db: a playback frame this far below the loudest playback frame is silent.
-    onset_margin_db, onset_s: a run of the user's speech reaches back at most onset_s (the VAD's
-    extend_before_s) over frames above the predicted echo by onset_margin_db (soft onsets). refill_s: longest hole refilled inside a run of
-    the user's speech masked by the echo. min_user_s: shorter user speech left by masking is dropped.
-    """
-
-    end_silence_s: float = 1.0
-    min_answer_s: float = 0.5
-    line_pause_s: float = 0.6
-    echo_margin_db: float = 6.0
-    echo_delay_s: float = 0.3
-    ref_floor_db: float = 40.0
-    onset_margin_db: float = 1.5
-    onset_s: float = 0.18
-    refill_s: float = 0.3
-    min_user_s: float = 0.12
-
-    def __post_init__(self) -> None:
-        for key, value in vars(self).items():
-            if not 0 <= value <= 60:
-                raise InputError(f"rehearsal setting {key} = {value}: must lie in [0, 60]")
 
 
 class Rehearsal:
@@ -79,7 +45,7 @@ class Rehearsal:
             raise InputError(f"{len(durations)} line durations for {len(scenario.lines)} lines of {scenario.name}")
         self.scenario = scenario
         self.durations = [float(d) for d in durations]
-        self.config = config or RehearsalConfig()
+        self.config = config or default_config().rehearse
         self.spoken = spoken
         self.track: list[PartnerLine] = []
         self._due = float(start_s)
@@ -238,7 +204,7 @@ def user_segments(activity: VoiceActivity, ref_db: np.ndarray, track: Sequence[P
     ref_db: playback levels on the same frame grid (playback_levels). The echo gain comes from the
     first spoken line's frames; the background is the mic's 5th-percentile frame level.
     """
-    cfg = config or RehearsalConfig()
+    cfg = config or default_config().rehearse
     speech, mic_db = activity.speech[channel], activity.level_db[channel]
     if ref_db.shape != speech.shape:
         raise ValueError(f"ref_db {ref_db.shape} must match the activity's {speech.shape} frames")
@@ -316,7 +282,43 @@ def analyze_rehearsal(mic: np.ndarray, rate: int, track: Sequence[PartnerLine], 
     """
     activity = detect_speech(mic, rate, config=config.vad)
     ref_db = playback_levels(track, audio, frames=activity.frames, hop_s=activity.hop_s, rate=rate, t0=activity.t0)
-    mine = user_segments(activity, ref_db, track, config=rehearsal)
+    return measure_rehearsal(activity, ref_db, track, config=config, rehearsal=rehearsal)
+
+
+def measure_rehearsal(activity: VoiceActivity, ref_db: np.ndarray, track: Sequence[PartnerLine], *,
+                      config: Config, rehearsal: RehearsalConfig | None = None) -> dict:
+    """rehearsal_metrics plus "user_segments" from the mic's voice activity and the playback levels
+    ref_db (dBFS [frames] on the activity's grid); the one path of a live rehearsal's end and of one
+    rebuilt from its session folder (rehearse_live.load_rehearsal)."""
+    mine = user_segments(activity, ref_db, track, config=rehearsal or config.rehearse)
     result = rehearsal_metrics([Segment(ln.start, ln.end, PARTNER) for ln in track], mine, config=config)
     result["user_segments"] = mine
     return result
+
+
+def line_frame_levels(audio: np.ndarray, at: int, *, hop: int) -> tuple[int, np.ndarray]:
+    """One line's playback levels on the frame grid: (first frame, dBFS float32 [k]) for the frames
+    its samples touch when it starts at sample `at` (>= 0) of a grid of `hop`-sample frames. Equal to
+    playback_levels' values there while no other line shares a frame (lines never overlap)."""
+    if at < 0 or hop < 1:
+        raise ValueError(f"at must be >= 0 and hop >= 1, got at={at}, hop={hop}")
+    first = at // hop
+    k = -(-(at + len(audio)) // hop) - first
+    buf = np.zeros(k * hop, np.float32)
+    buf[at - first * hop:at - first * hop + len(audio)] = audio
+    return first, frame_energy_db(buf, hop)
+
+
+def levels_from_frames(first: np.ndarray, levels: Sequence[np.ndarray], *, frames: int, hop: int) -> np.ndarray:
+    """Playback levels dBFS float32 [frames] from lines' (first frame, levels) (line_frame_levels):
+    silence is the level of an all-zero frame; a frame two lines share gets their summed power."""
+    silent = frame_energy_db(np.zeros(hop, np.float32), hop)[0]
+    out = np.full(frames, silent, np.float32)
+    seen = np.zeros(frames, np.bool_)
+    for f, db in zip(np.asarray(first).tolist(), levels):
+        db = np.asarray(db, np.float32)[:max(0, frames - f)]
+        here, both = out[f:f + len(db)], seen[f:f + len(db)]
+        summed = 10 * np.log10(10 ** (here / 10.0) + 10 ** (db / 10.0) - 10 ** (silent / 10.0))
+        here[:] = np.where(both, summed, db)
+        both[:] = True
+    return out

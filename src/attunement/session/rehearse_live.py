@@ -3,38 +3,43 @@
 The microphone's blocks are cut into voice-activity frames as they arrive (perception/vad.py's
 FrameAnalyzer); each frame's raw speech decision (webrtcvad, a level gate over the tracked floor,
 the partner's echo removed with the known playback as in rehearse.py) drives `Rehearsal.update`,
-which says when to start the next line. At the end the whole microphone signal (held in memory
-for the session only) goes through `analyze_rehearsal`, and the session folder gets
-rehearsal.json, review.json and report.html like a live session. Times are session seconds.
+which says when to start the next line. As it runs, the voice activity, each line started and its
+playback levels go to the session store (no audio), and at the end they go through
+`measure_rehearsal` (rehearse.py); a rehearsal that was killed is rebuilt from the same records
+(`load_rehearsal`, reached through signals.load_review). The session folder gets rehearsal.json,
+review.json and report.html like a live session. Times are session seconds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .._numba import kernel
-from ..config import Config
+from ..config import Config, RehearsalConfig
 from ..conversation.speakers import FromAnnotation
 from ..errors import EndOfStream, InputError
-from ..perception.vad import FrameAnalyzer, detect_speech
+from ..perception.vad import FrameAnalyzer, VoiceActivityDetector
 from ..perception.vad_kernels import frame_energy_db
-from ..records import Segment
+from ..records import AudioBlock, Segment
 from ..summary.json_out import write_json
 from ..summary.report import write_report
+from ..summary.trend import trend_since_last
 from .live import POLL_S, _Reader, _Video, one_line
 from .partner import PartnerLine, PartnerVoice, shown_duration
-from .rehearse import ME, PARTNER, Rehearsal, RehearsalConfig, analyze_rehearsal
+from .rehearse import ME, PARTNER, Rehearsal, levels_from_frames, line_frame_levels, measure_rehearsal
 from .review import Review, assemble_review, for_vad
 from .scenario import Scenario
-from .store import SessionWriter
+from .signals import VadTap, activity_from_records, history, track_from_records, vad_dtype
+from .store import SessionWriter, StoredSession
 from .vision import vision_from_track
 
 log = logging.getLogger(__name__)
@@ -49,7 +54,7 @@ Player = Callable[[int, str, "np.ndarray | None", int], bool]
 
 @dataclass(frozen=True)
 class RehearsalResult:
-    """A finished rehearsal: the partner's track, the metrics (rehearse.analyze_rehearsal), review, folder."""
+    """A finished rehearsal: the partner's track, the metrics (rehearse.measure_rehearsal), review, folder."""
 
     track: tuple[PartnerLine, ...]
     metrics: dict
@@ -183,24 +188,50 @@ class _Playback:
         return windows.max(axis=1)[:k]
 
 
+#: One partner line as started: its index in the scenario, session times (s), spoken or shown, and
+#: its first sample counted from the microphone's first (the playback grid's origin).
+PARTNER_DTYPE = np.dtype([("index", "<i4"), ("start", "<f8"), ("end", "<f8"), ("spoken", "?"), ("at", "<i8")])
+#: One frame of a spoken line's playback level on the voice-activity grid (frame 0 = the mic's first).
+PLAYBACK_DTYPE = np.dtype([("line", "<i4"), ("frame", "<i8"), ("db", "<f4")])
+
+
 class _Pacer:
     """The rehearsal's ears: mic blocks -> per-frame decisions -> `Rehearsal.update`; starts each
-    line through the player at the latest sample heard and keeps the mic signal (memory only)."""
+    line through the player at the latest sample heard. What the review needs goes to the store as
+    it happens: the voice activity (`vad`, as a live session), each line started (`partner`) and its
+    playback levels (`playback`). The mic signal is kept (memory only) just for keep_media."""
 
     def __init__(self, plan: Rehearsal, audio, player: Player, *, config: Config, rehearsal: RehearsalConfig,
-                 rate: int):
-        self.plan, self.audio, self.player, self.rate = plan, audio, player, rate
+                 rate: int, writer: SessionWriter, keep_signal: bool = False):
+        self.plan, self.audio, self.player, self.rate, self.writer = plan, audio, player, rate, writer
         self.decider = _FrameDecider(config=config, rehearsal=rehearsal, rate=rate)
         self.playback = _Playback(rate, self.decider.hop_s)
-        self.played: list[np.ndarray | None] = []   # each started line's audio as played (None: shown)
+        self.vad = VoiceActivityDetector(config=config.vad, channels=1, rate=rate)
+        self.tap = VadTap(self.vad)
+        self.partner: list[np.ndarray] = []    # PARTNER_DTYPE records, as stored
+        self.levels: list[np.ndarray] = []     # PLAYBACK_DTYPE records, as stored
         self.t_first: float | None = None
+        self.keep_signal = keep_signal
         self._chunks: list[np.ndarray] = []
         self._heard = 0
 
+    @property
+    def end(self) -> float:
+        """Session time just after the latest sample heard (0 before any)."""
+        return (self.t_first or 0.0) + self._heard / self.rate
+
     def feed(self, block) -> None:
-        """One mono AudioBlock, contiguous with the last."""
-        self.t_first = block.t0 if self.t_first is None else self.t_first
-        self._chunks.append(block.samples[0])
+        """One mono AudioBlock; input lost before it (an overflow) is filled with silence, as in a live session."""
+        if self.t_first is None:
+            self.t_first = block.t0
+        else:
+            block = _contiguous(block, self.end)
+            if block is None:
+                return
+        if self.keep_signal:
+            self._chunks.append(block.samples[0])
+        self.vad.feed(block)
+        self.writer.append("vad", self.tap.new_records())
         self._heard += block.samples.shape[1]
         times, speaking = self.decider.feed(block.samples[0], self.playback)
         for t, user in zip(times.tolist(), speaking.tolist()):
@@ -215,12 +246,34 @@ class _Pacer:
         dur = len(x) / self.rate if spoken else shown_duration(text)
         self.plan.track[-1] = PartnerLine(now, now + dur, text, spoken)
         self.plan.durations[k] = dur
-        self.played.append(x if spoken else None)
         self.playback.add(now - self.t_first, x if spoken else None)
+        rec = np.array([(k, now, now + dur, spoken, self._heard)], PARTNER_DTYPE)
+        self.partner.append(rec)
+        self.writer.append("partner", rec)
+        if spoken:
+            first, db = line_frame_levels(x, self._heard, hop=self.playback.hop)
+            lv = np.empty(len(db), PLAYBACK_DTYPE)
+            lv["line"], lv["frame"], lv["db"] = k, first + np.arange(len(db)), db
+            self.levels.append(lv)
+            self.writer.append("playback", lv)
 
     def signal(self) -> np.ndarray:
-        """The mic signal so far, float32 [n], sample 0 at t_first."""
+        """The mic signal (keep_signal only), float32 [n], sample 0 at t_first."""
         return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
+
+
+def _contiguous(block: AudioBlock, end: float) -> AudioBlock | None:
+    """`block` made to start at `end` (session s): a gap before it filled with zeros, samples already
+    heard cut; None if nothing new is left."""
+    missing = int(round((block.t0 - end) * block.rate))
+    if missing > 0:
+        log.info("%.2f s of microphone input lost at %.2f s: counted as silence", missing / block.rate, end)
+        pad = np.zeros((block.samples.shape[0], missing), np.float32)
+        return AudioBlock(np.concatenate([pad, block.samples], axis=1), end, block.rate)
+    if missing < 0:
+        cut = -missing
+        return None if cut >= block.samples.shape[1] else AudioBlock(block.samples[:, cut:], end, block.rate)
+    return block
 
 
 def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, player: Player | None = None,
@@ -237,7 +290,7 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
     if mic is None:
         raise InputError("a rehearsal needs a microphone: the partner waits for your answers")
     stop = stop or threading.Event()
-    rcfg = rehearsal or RehearsalConfig()
+    rcfg = rehearsal or config.rehearse
     rate = int(getattr(mic, "rate", 16000))
     voice = voice or PartnerVoice(rate=rate)
     if voice.rate != rate:
@@ -248,7 +301,9 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
                                 for ln, x in zip(scenario.lines, audio)], config=rcfg, start_s=start_s)
     writer = SessionWriter(f"rehearse-{scenario.name}", root=root,
                            sources={"camera": getattr(camera, "name", None), "microphone": getattr(mic, "name", None)},
-                           settings={"scenario": scenario.name, "speakers": "rehearsal", "me": ME})
+                           settings={"scenario": scenario.name, "speakers": "rehearsal", "me": ME,
+                                     "title": scenario.title, "lines": [ln.text for ln in scenario.lines],
+                                     "rate": rate, "rehearse": dataclasses.asdict(rcfg)})
     folder = writer.folder
     done = threading.Event()
     own_marker = camera is not None and landmarker is None
@@ -260,7 +315,10 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
     try:
         if reader is not None:
             reader.start()
-        pacer = _Pacer(plan, audio, player, config=config, rehearsal=rcfg, rate=rate)
+        writer.append("vad", np.empty(0, vad_dtype(1)))  # the streams exist from the start
+        writer.append("partner", np.empty(0, PARTNER_DTYPE))
+        pacer = _Pacer(plan, audio, player, config=config, rehearsal=rcfg, rate=rate, writer=writer,
+                       keep_signal=keep_media)
         try:
             while not stop.is_set() and not plan.done:
                 try:
@@ -272,18 +330,17 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
                     pacer.feed(for_vad(block, 1))
         except KeyboardInterrupt:  # Ctrl-C ends the rehearsal as `stop` does: the review of what was heard
             log.info("rehearsal stopped by Ctrl-C after %d lines", len(plan.track))
-        signal, played, t_first = pacer.signal(), pacer.played, pacer.t_first
         done.set()
         if reader is not None:
             reader.join()
             if reader.error is not None:
                 raise reader.error
-        t0 = t_first or 0.0
-        track = [PartnerLine(ln.start - t0, ln.end - t0, ln.text, ln.spoken) for ln in plan.track]
-        metrics = analyze_rehearsal(signal, rate, track, played, config=config, rehearsal=rcfg)
-        metrics = _shifted(metrics, t0)
         track = list(plan.track)
-        review = _review(signal, rate, t0, track, metrics, video, config=config, folder=folder)
+        activity = pacer.vad.finish()
+        ref_db = _ref_db(pacer.levels, frames=activity.frames, hop=pacer.playback.hop)
+        metrics = measure_rehearsal(activity, ref_db, track, config=config, rehearsal=rcfg)
+        vision = vision_from_track(video.track, config=config) if video is not None and video.track.n else None
+        review = _review(activity, track, metrics, vision, duration_s=pacer.end, config=config, folder=folder)
     except BaseException:
         done.set()
         writer.meta["problems"] = ["the rehearsal stopped by an error"]
@@ -293,7 +350,7 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
         if own_marker:
             landmarker.close()
     if keep_media:
-        _write_wav(folder / "audio.wav", signal, rate)
+        _write_wav(folder / "audio.wav", pacer.signal(), rate)
     _save(writer, scenario, track, metrics, review, config=config)
     return RehearsalResult(track=tuple(track), metrics=metrics, review=review, folder=folder)
 
@@ -338,37 +395,60 @@ def _save(writer: SessionWriter, scenario: Scenario, track, metrics: dict, revie
     folder = writer.folder
     _write_rehearsal_json(folder / "rehearsal.json", scenario, track, metrics)
     write_json(folder / "review.json", review)
-    write_report(folder / "report.html", review, config=config)
+    better = trend_since_last(folder, history(folder.parent))
+    write_report(folder / "report.html", review, config=config, trend=better)
     writer.meta["duration_s"] = review.duration_s
     writer.meta["summary_line"] = one_line(review, config=config)
     writer.close("ended")
     log.info("rehearsal saved in %s", folder)
 
 
-def _shifted(metrics: dict, t0: float) -> dict:
-    """The metrics' times moved from the mic signal's time (0 = its first sample) to the session clock."""
-    if t0 == 0:
-        return metrics
-    out = dict(metrics)
-    out["user_segments"] = [Segment(s.start + t0, s.end + t0, s.speaker) for s in metrics["user_segments"]]
-    out["lines"] = [p | {"start": p["start"] + t0, "end": p["end"] + t0} for p in metrics["lines"]]
-    for key in ("interruptions", "attempted_interruptions"):
-        out[key] = [e | {"t": e["t"] + t0} for e in metrics[key]]
-    return out
+def _ref_db(levels, *, frames: int, hop: int) -> np.ndarray:
+    """Playback levels dBFS float32 [frames] from PLAYBACK_DTYPE records (a list of arrays or one array)."""
+    rec = np.concatenate(levels) if isinstance(levels, list) and levels else levels
+    if isinstance(rec, list) or not rec.size:
+        return levels_from_frames([], [], frames=frames, hop=hop)
+    lines = np.unique(rec["line"])
+    parts = [rec[rec["line"] == k] for k in lines.tolist()]
+    return levels_from_frames([int(p["frame"][0]) for p in parts], [p["db"] for p in parts], frames=frames, hop=hop)
 
 
-def _review(signal, rate, t0, track, metrics, video, *, config: Config, folder: Path) -> Review:
+def _review(activity, track, metrics, vision, *, duration_s: float, config: Config, folder: Path,
+            problems: tuple[str, ...] = ()) -> Review:
     """The session's Review: the partner's lines and the user's echo-free speech as the two speakers."""
-    activity = replace(detect_speech(signal, rate, config=config.vad), t0=t0) if signal.size else None
     segments = [Segment(ln.start, ln.end, PARTNER) for ln in track] + list(metrics["user_segments"])
-    vision = vision_from_track(video.track, config=config) if video is not None and video.track.n else None
-    if activity is None:
-        from ..perception.vad import VoiceActivityDetector
-        activity = VoiceActivityDetector(config=config.vad).finish()
-    duration = t0 + len(signal) / rate
     return assemble_review(str(folder), config=config, activity=activity, speakers=FromAnnotation(segments),
-                           duration_s=duration, vision=vision,
-                           me=ME if metrics["user_segments"] else None)
+                           duration_s=duration_s, vision=vision,
+                           me=ME if metrics["user_segments"] else None, problems=problems)
+
+
+def load_rehearsal(stored: StoredSession, *, config: Config) -> RehearsalResult:
+    """A rehearsal rebuilt from its session folder (session/store.py's `load_session`), also one that
+    was killed: its partner lines with their times, the voice activity and the playback levels
+    stored as it ran go through the same measurement as at its end (`measure_rehearsal`), with the
+    rehearsal settings it ran with. The review names what was repaired and a missing end."""
+    settings, signals = stored.meta.get("settings", {}), stored.signals
+    rcfg = dataclasses.replace(config.rehearse, **settings.get("rehearse", {}))
+    problems = tuple(stored.meta.get("problems", ())) + stored.notes
+    vad = signals.get("vad")
+    if vad is None or not vad.size:
+        vad = np.empty(0, vad_dtype(1))
+        problems += ("no audio was recorded in this session",)
+    activity = activity_from_records(vad, config=config, fill_pauses=True)
+    texts = settings.get("lines", [])
+    partner = signals.get("partner", np.empty(0, PARTNER_DTYPE))
+    track = [PartnerLine(float(r["start"]), float(r["end"]), texts[r["index"]] if r["index"] < len(texts) else "",
+                         bool(r["spoken"])) for r in partner]
+    ref_db = _ref_db(signals.get("playback", np.empty(0, PLAYBACK_DTYPE)), frames=activity.frames,
+                     hop=round(activity.hop_s * settings.get("rate", 16000)))
+    metrics = measure_rehearsal(activity, ref_db, track, config=config, rehearsal=rcfg)
+    marks = signals.get("marks")
+    vision = (vision_from_track(track_from_records(marks, config=config), config=config)
+              if marks is not None and marks.size else None)
+    duration = stored.meta.get("duration_s") or activity.t0 + activity.frames * activity.hop_s
+    review = _review(activity, track, metrics, vision, duration_s=float(duration), config=config,
+                     folder=stored.folder, problems=problems)
+    return RehearsalResult(track=tuple(track), metrics=metrics, review=review, folder=stored.folder)
 
 
 def _write_rehearsal_json(path: Path, scenario: Scenario, track, metrics: dict) -> None:

@@ -6,7 +6,9 @@ The streams in the session folder (session/store.py), enough to rebuild the revi
 voiced, level dB per channel); `marks`: each camera frame's landmarks (face [478, 3], pose
 [33, 4], pose_world [33, 3], image size); `cues`: each frame's live cues (head pose, gaze, mouth),
 for a look at the session without recomputing. `mfcc` (one shared microphone only): the diarizer's
-MFCC frames. No audio or image is stored. meta.json's `settings` name the speaker strategy.
+MFCC frames. A rehearsal (settings `speakers = "rehearsal"`) adds `partner` (each line started) and
+`playback` (its levels), rebuilt by session/rehearse_live.py's `load_rehearsal`. No audio or image
+is stored. meta.json's `settings` name the speaker strategy.
 """
 
 from __future__ import annotations
@@ -102,9 +104,9 @@ def activity_from_records(rec: np.ndarray, *, config: Config, fill_pauses: bool)
                          hop_s=hop, t0=t0)
 
 
-def track_from_records(rec: np.ndarray) -> LandmarkTrack:
+def track_from_records(rec: np.ndarray, *, config: Config) -> LandmarkTrack:
     """A LandmarkTrack of stored `marks` frames."""
-    track = LandmarkTrack(capacity=rec.size + 16)
+    track = LandmarkTrack(capacity=rec.size + 16, config=config)
     for r in rec:
         track.add(Landmarks(face=r["face"], pose=r["pose"], pose_world=r["pose_world"], t=float(r["t"]),
                             size=(int(r["w"]), int(r["h"]))))
@@ -142,6 +144,10 @@ def load_review(folder: str | os.PathLike, *, config: Config | None = None) -> R
     config = config or default_config()
     stored = load_session(folder)
     settings = stored.meta.get("settings", {})
+    if settings.get("speakers") == "rehearsal":  # the partner's lines and the user's echo-free speech
+        from .rehearse_live import load_rehearsal
+
+        return load_rehearsal(stored, config=config).review
     problems = tuple(stored.meta.get("problems", ())) + stored.notes
     vad = stored.signals.get("vad")
     if vad is None or not vad.size:
@@ -155,7 +161,7 @@ def load_review(folder: str | os.PathLike, *, config: Config | None = None) -> R
     if marks is not None and marks.size:
         profile_path = Path(folder) / PROFILE_FILE
         profile: Baseline | None = load_profile(profile_path) if profile_path.exists() else None
-        vision = vision_from_track(track_from_records(marks), config=config, profile=profile)
+        vision = vision_from_track(track_from_records(marks, config=config), config=config, profile=profile)
     speakers = speakers_from_settings(settings, stored.signals, config=config, t0=activity.t0)
     return assemble_review(str(stored.folder), config=config, activity=activity, speakers=speakers,
                            duration_s=duration, vision=vision, me=settings.get("me"), problems=problems)
