@@ -45,27 +45,63 @@ print(json.dumps({"stream_s": t1 - t0, "finish_s": t2 - t1, "audio_s": duration,
 """
 
 
+def error_split(ref, hyp, *, end_s: float = 30.0) -> dict[str, float]:
+    """Missed + false-alarm speech split by cause, as shares of the reference speech (10 ms grid, 0-end_s).
+
+    overlap: reference overlap where fewer speakers are output than talk (at least one is);
+    vad_solo / vad_overlap: reference speech where nothing is output, one voice / several;
+    false_alarm: speakers output beyond the reference's count.
+    """
+    n = round(end_s * 100)
+    t = (np.arange(n) + 0.5) / 100
+
+    def count(segments):
+        out = np.zeros(n, dtype=np.int64)
+        for who in {s.speaker for s in segments}:
+            on = np.zeros(n, dtype=bool)
+            for s in segments:
+                if s.speaker == who:
+                    on |= (t >= s.start) & (t < s.end)
+            out += on
+        return out
+
+    r, h = count(ref), count(hyp)
+    total = max(int(r.sum()), 1)
+    return {"overlap": float((np.maximum(r - h, 0) * ((r >= 2) & (h >= 1))).sum() / total),
+            "vad_solo": float((r * ((h == 0) & (r == 1))).sum() / total),
+            "vad_overlap": float((r * ((h == 0) & (r >= 2))).sum() / total),
+            "false_alarm": float(np.maximum(h - r, 0).sum() / total),
+            "ref_overlap": float(((r >= 2).sum()) / max(int((r >= 1).sum()), 1))}
+
+
 def der_table(files) -> None:
     from tune_diarize import DEV, prepare, score
 
     from attunement.config import default_config
 
     cfg = default_config().diarization
-    print(f"{'file':>8} {'set':>6} {'DER':>6} {'DER c.25':>9} {'miss':>6} {'FA':>6} {'conf':>6} {'spk ref/hyp':>12}")
-    ami, ami_c = [], []
+    print(f"{'file':>8} {'set':>6} {'DER':>6} {'DER c.25':>9} {'miss':>6} {'FA':>6} {'conf':>6} {'spk ref/hyp':>12} "
+          f"{'miss: overlap as one':>21} {'VAD miss 1 / 2+':>16} {'ref overlap':>12}")
+    ami, ami_c, splits = [], [], []
     for k, (wav, ref) in files.items():
         prepared = prepare(wav)
         e, hyp = score(prepared, ref, cfg)
         from attunement.conversation.der import diarization_error
         c = diarization_error(ref, hyp, uem=(0.0, 30.0), collar_s=0.25)
+        split = error_split(ref, hyp)
         if k != "sample":
             ami.append(e.der)
             ami_c.append(c.der)
+            splits.append(split)
         part = "held" if k in DEV else "tune"
         n_ref, n_hyp = len({s.speaker for s in ref}), len({s.speaker for s in hyp})
         print(f"{k:>8} {part:>6} {e.der:6.3f} {c.der:9.3f} {e.missed_s / e.total_s:6.3f} "
-              f"{e.false_alarm_s / e.total_s:6.3f} {e.confusion_s / e.total_s:6.3f} {n_ref:>6}/{n_hyp}")
-    print(f"{'AMI mean':>8} {'':>6} {np.mean(ami):6.3f} {np.mean(ami_c):9.3f}   (target <= 0.30; sample target <= 0.15)")
+              f"{e.false_alarm_s / e.total_s:6.3f} {e.confusion_s / e.total_s:6.3f} {n_ref:>6}/{n_hyp} "
+              f"{split['overlap']:21.3f} {split['vad_solo']:9.3f} / {split['vad_overlap']:.3f} {split['ref_overlap']:12.3f}")
+    mean = {key: np.mean([s[key] for s in splits]) for key in splits[0]}
+    print(f"{'AMI mean':>8} {'':>6} {np.mean(ami):6.3f} {np.mean(ami_c):9.3f}   (target <= 0.30; sample target <= 0.15)"
+          f"   miss+FA split: overlap as one {mean['overlap']:.3f}, VAD miss {mean['vad_solo']:.3f} + "
+          f"{mean['vad_overlap']:.3f}, false alarm {mean['false_alarm']:.3f}")
 
 
 def assembled_table(files, seeds: int) -> None:
@@ -93,6 +129,29 @@ def assembled_table(files, seeds: int) -> None:
             ours = ours_t / max(sum(s.duration for s in hyp), 1e-9)
             truth = talk.expected["talk_share"][first]
             print(f"{k:>14} {seed:>4} {e.der:6.3f} {c.der:9.3f} {ours:11.3f} {truth:12.3f} {100 * (ours - truth):9.1f}")
+
+
+def long_table(files, counts=(3, 5, 10)) -> None:
+    """Assembled sample.wav talks laid end to end: speakers found and DER (the talks reuse the same source stretches)."""
+    from attunement.conversation.der import diarization_error
+    from attunement.records import Segment
+    from attunement.sources.assemble import assemble_conversation
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_diarize_realdata import diarize
+
+    wav, ref = files["sample"]
+    talks = [assemble_conversation(wav, ref, channels=1, seed=seed) for seed in range(max(counts))]
+    print(f"\n{'talks':>6} {'minutes':>8} {'speakers':>9} {'DER':>6} {'DER with --speakers 2':>22}")
+    for n in counts:
+        truth, offset = [], 0.0
+        for talk in talks[:n]:
+            truth += [Segment(s.start + offset, s.end + offset, s.speaker) for s in talk.segments]
+            offset += talk.audio.shape[1] / 16000
+        x = np.concatenate([t.audio[0] for t in talks[:n]])
+        hyp, fixed = diarize(x), diarize(x, num_speakers=2)
+        print(f"{n:>6} {offset / 60:8.1f} {len({s.speaker for s in hyp}):>9} {diarization_error(truth, hyp).der:6.3f} "
+              f"{diarization_error(truth, fixed).der:22.3f}")
 
 
 def speed(minutes: float) -> None:
@@ -132,6 +191,7 @@ def main() -> None:
     files = corpus()
     der_table(files)
     assembled_table(files, args.seeds)
+    long_table(files)
     speed(args.minutes)
 
 

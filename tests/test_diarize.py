@@ -200,6 +200,24 @@ def test_spectral_clusters_find_blocks_and_count():
     assert spectral_clusters(np.zeros((1, 1)))[0].tolist() == [0]
 
 
+def test_first_gap_weight_is_a_prior_for_the_smallest_count():
+    # three groups, the last two nearer each other: weighting the eigengap at 2 switches the count
+    # exactly where it passes the gap at 3, and then the two near groups are one
+    rng = np.random.default_rng(3)
+    pts = np.vstack([c + rng.standard_normal((8, 2)) for c in ([0, 0], [12, 0], [12, 12])])
+    d = np.linalg.norm(pts[:, None] - pts[None], axis=-1) ** 2
+    labels, values = spectral_clusters(d, max_speakers=6)
+    gaps = np.diff(values)
+    ratio = np.max(gaps[2:6]) / gaps[1]            # best gap beyond 2 speakers over the gap at 2
+    assert labels.max() == 2 and ratio > 1
+    assert spectral_clusters(d, first_gap_weight=0.99 * ratio)[0].max() == 2
+    two, _ = spectral_clusters(d, first_gap_weight=1.01 * ratio)
+    assert two.max() == 1
+    assert two.tolist() == [0] * 8 + [1] * 16
+    # a fixed count ignores the prior
+    assert spectral_clusters(d, num_speakers=3, first_gap_weight=1e6)[0].max() == 2
+
+
 def test_first_appearance_and_segments():
     assert first_appearance(np.array([-1, 2, 2, 0, -1, 1, 0])).tolist() == [-1, 0, 0, 1, -1, 2, 1]
     segs = frames_to_segments(np.array([-1, 0, 0, 1, 1, 1, -1]), t0=1.0)
@@ -295,3 +313,4 @@ def test_merge_close_speakers_joins_one_voice_split_in_two(rng):
     own = [0.5 * np.linalg.slogdet(np.cov(x[a:a + 150].T, bias=True))[1] for a in (0, 150)]
     np.testing.assert_allclose(g[0, 1], pooled - 0.5 * (own[0] + own[1]), rtol=1e-9)
     assert 300 * g[0, 1] < 14 / 2 * np.log(300) < 450 * g[0, 2]
+

@@ -16,13 +16,17 @@ from ..errors import InputError
 
 
 def spectral_clusters(distances: np.ndarray, *, num_speakers: int | None = None, min_speakers: int = 2,
-                      max_speakers: int = 6, keep: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                      max_speakers: int = 6, keep: float = 1.0,
+                      first_gap_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Cluster of each item int64 [n] (0-based, by first appearance) and the Laplacian's eigenvalues float64 [<= max+1].
 
     `distances` float [n, n], symmetric, >= 0. `num_speakers` fixes the count, else it is the
     eigengap's, between `min_speakers` and `max_speakers` (and at most n). `keep` < 1 keeps
     only each item's nearest fraction of neighbours in the affinity, symmetrised (Park et al.
     2019): an odd item then joins its nearest group instead of making a cluster of its own.
+    `first_gap_weight` multiplies the eigengap at `min_speakers` before the largest is taken:
+    more speakers are then chosen only where their gap is that many times larger (a prior for
+    the smallest count).
     """
     d = np.asarray(distances, dtype=np.float64)
     if d.ndim != 2 or d.shape[0] != d.shape[1]:
@@ -49,8 +53,10 @@ def spectral_clusters(distances: np.ndarray, *, num_speakers: int | None = None,
         k = min(num_speakers, n)
     else:
         lo = min(min_speakers, top)
-        gaps = np.diff(values[: top + 1])
-        k = lo + int(np.argmax(gaps[lo - 1: top])) if top >= lo else max(lo, 1)
+        gaps = np.diff(values[: top + 1])[lo - 1: top].copy()
+        if gaps.size:
+            gaps[0] *= first_gap_weight
+        k = lo + int(np.argmax(gaps)) if top >= lo else max(lo, 1)
     if k <= 1:
         return np.zeros(n, dtype=np.int64), values[: top + 1]
     rows = vectors[:, :k] / np.maximum(np.linalg.norm(vectors[:, :k], axis=1, keepdims=True), 1e-12)

@@ -10,8 +10,9 @@ the voice-activity detector found:
    models (features.glr_distances): timbre lives in how the cepstra co-vary, which
    mean/variance statistics of the same chunks separated far worse (docs/diarization.md);
 3. spectral clustering of the chunks on a pruned affinity (`affinity_keep`), the count from
-   the eigengap (cluster.py); clusters under `min_cluster_share` of the frames are outliers,
-   set aside, and the rest clustered again;
+   the eigengap, the gap at 2 weighted by `count_gap_weight` (a prior for two; cluster.py);
+   clusters under `min_cluster_share` of the frames are outliers, set aside, and the rest
+   clustered again;
 4. `reseg_iterations` rounds of frame-level re-segmentation with one Gaussian per speaker,
    likelihoods smoothed over `smooth_s`, Viterbi with `switch_penalty` (reseg.py);
 5. speakers one Gaussian explains by the BIC (`merge_bic_lambda`) are merged and step 4 is
@@ -151,7 +152,7 @@ def _cluster_chunks(distances: np.ndarray, count: np.ndarray, num_speakers: int 
         # the eigengap counts from 2; one voice is found by merging close speakers afterwards
         lab, _ = spectral_clusters(distances[np.ix_(active, active)], num_speakers=num_speakers,
                                    min_speakers=max(config.min_speakers, 2), max_speakers=config.max_speakers,
-                                   keep=config.affinity_keep)
+                                   keep=config.affinity_keep, first_gap_weight=config.count_gap_weight)
         share = np.bincount(lab, weights=count[active]) / count[active].sum()
         small = share[lab] < config.min_cluster_share
         if not small.any() or (~small).sum() < MIN_CHUNKS:
