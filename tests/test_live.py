@@ -126,7 +126,8 @@ def test_a_saved_session_is_rebuilt_exactly(live):
         find_session("nope", live.folder.parent)
     past = history(live.folder.parent)
     assert [p["folder"] for p in past] == [str(live.folder)]
-    assert past[0]["status"] == "ended" and past[0]["summary"].startswith("0.5 min, 2 speaker(s).")
+    assert past[0]["status"] == "ended" and past[0]["kind"] == "session"
+    assert past[0]["summary"].startswith("0.5 min, 2 speaker(s).")
 
 
 def test_the_session_folder_is_private_and_holds_no_media(live):

@@ -122,6 +122,7 @@ def test_a_killed_rehearsal_is_rebuilt_from_what_was_recorded(full, tmp_path):
         proc.wait()
     stored = load_session(folder)
     assert stored.status == "interrupted" and history(root)[0]["status"] == "interrupted"
+    assert history(root)[0]["kind"] == "rehearsal"
     assert not (folder / "review.json").exists()  # it never reached its end
     rebuilt = load_rehearsal(stored, config=default_config())
     review = load_review(folder)

@@ -44,7 +44,7 @@ def test_attune_review_keeps_the_review_in_history_with_its_report(talk, private
     proc = run("review", talk, "--channels-are-speakers", "--names", "me,partner", "--me", "me")
     assert proc.returncode == 0, proc.stderr
     past = history()
-    assert len(past) == 1 and past[0]["status"] == "ended"
+    assert len(past) == 1 and past[0]["status"] == "ended" and past[0]["kind"] == "review"
     folder = Path(past[0]["folder"])
     assert folder.is_relative_to(private_data_home) and is_kept_review(folder)
     assert f"Saved in your history: {folder}" in proc.stdout and f"Report: {folder / 'report.html'}" in proc.stdout

@@ -279,7 +279,8 @@ def _sessions(args, config) -> int:
         if not past:
             print("No sessions yet: start one with 'attune session'.")
         for h in past:
-            print(f"{(h['date'] or '')[:16]}  {h['length_s'] or 0:6.0f} s  {h['status']:<11}  {h['summary']}")
+            print(f"{(h['date'] or '')[:16]}  {h['kind']:<9}  {h['length_s'] or 0:6.0f} s  {h['status']:<11}  "
+                  f"{h['summary']}")
     else:
         from .summary.exports import export
 

@@ -168,7 +168,8 @@ def load_review(folder: str | os.PathLike, *, config: Config | None = None) -> R
 
 
 def history(root: str | os.PathLike | None = None) -> list[dict]:
-    """Past sessions, oldest first: {folder, date (UTC ISO), length_s, status, summary (one line)}."""
+    """Past sessions, rehearsals and kept reviews, oldest first: {folder, date (UTC ISO), length_s,
+    status, kind (session, rehearsal or review), summary (one line)}."""
     out = []
     for folder in list_sessions(root):
         try:
@@ -180,8 +181,11 @@ def history(root: str | os.PathLike | None = None) -> list[dict]:
             status = "interrupted"
         line = meta.get("summary_line") or ("stopped before the end; `attune summary` rebuilds what was "
                                             "recorded" if status == "interrupted" else "still running")
+        settings = meta.get("settings", {})
+        kind = ("review" if settings.get("kind") == "review" else
+                "rehearsal" if settings.get("speakers") == "rehearsal" else "session")
         out.append({"folder": str(folder), "date": meta.get("started_utc"), "length_s": meta.get("duration_s"),
-                    "status": status, "summary": line})
+                    "status": status, "kind": kind, "summary": line})
     return out
 
 
