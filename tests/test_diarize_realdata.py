@@ -62,6 +62,40 @@ def test_ami_mean(ders):
     assert np.mean(ami) <= 0.435
 
 
+def talk_share_errors(wav, ref) -> dict[str, float]:
+    """Per reference speaker: talk share (turn-taking, review_file) from our diarization minus from
+    the reference annotation; ours mapped one to one by the largest total overlap."""
+    import itertools
+
+    from attunement.session.review import review_file
+
+    ours = review_file(wav, config=default_config(), video=False)
+    truth = review_file(wav, config=default_config(), video=False, reference=ref)
+    mine, theirs = list(ours.turn_taking.per_speaker), list(truth.turn_taking.per_speaker)
+
+    def together(a, b):
+        return sum(max(0.0, min(x.end, y.end) - max(x.start, y.start)) for x in ours.segments if x.speaker == a
+                   for y in truth.segments if y.speaker == b)
+
+    if len(mine) <= len(theirs):
+        maps = (dict(zip(mine, p)) for p in itertools.permutations(theirs, len(mine)))
+    else:
+        maps = (dict(zip(p, theirs)) for p in itertools.permutations(mine, len(theirs)))
+    pairs = max(maps, key=lambda m: sum(together(a, b) for a, b in m.items()))
+    back = {b: a for a, b in pairs.items()}
+    return {b: (ours.turn_taking.per_speaker[back[b]].talk_share if b in back else 0.0)
+            - truth.turn_taking.per_speaker[b].talk_share for b in theirs}
+
+
+@pytest.mark.xfail(strict=True, reason="10.1 points off: speaker91's two short utterances at 7.55-8.35 s and "
+                                       "9.92-11.03 s go to speaker90 (docs/diarization.md)")
+def test_sample_wav_talk_shares_within_5_points_of_the_reference(shared_data):
+    wav, ref = corpus(shared_data)["sample"]
+    errors = talk_share_errors(wav, ref)
+    assert set(errors) == {"speaker90", "speaker91"}
+    assert max(abs(e) for e in errors.values()) <= 0.05, errors
+
+
 def assembled(shared_data, seed):
     conv = shared_data / "conversations"
     ref = parse_rttm((conv / "sample.rttm").read_text())["sample"]
