@@ -7,13 +7,19 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # System packages some tests use; installed with apt only when running as root.
 APT_PACKAGES := libportaudio2 espeak-ng sox chromium
+# The opt-in d-vector speaker encoder ([diarization] embeddings = "dvector"): the weights that the
+# Resemblyzer 0.1.4 wheel (Apache-2.0) ships, taken from the wheel without its torch dependency
+# (we run the model in numpy), checked by sha256. Not needed by default; its tests skip without it.
+MODELS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/attunement
+MODEL  := $(MODELS)/resemblyzer-pretrained.pt
+MODEL_SHA256 := 39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e
 
-.PHONY: demo test test-all bench sysdeps venv clean
+.PHONY: demo test test-all bench sysdeps venv models clean
 
 demo: $(STAMP)
 	$(BIN)/attune demo
 
-test: sysdeps $(STAMP)
+test: sysdeps $(STAMP) models
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -31,6 +37,15 @@ $(STAMP): pyproject.toml
 	  else echo "python -m venv failed: install python3.11-venv (Debian/Ubuntu)"; exit 1; fi; }
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
+
+models: $(STAMP)
+	@[ -f $(MODEL) ] || { { mkdir -p $(MODELS)/dl \
+	  && $(BIN)/pip download -q Resemblyzer==0.1.4 --no-deps --only-binary=:all: -d $(MODELS)/dl 2>/dev/null \
+	  && $(BIN)/python -c "import sys, zipfile; open(sys.argv[2], 'wb').write(zipfile.ZipFile(sys.argv[1]).read('resemblyzer/pretrained.pt'))" \
+	       $(MODELS)/dl/Resemblyzer-0.1.4-py3-none-any.whl $(MODEL).part \
+	  && echo "$(MODEL_SHA256)  $(MODEL).part" | sha256sum -c --quiet - \
+	  && mv $(MODEL).part $(MODEL); } || echo "could not fetch the d-vector weights: their tests will skip"; \
+	  rm -rf $(MODELS)/dl $(MODEL).part; }
 
 sysdeps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -116,8 +116,11 @@ class DiarizationConfig:
     merge_bic_lambda: float
     min_cluster_share: float
     count_gap_weight: float
+    embeddings: str = "mfcc"
 
     def __post_init__(self) -> None:
+        if self.embeddings not in ("mfcc", "dvector"):
+            raise ConfigError(f"[diarization] embeddings = {self.embeddings!r}: must be \"mfcc\" or \"dvector\"")
         if not 1 <= self.min_speakers <= self.max_speakers <= 20:
             raise ConfigError(f"[diarization] min_speakers = {self.min_speakers}, max_speakers = "
                               f"{self.max_speakers}: need 1 <= min_speakers <= max_speakers <= 20")

@@ -22,6 +22,10 @@ the voice-activity detector found:
 
 Speaker ids are speaker1, speaker2, ... in order of first appearance. Details, choices and
 measurements: docs/diarization.md; thresholds: [diarization] in calibration/defaults.toml.
+
+Opt-in (`embeddings = "dvector"`): steps 1-3 are replaced by spectral clustering of d-vectors
+of 1.6 s windows (Resemblyzer's GE2E encoder, dvector.py; `_dvector_labels`); steps 4-6 are the
+same. Without the encoder's weights the setting falls back to the MFCC chunks, with a logged note.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import numpy as np
 from ..config import DiarizationConfig
 from ..errors import InputError
 from ..records import AudioBlock, Segment, VoiceActivity
+from . import dvector as dv
 from . import features as ft
 from .cluster import first_appearance, spectral_clusters
 from .reseg import box_smooth, second_speaker, speaker_loglik, viterbi
@@ -56,6 +61,7 @@ class Diarizer:
         self.config = config
         self.num_speakers = num_speakers
         self._mfcc = ft.MfccStream()
+        self._mel = _mel_stream() if config.embeddings == "dvector" else None
         self._t0: float | None = None
         self.labels: np.ndarray | None = None   # per feature frame after finish: speaker index or -1
         self.overlap: np.ndarray | None = None  # per feature frame: second speaker index or -1
@@ -68,13 +74,20 @@ class Diarizer:
             self._t0 = float(block.t0)
         samples = block.samples[0] if block.channels == 1 else block.samples.mean(axis=0)
         self._mfcc.feed(samples)
+        if self._mel is not None:
+            self._mel.feed(samples)
 
     def finish(self, activity: VoiceActivity, duration_s: float) -> list[Segment]:
         """Speaker segments of the speech in `activity` (channel 0), sorted; ids speaker1.. by first appearance."""
         feats = self._mfcc.features()
         t0 = self._t0 if self._t0 is not None else activity.t0
         speech = speech_on_frames(activity, feats.shape[0], t0=t0)
-        labels, overlap = diarize_frames(feats, speech, config=self.config, num_speakers=self.num_speakers)
+        mel = self._mel.frames() if self._mel is not None else None
+        if mel is not None and mel[0].shape[0] != feats.shape[0]:
+            log.warning("d-vectors: %d mel frames for %d MFCC frames (a rebuilt session keeps only MFCCs); using mfcc",
+                        mel[0].shape[0], feats.shape[0])
+            mel = None
+        labels, overlap = diarize_frames(feats, speech, config=self.config, num_speakers=self.num_speakers, mel=mel)
         self.labels, self.overlap = labels, overlap
         end = duration_s if duration_s > 0 else t0 + feats.shape[0] * ft.HOP_S
         segments = frames_to_segments(labels, t0=t0, end_s=end) + frames_to_segments(overlap, t0=t0, end_s=end)
@@ -84,11 +97,13 @@ class Diarizer:
 
 
 def diarize_frames(features: np.ndarray, speech: np.ndarray, *, config: DiarizationConfig,
-                   num_speakers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   num_speakers: int | None = None,
+                   mel: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Speaker of each frame and the overlapping second speaker, both int64 [frames] (-1: none).
 
     `features` float32 [frames, d] (MFCCs), `speech` bool [frames]. Speakers are numbered by
-    first appearance.
+    first appearance. `mel` (mel power float32 [frames, 40], frame mean squares float32 [frames],
+    dvector.MelStream's) replaces steps 1-3 by d-vector clustering (`_dvector_labels`); None: MFCC chunks.
     """
     n = features.shape[0]
     if speech.shape != (n,):
@@ -101,20 +116,29 @@ def diarize_frames(features: np.ndarray, speech: np.ndarray, *, config: Diarizat
     x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
     full = np.zeros((n, x.shape[1]))
     full[idx] = x
-    chunks = ft.speech_chunks(speech, chunk_frames=max(1, round(config.chunk_s / ft.HOP_S)))
-    if chunks.shape[0] < MIN_CHUNKS or num_speakers == 1:
-        labels[idx] = 0
-        return labels, overlap
-    prior = np.cov(x.T) if x.shape[0] > x.shape[1] else np.eye(x.shape[1])
-    long = chunks[:, 1] - chunks[:, 0] >= round(config.min_chunk_s / ft.HOP_S)
-    if long.sum() < MIN_CHUNKS:
-        long[:] = True
-    count, s1, s2 = ft.chunk_stats(full, chunks[long])
-    distances = ft.glr_distances(count, s1, s2, prior, shrink_frames=config.shrink_frames)
-    chunk_labels = _cluster_chunks(distances, count, num_speakers, config)
-    k = int(chunk_labels.max()) + 1
-    for (a, b), lab in zip(chunks[long], chunk_labels):
-        labels[a:b] = lab
+    if mel is not None:
+        first = None if num_speakers == 1 else _dvector_labels(mel, idx, num_speakers, config)
+        if first is None:
+            labels[idx] = 0
+            return labels, overlap
+        labels[idx] = first
+        k = int(first.max()) + 1
+        prior = np.cov(x.T) if x.shape[0] > x.shape[1] else np.eye(x.shape[1])
+    else:
+        chunks = ft.speech_chunks(speech, chunk_frames=max(1, round(config.chunk_s / ft.HOP_S)))
+        if chunks.shape[0] < MIN_CHUNKS or num_speakers == 1:
+            labels[idx] = 0
+            return labels, overlap
+        prior = np.cov(x.T) if x.shape[0] > x.shape[1] else np.eye(x.shape[1])
+        long = chunks[:, 1] - chunks[:, 0] >= round(config.min_chunk_s / ft.HOP_S)
+        if long.sum() < MIN_CHUNKS:
+            long[:] = True
+        count, s1, s2 = ft.chunk_stats(full, chunks[long])
+        distances = ft.glr_distances(count, s1, s2, prior, shrink_frames=config.shrink_frames)
+        chunk_labels = _cluster_chunks(distances, count, num_speakers, config)
+        k = int(chunk_labels.max()) + 1
+        for (a, b), lab in zip(chunks[long], chunk_labels):
+            labels[a:b] = lab
     width = max(1, round(config.smooth_s / ft.HOP_S))
     runs = np.cumsum(np.diff(idx, prepend=idx[0] - 2) > 1)   # a new run of speech after every pause
     free = np.diff(runs, prepend=runs[0] - 1) > 0
@@ -160,6 +184,47 @@ def _cluster_chunks(distances: np.ndarray, count: np.ndarray, num_speakers: int 
         active = active[~small]
     out[active] = lab
     return first_appearance(out)
+
+
+def _mel_stream() -> dv.MelStream | None:
+    """A mel stream for d-vectors, or None (with a logged note: MFCC chunks then) when the encoder's weights
+    are missing or unreadable."""
+    try:
+        dv.load_encoder()
+    except InputError as e:
+        log.warning('[diarization] embeddings = "dvector", but %s; using "mfcc"', e)
+        return None
+    return dv.MelStream()
+
+
+def _dvector_labels(mel: tuple[np.ndarray, np.ndarray], idx: np.ndarray, num_speakers: int | None,
+                    config: DiarizationConfig) -> np.ndarray | None:
+    """Speaker int64 [len(idx)] of the speech frames `idx` from d-vectors; None: fewer than MIN_CHUNKS windows.
+
+    1.6 s windows every 0.5 s over the speech laid end to end (dvector.speech_windows; at most
+    dvector.DIARIZE_MAX_WINDOWS, the hop growing beyond 12.5 min of speech) are embedded and
+    spectrally clustered as chunks are (`_cluster_chunks`) on the cosine distance 1 - cos; each
+    frame then goes to the cluster whose unit centroid the windows covering it resemble most on
+    average (cosine).
+    """
+    power = mel[1]
+    if mel[0].shape[0] < int(idx[-1]) + 1 or power.shape[0] != mel[0].shape[0]:
+        raise InputError(f"{mel[0].shape[0]} mel frames do not cover the speech frames (up to {int(idx[-1])})")
+    length = dv.DIARIZE_WINDOW_FRAMES
+    hop = dv.diarize_hop(idx.size, length=length, hop=dv.DIARIZE_HOP_FRAMES, max_windows=dv.DIARIZE_MAX_WINDOWS)
+    starts = dv.speech_windows(idx.size, length=length, hop=hop)
+    if starts.size < MIN_CHUNKS:
+        return None
+    emb = dv.embed_frames(mel[0][idx], power[idx], starts, length=length).astype(np.float64)
+    distances = np.clip(1.0 - emb @ emb.T, 0.0, None)
+    np.fill_diagonal(distances, 0.0)
+    lab = _cluster_chunks(distances, np.ones(starts.size), num_speakers, config)
+    k = int(lab.max()) + 1
+    centroids = np.stack([emb[lab == j].mean(axis=0) for j in range(k)])
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    # a hop longer than the window: the frames in between go to the window before
+    votes = dv.window_votes(idx.size, starts, max(length, hop), emb @ centroids.T)
+    return np.argmax(votes, axis=1).astype(np.int64)
 
 
 def _resegment(x, current, k, prior, width, runs, free, config):
