@@ -41,3 +41,24 @@ def private_data_home(tmp_path_factory, monkeypatch) -> Path:
     home = tmp_path_factory.mktemp("xdg-data")
     monkeypatch.setenv("XDG_DATA_HOME", str(home))
     return home
+
+
+def kill_when(proc, ready, *, what: str, stderr: Path, timeout_s: float = 60.0, poll_s: float = 0.1):
+    """SIGKILL `proc` once `ready()` returns something (polled every `poll_s`), and return that;
+    fails naming `what` (and the child's last stderr) if it does not come within `timeout_s` or
+    the child ends first."""
+    import signal
+    import time
+
+    try:
+        deadline, found = time.monotonic() + timeout_s, None
+        while time.monotonic() < deadline and found is None and proc.poll() is None:
+            found = ready()
+            if found is None:
+                time.sleep(poll_s)
+        found = ready() if found is None else found  # the child may have ended just after writing it
+        assert found is not None, f"{what} not within {timeout_s:g} s: {stderr.read_text()[-2000:]}"
+        return found
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import kill_when
 
 from attunement.config import default_config
 from attunement.errors import InputError
@@ -207,19 +208,13 @@ def test_a_killed_real_time_session_is_rebuilt_from_what_was_recorded(demo, tmp_
     with open(err, "wb") as errors:
         proc = subprocess.Popen([sys.executable, "-c", KILLED, str(path), str(root), ",".join(convo.speakers)],
                                 env=env, stdout=subprocess.DEVNULL, stderr=errors)
-    try:
-        deadline, hop = time.monotonic() + 60, CONFIG.vad.frame_ms / 1000
-        vad = None
-        while time.monotonic() < deadline:  # until about 9 s of audio (a whole turn exchange) are on disk
-            logs = list(root.glob("*/vad.log"))
-            if logs and logs[0].stat().st_size > 9.0 / hop * vad_dtype(2).itemsize:
-                vad = logs[0]
-                break
-            time.sleep(0.2)
-        assert vad is not None, f"the session wrote no voice activity within 60 s: {err.read_text()[-2000:]}"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    hop = CONFIG.vad.frame_ms / 1000
+
+    def nine_seconds_on_disk():  # about 9 s of audio (a whole turn exchange)
+        logs = list(root.glob("*/vad.log"))
+        return logs[0] if logs and logs[0].stat().st_size > 9.0 / hop * vad_dtype(2).itemsize else None
+
+    vad = kill_when(proc, nine_seconds_on_disk, what="9 s of voice activity on disk", stderr=err, poll_s=0.2)
     review = load_review(vad.parent)
     assert any("did not end cleanly" in p for p in review.problems)
     assert 8.0 < review.duration_s < offline.duration_s

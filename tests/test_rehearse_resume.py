@@ -4,15 +4,14 @@ review as at its end, and after a SIGKILL mid-way the review of what was recorde
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import kill_when
 
 from attunement.config import default_config
 from attunement.session.rehearse_live import load_rehearsal, run_rehearsal
@@ -107,19 +106,12 @@ def test_a_killed_rehearsal_is_rebuilt_from_what_was_recorded(full, tmp_path):
     with open(err, "wb") as errors:
         proc = subprocess.Popen([sys.executable, "-c", KILLED, str(root), str(TESTS)],
                                 stdout=subprocess.DEVNULL, stderr=errors)
-    try:
-        deadline, folder = time.monotonic() + 60, None
-        while time.monotonic() < deadline and proc.poll() is None:  # until two partner lines are on disk
-            found = list(root.glob("*/partner.log"))
-            lines = load_session(found[0].parent).signals.get("partner") if found else None
-            if lines is not None and lines.size >= 2:
-                folder = found[0].parent
-                break
-            time.sleep(0.1)
-        assert folder is not None, f"no second partner line on disk within 60 s: {err.read_text()[-2000:]}"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    def two_lines_on_disk():
+        found = list(root.glob("*/partner.log"))
+        lines = load_session(found[0].parent).signals.get("partner") if found else None
+        return found[0].parent if lines is not None and lines.size >= 2 else None
+
+    folder = kill_when(proc, two_lines_on_disk, what="a second partner line on disk", stderr=err)
     stored = load_session(folder)
     assert stored.status == "interrupted" and history(root)[0]["status"] == "interrupted"
     assert history(root)[0]["kind"] == "rehearsal"
