@@ -330,15 +330,24 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
     finally:
         if own_marker:
             marker.close()
+    writer.meta["problems"] = list(notes)
+    save_ended(writer, review, config=config)
+    return LiveResult(review=review, folder=folder, notes=notes)
+
+
+def save_ended(writer: SessionWriter, review: Review, *, config: Config) -> str | None:
+    """The end of every session, rehearsal and kept review: review.json, the report (with the
+    trend against the person's own last entry in the same folder), the line `attune history`
+    shows, and the folder closed as ended. Returns the trend sentence (None: nothing improved)."""
+    folder = writer.folder
     write_json(folder / "review.json", review)
     better = trend_since_last(folder, history(folder.parent))
     write_report(folder / "report.html", review, config=config, trend=better)
-    writer.meta["problems"] = list(notes)
     writer.meta["duration_s"] = review.duration_s
     writer.meta["summary_line"] = one_line(review, config=config)
     writer.close("ended")
-    log.info("session saved in %s", folder)
-    return LiveResult(review=review, folder=folder, notes=notes)
+    log.info("saved in %s", folder)
+    return better
 
 
 def _calibrated(calibration: _Calibration, folder: Path, path) -> tuple[Baseline | None, str | None]:
@@ -418,4 +427,4 @@ def _speaker_settings(speakers, num_speakers) -> dict:
     return {"speakers": "diarize", "num_speakers": num_speakers}
 
 
-__all__ = ["LiveResult", "run_session", "one_line", "warm_up"]
+__all__ = ["LiveResult", "run_session", "one_line", "save_ended", "warm_up"]

@@ -30,15 +30,12 @@ from ..errors import EndOfStream, InputError
 from ..perception.vad import FrameAnalyzer, VoiceActivityDetector
 from ..perception.vad_kernels import frame_energy_db
 from ..records import AudioBlock, Segment
-from ..summary.json_out import write_json
-from ..summary.report import write_report
-from ..summary.trend import trend_since_last
-from .live import POLL_S, _Reader, _Video, one_line
+from .live import POLL_S, _Reader, _Video, save_ended
 from .partner import PartnerLine, PartnerVoice, shown_duration
 from .rehearse import ME, PARTNER, Rehearsal, levels_from_frames, line_frame_levels, measure_rehearsal
 from .review import Review, assemble_review, for_vad
 from .scenario import Scenario
-from .signals import VadTap, activity_from_records, history, track_from_records, vad_dtype
+from .signals import VadTap, activity_from_records, track_from_records, vad_dtype
 from .store import SessionWriter, StoredSession
 from .vision import vision_from_track
 
@@ -392,15 +389,8 @@ def rehearse(*, config: Config, scenario: Scenario, camera: str | None, mic: str
 
 def _save(writer: SessionWriter, scenario: Scenario, track, metrics: dict, review: Review, *, config: Config) -> None:
     """rehearsal.json, review.json and report.html into the session folder; the session closed as ended."""
-    folder = writer.folder
-    _write_rehearsal_json(folder / "rehearsal.json", scenario, track, metrics)
-    write_json(folder / "review.json", review)
-    better = trend_since_last(folder, history(folder.parent))
-    write_report(folder / "report.html", review, config=config, trend=better)
-    writer.meta["duration_s"] = review.duration_s
-    writer.meta["summary_line"] = one_line(review, config=config)
-    writer.close("ended")
-    log.info("rehearsal saved in %s", folder)
+    _write_rehearsal_json(writer.folder / "rehearsal.json", scenario, track, metrics)
+    save_ended(writer, review, config=config)
 
 
 def _ref_db(levels, *, frames: int, hop: int) -> np.ndarray:

@@ -9,25 +9,19 @@ report, the summary text, and its exports (RTTM, TextGrid, CSV), every file 0600
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 from pathlib import Path
 
 from ..config import Config
-from ..errors import InputError
 from ..conversation.rttm import format_rttm
+from ..errors import InputError
 from ..summary.exports import csv_text, textgrid_text
-from ..summary.json_out import write_json, write_private
-from ..summary.report import write_report
+from ..summary.json_out import write_private
 from ..summary.text import summarize
-from ..summary.trend import trend_since_last
-from .live import one_line
+from .live import save_ended
 from .review import Review
-from .signals import history
 from .store import SessionWriter
-
-log = logging.getLogger(__name__)
 
 #: The `kind` a kept review's meta.json settings carry.
 KIND = "review"
@@ -44,21 +38,15 @@ def keep_review(review: Review, *, config: Config, root: str | os.PathLike | Non
                            settings={"kind": KIND}, root=root)
     folder = writer.folder
     try:
-        write_json(folder / FILES["json"], review)
-        better = trend_since_last(folder, history(folder.parent))
-        write_report(folder / "report.html", review, config=config, trend=better)
         write_private(folder / SUMMARY_FILE, summarize(review, config=config.summary).text() + "\n")
         write_private(folder / FILES["rttm"], format_rttm(review.segments, file_id=name))
         write_private(folder / FILES["textgrid"], textgrid_text(review))
         write_private(folder / FILES["csv"], csv_text(review))
-        writer.meta["duration_s"] = review.duration_s
         writer.meta["problems"] = list(review.problems)
-        writer.meta["summary_line"] = one_line(review, config=config)
+        better = save_ended(writer, review, config=config)  # review.json is FILES["json"]
     except BaseException:
         writer.close("interrupted")
         raise
-    writer.close("ended")
-    log.info("review kept in %s", folder)
     return folder, better
 
 
