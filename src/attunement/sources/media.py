@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import wave
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import av
 import numpy as np
@@ -70,6 +70,59 @@ class ContainerReader:
     def _note(self, text: str) -> None:
         log.info("%s: %s", self.path, text)  # the caller shows `problems`; the log is for --debug
         self.problems.append(text)
+
+    def _session(self, file_t: float) -> float:
+        """A file time (s) as the notes give it (readers with an origin shift it)."""
+        return file_t
+
+    def _packet_time(self, packet, t: float) -> float:
+        """The file time (s) to report a packet at; `t` the last one known."""
+        return t
+
+    def _frame_time(self, frame, t: float) -> float:
+        """The file time (s) after `frame`; `t` the last one known."""
+        return t
+
+    def _decode_packets(self, label: str) -> Generator:
+        """Decoded frames of `_stream`: a damaged packet is skipped and counted, `_MAX_BAD_RUN` of
+        them in a row or a failed read stop decoding (noted; returns None). Otherwise returns
+        (damaged packets at the end in a row, damaged in all, file time of the first, last time),
+        times in s as `_packet_time` / `_frame_time` track them; `label` names the track in logs."""
+        packets = self._container.demux(self._stream)
+        bad_run, bad_total, first_bad, t = 0, 0, 0.0, 0.0
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as e:
+                self._stop(f"decoding stopped at {self._at(self._session(t))}: {error_reason(e)}; "
+                           "the file looks truncated or damaged")
+                yield from self._flush_decoder(label)
+                return None
+            t = self._packet_time(packet, t)
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError as e:
+                log.debug("%s: damaged %spacket at %.2f s: %s", self.path, label, t, error_reason(e))
+                first_bad = t if bad_total == 0 else first_bad
+                bad_run, bad_total = bad_run + 1, bad_total + 1
+                if bad_run >= _MAX_BAD_RUN:
+                    self._stop(f"decoding stopped at {self._at(self._session(t))}: {bad_run} damaged packets in a row")
+                    return None
+                continue
+            bad_run = 0 if packet.size else bad_run  # the empty packet at the end only flushes
+            for frame in frames:
+                t = self._frame_time(frame, t)
+                yield frame
+        return bad_run, bad_total, first_bad, t
+
+    def _flush_decoder(self, label: str) -> Iterator:
+        """What the decoder still holds after a failed read."""
+        try:
+            yield from self._stream.codec_context.decode(None)
+        except av.error.FFmpegError as e:
+            log.debug("%s: flushing the %sdecoder failed: %s", self.path, label, error_reason(e))
 
 
 class MediaReader(ContainerReader):
@@ -199,43 +252,19 @@ class MediaReader(ContainerReader):
 
     def _decoded(self) -> Iterator[av.AudioFrame]:
         """Decoded frames of the audio track; damaged packets are skipped, a failed read ends it."""
-        packets = self._container.demux(self._stream)
-        bad_run, bad_total, first_bad, t = 0, 0, 0.0, 0.0  # t: end of the last decoded frame (s)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as e:
-                self._stop(f"decoding stopped at {self._at(t)}: {error_reason(e)}; "
-                           "the file looks truncated or damaged")
-                yield from self._flush_decoder()
-                return
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError as e:
-                log.debug("%s: damaged packet after %.2f s: %s", self.path, t, error_reason(e))
-                first_bad = t if bad_total == 0 else first_bad
-                bad_run, bad_total = bad_run + 1, bad_total + 1
-                if bad_run >= _MAX_BAD_RUN:
-                    self._stop(f"decoding stopped at {self._at(t)}: {bad_run} damaged packets in a row")
-                    return
-                continue
-            bad_run = 0 if packet.size else bad_run  # the empty packet at the end only flushes
-            for frame in frames:
-                t = (frame.time if frame.time is not None else t) + frame.samples / frame.sample_rate
-                yield frame
+        end = yield from self._decode_packets("")
+        if end is None:
+            return
+        bad_run, bad_total, first_bad, t = end
         if bad_run and bad_run == bad_total:
             self._stop(f"decoding stopped at {self._at(t)}: the file ends in a damaged packet; "
                        "it looks truncated")
         elif bad_total:
             self._note(f"skipped {bad_total} damaged packet(s), the first at {first_bad:.1f} s")
 
-    def _flush_decoder(self) -> Iterator[av.AudioFrame]:
-        try:
-            yield from self._stream.codec_context.decode(None)
-        except av.error.FFmpegError as e:
-            log.debug("%s: flushing the decoder failed: %s", self.path, error_reason(e))
+    def _frame_time(self, frame, t: float) -> float:
+        """The end of `frame` (s): its own time when it has one."""
+        return (frame.time if frame.time is not None else t) + frame.samples / frame.sample_rate
 
     def _check_length(self, decoded_s: float) -> None:
         stated = self.info.duration_s

@@ -9,7 +9,6 @@ turn-taking line up. Damaged files keep what decodes and say so in `problems`.
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 from collections.abc import Iterator
@@ -20,9 +19,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..records import VideoFrame
-from .media import ContainerReader, error_reason, open_container
+from .media import ContainerReader, open_container
 
-log = logging.getLogger(__name__)
 
 #: A forward jump of the frame times larger than this many frame periods (and _GAP_MIN_S)
 #: is a hole in the video (lost packets, or a recorder that stalled).
@@ -32,8 +30,6 @@ _GAP_FRAMES, _GAP_MIN_S = 2.5, 0.25
 _SHORT_S, _SHORT_SHARE = 0.5, 0.02
 #: Holes noted one by one in `problems`; more are summed up in one note.
 _HOLES_NOTED = 3
-#: After this many damaged packets in a row the rest of the file is given up.
-_MAX_BAD_RUN = 200
 #: Frame times closer than this (s) count as equal when thinning with `every_s`.
 _EPS_S = 1e-6
 #: libswscale's area averaging: the sharpest downscale without aliasing.
@@ -161,40 +157,13 @@ class VideoReader(ContainerReader):
 
     def _decoded(self) -> Iterator[av.VideoFrame]:
         """Decoded frames of the video track; damaged packets are skipped, a failed read ends it."""
-        packets = self._container.demux(self._stream)
-        bad_run, bad_total, first_bad, t = 0, 0, 0.0, 0.0  # t: file time of the last frame or packet (s)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as e:
-                self._stop(f"decoding stopped at {self._at(self._session(t))}: {error_reason(e)}; "
-                           "the file looks truncated or damaged")
-                yield from self._flush_decoder()
-                return
-            if packet.pts is not None and packet.time_base is not None:
-                t = float(packet.pts * packet.time_base)
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError as e:
-                log.debug("%s: damaged video packet at %.2f s: %s", self.path, t, error_reason(e))
-                first_bad = t if bad_total == 0 else first_bad
-                bad_run, bad_total = bad_run + 1, bad_total + 1
-                if bad_run >= _MAX_BAD_RUN:
-                    self._stop(f"decoding stopped at {self._at(self._session(t))}: {bad_run} damaged packets in a row")
-                    return
-                continue
-            bad_run = 0 if packet.size else bad_run  # the empty packet at the end only flushes
-            yield from frames
-        if bad_total:
-            self._note(f"skipped {bad_total} damaged video packet(s), the first at {self._session(first_bad):.1f} s")
+        end = yield from self._decode_packets("video ")
+        if end is not None and end[1]:
+            self._note(f"skipped {end[1]} damaged video packet(s), the first at {self._session(end[2]):.1f} s")
 
-    def _flush_decoder(self) -> Iterator[av.VideoFrame]:
-        try:
-            yield from self._stream.codec_context.decode(None)
-        except av.error.FFmpegError as e:
-            log.debug("%s: flushing the video decoder failed: %s", self.path, error_reason(e))
+    def _packet_time(self, packet, t: float) -> float:
+        """The packet's presentation time (s), else `t`."""
+        return float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base is not None else t
 
     def _check_length(self, end_t: float) -> None:
         """Notes a probable truncation: `end_t` (session s) is the end of the last frame decoded."""
