@@ -12,14 +12,14 @@ cores (after a warm-up run, so numba's cache and the OS file cache are warm). Pr
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import run_child  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 640, 480, 30
 
@@ -103,10 +103,7 @@ def make_clip(folder: Path, seconds: float) -> Path:
 
 
 def measure(path: Path, stage: str, cores: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path), stage, cores], capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(done.stderr)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, path, stage, cores)
 
 
 def main() -> None:

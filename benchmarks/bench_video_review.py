@@ -15,14 +15,11 @@ against the same child that only imports and opens the landmarker.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from timing import pinned_cores
+from timing import pinned_cores, run_child
 
 WIDTH, HEIGHT, FPS = 640, 480, 30.0
 LOOP_S = 20.0
@@ -116,10 +113,7 @@ def make_clip(folder: Path, seconds: float) -> Path:
 
 
 def measure(path: Path, stage: str, cores: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path), stage, cores], capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(done.stderr)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(CHILD, path, stage, cores)
 
 
 def speed_table(path: Path, seconds: float, cores: str) -> None:

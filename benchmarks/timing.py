@@ -22,3 +22,16 @@ def pinned_cores(n: int) -> str:
     if n > len(available):
         print(f"only {len(available)} cores here; using {cores}")
     return cores
+
+
+def run_child(code: str, *args) -> dict:
+    """Runs `code` in a fresh Python process with `args` (a measurement free of this process's
+    caches and memory) and returns the JSON object its last line of output prints."""
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
