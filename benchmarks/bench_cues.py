@@ -28,7 +28,7 @@ from attunement.config import default_config  # noqa: E402
 from attunement.cues import distance, gaze, headpose, mouth, nods, posture  # noqa: E402
 from attunement.cues.face import analyze_face  # noqa: E402
 from attunement.cues.face_geometry import CANONICAL, EYE_CORNERS, IRIS_RING, RIGID  # noqa: E402
-from attunement.cues.synthetic import HeadModel, PinholeCamera  # noqa: E402
+from attunement.evaluation.head_model import HeadModel, PinholeCamera  # noqa: E402
 
 FPS, MINUTES = 30.0, 5
 CFG = default_config().cues

@@ -96,7 +96,7 @@ def _prepare(path, embeddings: str):
 
 def _score(prepared, ref, cfg, uem=(0.0, 30.0)):
     """tune_diarize.score, passing the mel frames on."""
-    from attunement.conversation.der import diarization_error
+    from attunement.evaluation.der import diarization_error
     from attunement.conversation.diarize import diarize_frames, frames_to_segments
 
     (feats, speech, duration), mel = prepared
@@ -130,7 +130,7 @@ def der_table(files, embeddings: str = "mfcc") -> None:
     for k, (wav, ref) in files.items():
         prepared = _prepare(wav, embeddings)
         e, hyp = _score(prepared, ref, cfg)
-        from attunement.conversation.der import diarization_error
+        from attunement.evaluation.der import diarization_error
         c = diarization_error(ref, hyp, uem=(0.0, 30.0), collar_s=0.25)
         split = error_split(ref, hyp)
         if k != "sample":
@@ -153,7 +153,7 @@ def shares_table(files, embeddings: str = "mfcc") -> None:
     reference speaker, ours mapped one to one by the largest total overlap; the largest miss per file."""
     import itertools
 
-    from attunement.session.review import review_file
+    from attunement.session.runners.offline import review_file
 
     cfg = _config(embeddings)
     print(f"\n{'file':>8} {'spk ref/hyp':>12} {'max pts off':>12}  per reference speaker (points)")
@@ -179,8 +179,8 @@ def shares_table(files, embeddings: str = "mfcc") -> None:
 
 
 def assembled_table(files, seeds: int, embeddings: str = "mfcc") -> None:
-    from attunement.conversation.der import diarization_error
-    from attunement.sources.assemble import assemble_conversation
+    from attunement.evaluation.der import diarization_error
+    from attunement.evaluation.assemble import assemble_conversation
 
     cfg = _config(embeddings)
 
@@ -209,9 +209,9 @@ def assembled_table(files, seeds: int, embeddings: str = "mfcc") -> None:
 
 def long_table(files, counts=(3, 5, 10), embeddings: str = "mfcc") -> None:
     """Assembled sample.wav talks laid end to end: speakers found and DER (the talks reuse the same source stretches)."""
-    from attunement.conversation.der import diarization_error
+    from attunement.evaluation.der import diarization_error
     from attunement.records import Segment
-    from attunement.sources.assemble import assemble_conversation
+    from attunement.evaluation.assemble import assemble_conversation
 
     cfg = _config(embeddings)
 
@@ -233,8 +233,8 @@ def long_table(files, counts=(3, 5, 10), embeddings: str = "mfcc") -> None:
 
 
 def speed(minutes: float, embeddings: str = "mfcc") -> None:
-    from attunement.sources.assemble import assemble_conversation
-    from attunement.sources.media import write_wav
+    from attunement.evaluation.assemble import assemble_conversation
+    from attunement.sources.wav import write_wav
     from tune_diarize import corpus
 
     folder = Path(os.environ.get("ATTUNE_BENCH_DIR", tempfile.gettempdir())) / "attune-bench"

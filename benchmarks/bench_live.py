@@ -35,7 +35,7 @@ os.sched_setaffinity(0, {int(c) for c in sys.argv[4].split(",")})
 import numpy as np
 from attunement.config import default_config
 from attunement.perception.landmarks import FaceBodyLandmarker
-from attunement.session.live import run_session, warm_up
+from attunement.session.runners.live import run_session, warm_up
 from attunement.sources.camera import Camera
 from attunement.sources.clock import SessionClock
 from attunement.sources.microphone import Microphone
@@ -92,7 +92,7 @@ def make_audio(folder: Path, seconds: float) -> Path:
 
     import numpy as np
 
-    from attunement.sources.synthetic import practice_conversation
+    from attunement.demo.conversation import practice_conversation
 
     path = folder / f"live_audio_{seconds:g}s.wav"
     if path.exists():

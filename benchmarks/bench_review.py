@@ -21,7 +21,7 @@ CHILD = r"""
 import json, os, sys, time
 os.sched_setaffinity(0, {0})
 from attunement.config import default_config
-from attunement.session.review import review_file
+from attunement.session.runners.offline import review_file
 from attunement.sources.media import MediaReader
 path, channels, stage = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 config = default_config()
@@ -42,8 +42,8 @@ def make_input(folder: Path, minutes: float, channels: int) -> Path:
     """A long conversation: the demo conversation tiled to `minutes` (16 kHz, 16-bit WAV)."""
     import numpy as np
 
-    from attunement.sources.media import write_wav
-    from attunement.sources.synthetic import practice_conversation
+    from attunement.sources.wav import write_wav
+    from attunement.demo.conversation import practice_conversation
 
     path = folder / f"talk_{minutes:g}min_{channels}ch.wav"
     if not path.exists():

@@ -1,6 +1,6 @@
 """Video review speed and memory: `session.vision.watch_video` on a generated 640x480, 30 fps clip.
 
-The clip is the real portrait (scaled onto a 640x480 canvas) moved by the warp (sources/warp.py:
+The clip is the real portrait (scaled onto a 640x480 canvas) moved by the warp (demo/warp.py:
 looks down, turns, leans in, nods; 20 s of motion, looped), encoded as MPEG-4 by
 demo_video.write_video. Each measurement runs in a fresh subprocess pinned to `--cores` cores,
 after a warm-up run (numba cache, file cache). Stages: decode (VideoReader alone), face (FaceMesh
@@ -32,7 +32,7 @@ from attunement.config import default_config
 from attunement.cues.face import analyze_face, stack_landmarks
 from attunement.cues.posture import posture_of
 from attunement.perception.landmarks import FaceBodyLandmarker
-from attunement.session.vision import watch_video
+from attunement.cues.track import watch_video
 from attunement.sources.video import VideoReader
 
 def peak_kb():
@@ -85,8 +85,9 @@ def make_clip(folder: Path, seconds: float) -> Path:
 
     from attunement.perception.landmarks import FaceBodyLandmarker
     from attunement.records import VideoFrame
-    from attunement.sources.demo_video import portrait, write_video
-    from attunement.sources.warp import Nod, Pose, lean_in, pose_sequence
+    from attunement.demo.video import portrait, write_video
+    from attunement.demo.warp import Nod, Pose, lean_in
+    from attunement.demo.warp import pose_sequence
 
     path = folder / f"review_{WIDTH}x{HEIGHT}_{FPS:g}fps_{seconds:g}s.mkv"
     if path.exists():

@@ -22,11 +22,11 @@ import numpy as np
 
 from attunement.config import default_config
 from attunement.conversation import features as ft
-from attunement.conversation.der import diarization_error
+from attunement.evaluation.der import diarization_error
 from attunement.conversation.diarize import diarize_frames, frames_to_segments, speech_on_frames
 from attunement.conversation.rttm import parse_rttm
 from attunement.perception.vad import detect_speech
-from attunement.sources.assemble import assemble_conversation, single_speaker_stretches
+from attunement.evaluation.assemble import assemble_conversation, single_speaker_stretches
 from attunement.sources.media import read_audio
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "conversations"

@@ -43,8 +43,9 @@ from attunement.perception.vad import FrameAnalyzer, detect_speech
 from attunement.perception.vad_kernels import (audible_frames, level_gate, segments_to_frames, smooth_frames,
                                                smooth_speech, speech_segments)
 from attunement.records import Segment, VoiceActivity
-from attunement.sources.media import read_audio, write_wav
-from attunement.sources.synthetic import practice_conversation
+from attunement.sources.media import read_audio
+from attunement.sources.wav import write_wav
+from attunement.demo.conversation import practice_conversation
 
 GRID = {
     "frame_ms": (10, 20, 30),

@@ -10,8 +10,8 @@ from test_synthetic import assert_truth_consistent, frame_scores, union, webrtc_
 from attunement.conversation.rttm import read_rttm
 from attunement.errors import InputError
 from attunement.records import Segment
-from attunement.sources.assemble import ASSEMBLED_SCRIPT, assemble_conversation, single_speaker_stretches
-from attunement.sources.synthetic import Line, render_script
+from attunement.evaluation.assemble import ASSEMBLED_SCRIPT, assemble_conversation, single_speaker_stretches
+from attunement.demo.conversation import Line, render_script
 
 RAMP = 80   # samples of the 5 ms fades at 16 kHz
 

@@ -16,13 +16,15 @@ from attunement.cues.calibration import load_profile, save_profile
 from attunement.errors import InputError
 from attunement.perception.landmarks import FaceBodyLandmarker
 from attunement.records import Landmarks, VideoFrame
-from attunement.session.calibrate import calibrate_from_video, default_profile_path
+from attunement.session.runners.calibrate import calibrate_from_video, default_profile_path
 from attunement.cues.face import analyze_face, stack_landmarks
 from attunement.cues.posture import posture_of
-from attunement.session.vision import LandmarkTrack, vision_from_track, watch_video
+from attunement.cues.track import LandmarkTrack, vision_from_track
+from attunement.session.runners.offline import watch_video
 from attunement.sources.video import VideoReader
-from attunement.sources.demo_video import portrait, write_video
-from attunement.sources.warp import Pose, pose_sequence
+from attunement.demo.video import portrait, write_video
+from attunement.demo.warp import Pose
+from attunement.demo.warp import pose_sequence
 
 CONFIG = default_config()
 FPS = 15.0

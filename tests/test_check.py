@@ -13,11 +13,13 @@ from attunement.config import default_config
 from attunement.perception.landmarks import FaceBodyLandmarker
 from attunement.records import VideoFrame
 from attunement.errors import InputError
-from attunement.session.check import _NO_FACE, check_devices, format_check, format_devices, frame_cues, list_devices, run_check
+from attunement.session.devices.check import _NO_FACE, check_devices, format_check, format_devices, run_check
+from attunement.cues.frame import frame_cues
+from attunement.sources.devices import list_devices
 from attunement.sources.camera import Camera
 from attunement.sources.clock import SessionClock
-from attunement.sources.demo_video import portrait, write_video
-from attunement.sources.media import write_wav
+from attunement.demo.video import portrait, write_video
+from attunement.sources.wav import write_wav
 from attunement.sources.microphone import Microphone
 
 FPS, RATE, SECONDS = 15, 16000, 2.0

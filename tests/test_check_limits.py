@@ -9,13 +9,13 @@ import math
 import numpy as np
 import pytest
 
-from attunement.session.check import (MAX_CLIP_SHARE, MAX_LATENCY_MS, MIN_FPS_SHARE,
-                                      MIN_LEVEL_DBFS, Limit, check_devices, check_limits, format_check,
-                                      format_limits, frame_timing, limits_met, run_check)
-from attunement.sources.demo_video import render_demo_video
-from attunement.sources.media import write_wav
+from attunement.session.devices.check import check_devices, format_check, frame_timing, run_check
+from attunement.session.devices.limits import MAX_CLIP_SHARE, MAX_LATENCY_MS, MIN_FPS_SHARE, MIN_LEVEL_DBFS
+from attunement.session.devices.limits import Limit, check_limits, format_limits, limits_met
+from attunement.demo.video import render_demo_video
+from attunement.sources.wav import write_wav
 from attunement.sources.microphone import Microphone
-from attunement.sources.synthetic import synth_voice
+from attunement.demo.conversation import synth_voice
 
 RATE, FPS = 16000, 15.0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from attunement.sources.media import write_wav
+from attunement.sources.wav import write_wav
 
 ATTUNE = Path(sys.executable).with_name("attune")
 
@@ -96,8 +96,8 @@ def test_metrics_from_annotation_alone(tmp_path):
 
 
 def test_calibrate_then_review_with_the_profile(tmp_path):
-    from attunement.sources.demo_video import render_demo_video
-    from attunement.sources.synthetic import practice_conversation
+    from attunement.demo.video import render_demo_video
+    from attunement.demo.conversation import practice_conversation
 
     convo = practice_conversation(seed=0, channels=1)
     video = tmp_path / "me.mkv"
@@ -115,8 +115,8 @@ def test_calibrate_then_review_with_the_profile(tmp_path):
 
 
 def test_live_session_from_replayed_files_then_history_summary_export(tmp_path):
-    from attunement.sources.demo_video import render_demo_video
-    from attunement.sources.synthetic import practice_conversation
+    from attunement.demo.video import render_demo_video
+    from attunement.demo.conversation import practice_conversation
 
     convo = practice_conversation(seed=0, channels=1)
     video = tmp_path / "talk.mkv"

@@ -20,8 +20,9 @@ from attunement.cues.calibration import calibrate
 from attunement.cues.face import analyze_face
 from attunement.perception.landmarks import FaceBodyLandmarker
 from attunement.records import VideoFrame
-from attunement.sources.demo_video import portrait
-from attunement.sources.warp import Nod, Pose, lean_in, pose_sequence, warp_face
+from attunement.demo.video import portrait
+from attunement.demo.warp import Nod, Pose, lean_in, warp_face
+from attunement.demo.warp import pose_sequence
 
 CONFIG = default_config()
 CFG = CONFIG.cues

@@ -23,7 +23,7 @@ from attunement.cues.face import analyze_face
 from attunement.cues.distance import camera_intrinsics, distance_cm, iris_diameter_px, iris_units
 from attunement.cues.headpose import fit_head_pose, pose_angles, relative_angles, rotation_from_angles
 from attunement.cues.face_geometry import RIGID
-from attunement.cues.synthetic import HeadModel, PinholeCamera, rotation_between
+from attunement.evaluation.head_model import HeadModel, PinholeCamera, rotation_between
 
 CFG = default_config().cues
 CAM = PinholeCamera(1280, 720, 65.0)

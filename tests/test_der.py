@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from attunement.conversation.der import DiarizationError, diarization_error, optimal_mapping
+from attunement.evaluation.der import DiarizationError, diarization_error, optimal_mapping
 from attunement.intervals import union
 from attunement.errors import InputError
 from attunement.records import Segment as S

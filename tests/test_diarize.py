@@ -8,7 +8,7 @@ import pytest
 from attunement.config import default_config
 from attunement.conversation import features as ft
 from attunement.conversation.cluster import first_appearance, prune_affinity, spectral_clusters
-from attunement.conversation.der import diarization_error
+from attunement.evaluation.der import diarization_error
 from attunement.conversation.diarize import (
     Diarizer, diarize_frames, frames_to_segments, merge_close_speakers, speaker_glr, speech_on_frames,
 )
@@ -16,7 +16,7 @@ from attunement.conversation.reseg import box_smooth, second_speaker, speaker_lo
 from attunement.errors import ConfigError, InputError
 from attunement.perception.vad import detect_speech
 from attunement.records import AudioBlock, VoiceActivity
-from attunement.sources.synthetic import practice_conversation
+from attunement.demo.conversation import practice_conversation
 
 CFG = default_config().diarization
 

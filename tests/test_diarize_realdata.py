@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from attunement.config import default_config
-from attunement.conversation.der import diarization_error
+from attunement.evaluation.der import diarization_error
 from attunement.conversation.diarize import Diarizer
 from attunement.conversation.rttm import parse_rttm
 from attunement.perception.vad import detect_speech
 from attunement.records import AudioBlock, Segment
-from attunement.sources.assemble import assemble_conversation, single_speaker_stretches
+from attunement.evaluation.assemble import assemble_conversation, single_speaker_stretches
 from attunement.sources.media import read_audio
 
 pytestmark = pytest.mark.realdata
@@ -67,7 +67,7 @@ def talk_share_errors(wav, ref) -> dict[str, float]:
     the reference annotation; ours mapped one to one by the largest total overlap."""
     import itertools
 
-    from attunement.session.review import review_file
+    from attunement.session.runners.offline import review_file
 
     ours = review_file(wav, config=default_config(), video=False)
     truth = review_file(wav, config=default_config(), video=False, reference=ref)

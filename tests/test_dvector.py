@@ -436,7 +436,7 @@ def test_dvector_path_separates_two_buzzes_and_a_rebuilt_session_falls_back(rng,
 
 
 def stretch_windows(x, ref, step=0.4):
-    from attunement.sources.assemble import single_speaker_stretches
+    from attunement.evaluation.assemble import single_speaker_stretches
 
     starts, who = [], []
     for s in single_speaker_stretches(ref, duration_s=x.size / 16000):
@@ -494,7 +494,7 @@ def test_two_talking_head_voices_are_told_apart(shared_data):
 @needs_model
 @pytest.mark.realdata
 def test_dvector_diarization_of_sample_and_dev01(shared_data):
-    from attunement.conversation.der import diarization_error
+    from attunement.evaluation.der import diarization_error
     from attunement.conversation.rttm import parse_rttm
     from attunement.perception.vad import detect_speech
     from attunement.sources.media import read_audio

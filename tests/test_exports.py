@@ -13,9 +13,9 @@ from attunement.config import default_config
 from attunement.conversation.rttm import read_rttm
 from attunement.errors import InputError
 from attunement.records import Segment
-from attunement.session.review import review_annotation, review_file
-from attunement.sources.demo_video import render_demo_video
-from attunement.sources.synthetic import practice_conversation
+from attunement.session.runners.offline import review_annotation, review_file
+from attunement.demo.video import render_demo_video
+from attunement.demo.conversation import practice_conversation
 from attunement.summary.exports import export
 from attunement.summary.json_out import review_to_json
 

@@ -10,7 +10,8 @@ import glob
 
 import pytest
 
-from attunement.session.check import Limit, format_check, format_limits, limits_met, run_check
+from attunement.session.devices.limits import Limit, format_limits, limits_met
+from attunement.session.devices.check import format_check, run_check
 
 SECONDS = 5.0
 

@@ -4,6 +4,8 @@ is a noted gap; the session folder is private and holds no raw media unless aske
 
 from __future__ import annotations
 
+from attunement.summary.cues_json import review_cues
+
 import json
 import os
 import signal
@@ -21,15 +23,17 @@ from conftest import kill_when
 
 from attunement.config import default_config
 from attunement.errors import InputError
-from attunement.session.live import run_session
-from attunement.session.review import review_file
-from attunement.session.signals import find_session, history, load_review, vad_dtype
-from attunement.session.store import load_session
+from attunement.session.runners.live import run_session
+from attunement.session.runners.offline import review_file
+from attunement.session.store.history import find_session, history
+from attunement.session.runners.rebuild import load_review
+from attunement.session.store.formats import vad_dtype
+from attunement.session.store.writer import load_session
 from attunement.sources.camera import Camera
 from attunement.sources.clock import SessionClock
-from attunement.sources.demo_video import render_demo_video
+from attunement.demo.video import render_demo_video
 from attunement.sources.microphone import Microphone
-from attunement.sources.synthetic import practice_conversation
+from attunement.demo.conversation import practice_conversation
 from attunement.summary.json_out import review_to_json
 
 CONFIG = default_config()
@@ -73,7 +77,7 @@ def assert_same_review(got, want, *, until: float | None = None, cues: bool = Tr
         assert [(i.by, i.of) for i in a.interruptions] == [(i.by, i.of) for i in b.interruptions]
         np.testing.assert_allclose(a.floor_transfer_offsets_s, b.floor_transfer_offsets_s, atol=frame)
     if until is None and cues:
-        gc, wc = got.cues(), want.cues()
+        gc, wc = review_cues(got), review_cues(want)
         assert abs(gc["frames"] - wc["frames"]) <= 1
         for key in [k for k in wc if k.endswith("_share") or k.endswith("_speaking") or k.endswith("_listening")]:
             if wc[key] is None:
@@ -116,7 +120,7 @@ def test_a_saved_session_is_rebuilt_exactly(live):
     rebuilt = load_review(live.folder)
     assert rebuilt.segments == live.review.segments
     assert rebuilt.turn_taking.to_json() == live.review.turn_taking.to_json()
-    assert rebuilt.cues() == live.review.cues()
+    assert review_cues(rebuilt) == review_cues(live.review)
     cues = load_session(live.folder).signals["cues"]  # the live per-frame cues agree with the batch ones
     np.testing.assert_array_equal(cues["t"], live.review.vision.times)
     np.testing.assert_allclose(cues["mouth"], live.review.vision.face.mouth, atol=1e-6)
@@ -188,7 +192,7 @@ def test_bad_session_arguments_are_one_clear_error(tmp_path):
 KILLED = textwrap.dedent("""
     import sys
     from attunement.config import default_config
-    from attunement.session.live import run_session
+    from attunement.session.runners.live import run_session
     from attunement.sources.camera import Camera
     from attunement.sources.clock import SessionClock
     from attunement.sources.microphone import Microphone
@@ -226,12 +230,12 @@ def test_a_killed_real_time_session_is_rebuilt_from_what_was_recorded(demo, tmp_
 def test_lost_audio_input_is_filled_with_silence_so_the_clock_holds(tmp_path):
     from attunement.conversation.speakers import SingleTrack
     from attunement.records import AudioBlock
-    from attunement.session.live import _Audio
-    from attunement.session.store import SessionWriter
+    from attunement.session.runners.streams import AudioPath as AudioPath
+    from attunement.session.store.writer import SessionWriter
 
     rate = 16000
     with SessionWriter(root=tmp_path) as writer:
-        audio = _Audio(SingleTrack("me"), 1, config=CONFIG, writer=writer, keep=None)
+        audio = AudioPath(SingleTrack("me"), 1, config=CONFIG, writer=writer, keep=None)
         tone = (0.1 * np.sin(np.arange(rate // 10) * 0.2)).astype(np.float32)[None]
         audio(AudioBlock(tone, 0.0, rate))
         audio(AudioBlock(tone, 0.2, rate))  # 0.1 s lost (an overflow, dropped blocks)
@@ -250,16 +254,16 @@ def test_a_camera_alone_gives_the_cues_and_says_there_was_no_microphone(demo, tm
         result = run_session(camera=cam, config=CONFIG, root=tmp_path)
     review = result.review
     assert review.segments == () and "no microphone was used: no speech to review" in review.problems
-    assert review.cues()["eye_contact_share"] == offline.cues()["eye_contact_share"]
+    assert review_cues(review)["eye_contact_share"] == review_cues(offline)["eye_contact_share"]
     assert review.duration_s == pytest.approx(offline.vision.times[-1], abs=0.1)
     rebuilt = load_review(result.folder)
-    assert rebuilt.cues() == review.cues() and rebuilt.segments == ()
+    assert review_cues(rebuilt) == review_cues(review) and rebuilt.segments == ()
 
 
 def test_one_shared_microphone_is_diarized_live_as_offline_and_rebuilt(tmp_path):
     convo = practice_conversation(seed=0, channels=1)
     path = tmp_path / "mono.wav"
-    from attunement.sources.media import write_wav
+    from attunement.sources.wav import write_wav
 
     write_wav(path, convo.audio, convo.rate)
     offline = review_file(path, config=CONFIG, num_speakers=2)
@@ -282,7 +286,7 @@ def test_a_session_ends_after_its_duration(demo, tmp_path):
 CTRL_C = textwrap.dedent("""
     import sys
     from attunement.config import default_config
-    from attunement.session.live import run_session
+    from attunement.session.runners.live import run_session
     from attunement.sources.microphone import Microphone
     with Microphone(sys.argv[1]) as mic:
         result = run_session(mic=mic, config=default_config(), root=sys.argv[2], channels_are_speakers=True)

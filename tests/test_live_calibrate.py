@@ -4,6 +4,8 @@ the start is refused with a note and the session still completes on its own base
 
 from __future__ import annotations
 
+from attunement.summary.cues_json import review_cues
+
 import json
 import stat
 
@@ -15,15 +17,15 @@ from attunement.cues.calibration import load_profile
 from attunement.errors import InputError
 from attunement.perception.landmarks import FaceBodyLandmarker
 from attunement.records import VideoFrame
-from attunement.session.calibrate import calibrate_from_video, default_profile_path
-from attunement.session.live import run_session
-from attunement.session.signals import PROFILE_FILE
+from attunement.session.runners.calibrate import calibrate_from_video, default_profile_path
+from attunement.session.runners.live import run_session
+from attunement.session.store.formats import PROFILE_FILE
 from attunement.sources.camera import Camera
 from attunement.sources.clock import SessionClock
-from attunement.sources.demo_video import portrait, render_demo_video, write_video
+from attunement.demo.video import portrait, render_demo_video, write_video
 from attunement.sources.microphone import Microphone
-from attunement.sources.synthetic import practice_conversation
-from attunement.sources.warp import warp_face
+from attunement.demo.conversation import practice_conversation
+from attunement.demo.warp import warp_face
 
 CONFIG = default_config()
 SECONDS = 6.0  # of the demo conversation replayed: the calibration window and a little after
@@ -81,14 +83,14 @@ def test_calibration_writes_a_private_profile_that_the_session_uses(demo, convo,
     np.testing.assert_allclose(profile.head_deg, offline.head_deg, atol=0.5)
     np.testing.assert_allclose(profile.eye_bias_deg, offline.eye_bias_deg, atol=0.5)
     assert profile.frames == offline.frames
-    assert result.review.cues()["baseline"] == "profile"
+    assert review_cues(result.review)["baseline"] == "profile"
     assert load_profile(result.folder / PROFILE_FILE) == profile
     assert not [n for n in result.notes if "calibrat" in n]
 
 
 def test_without_calibration_the_session_uses_its_own_baseline(demo, convo, tmp_path, data_home):
     result = replay(demo, convo, tmp_path / "sessions", calibrate_s=0.0)
-    assert result.review.cues()["baseline"] != "profile"
+    assert review_cues(result.review)["baseline"] != "profile"
     assert not default_profile_path().exists()
 
 
@@ -98,7 +100,7 @@ def test_looking_away_at_the_start_is_a_note_and_the_session_completes(away, con
     assert len(notes) == 1 and "own baseline" in notes[0], result.notes
     assert notes[0] in result.review.problems
     assert not default_profile_path().exists()
-    assert result.review.cues()["baseline"] != "profile"
+    assert review_cues(result.review)["baseline"] != "profile"
     assert result.review.duration_s == pytest.approx(4.0, abs=0.1)
     saved = json.loads((result.folder / "review.json").read_text())
     assert notes[0] in saved["problems"]
@@ -114,7 +116,7 @@ def test_a_given_profile_wins_over_calibration_and_a_profile_path_is_honoured(de
     # looking away now does not matter: the saved profile is used and not overwritten
     second = replay(away, convo, tmp_path / "sessions", calibrate_s=CALIBRATE_S, profile=profile,
                     profile_path=target)
-    assert second.review.cues()["baseline"] == "profile"
+    assert review_cues(second.review)["baseline"] == "profile"
     assert not [n for n in second.notes if "calibrat" in n]
     assert load_profile(target) == profile == load_profile(second.folder / PROFILE_FILE)
     assert first.folder != second.folder

@@ -19,8 +19,9 @@ import pytest
 from attunement.errors import EndOfStream, InputError
 from attunement.sources.camera import Camera, is_device
 from attunement.sources.clock import SessionClock
-from attunement.sources.demo_video import write_video
-from attunement.sources.media import read_audio, write_wav
+from attunement.demo.video import write_video
+from attunement.sources.media import read_audio
+from attunement.sources.wav import write_wav
 from attunement.sources.microphone import Microphone
 from attunement.sources.video import VideoReader
 

@@ -84,7 +84,7 @@ def mouth_track(path):
 def partner_voice(shared_data, seconds):
     """A one-speaker stretch of sample.wav of at least `seconds` (float32 [n] at 16 kHz)."""
     from attunement.conversation.rttm import read_rttm
-    from attunement.sources.assemble import single_speaker_stretches
+    from attunement.evaluation.assemble import single_speaker_stretches
     from attunement.sources.media import read_audio
 
     conv = shared_data / "conversations"

@@ -27,7 +27,8 @@ import pytest
 
 from attunement.errors import InputError
 from attunement.records import AudioBlock
-from attunement.sources.media import MediaReader, read_audio, write_wav
+from attunement.sources.media import MediaReader, read_audio
+from attunement.sources.wav import write_wav
 
 RATE = 16000
 BURST_S = 1.234  # centre of the burst in the test signal

@@ -9,16 +9,18 @@ from attunement.config import default_config
 from attunement.errors import InputError
 from attunement.perception.vad import detect_speech
 from attunement.records import Segment
-from attunement.session import partner as partner_mod
-from attunement.session.partner import PartnerLine, PartnerVoice, espeak_available, shown_duration, trim_silence
-from attunement.session.rehearse import (ME, PARTNER, Rehearsal, analyze_rehearsal, estimate_echo_delay,
-                                         estimate_echo_gain, levels_from_frames, line_frame_levels,
-                                         playback_levels, rehearsal_metrics, suppress_echo, user_segments)
-from attunement.session.scenario import format_scenarios, list_scenarios, load_scenario, parse_scenario
+from attunement.session.rehearsal import voice as partner_mod
+from attunement.records import PartnerLine
+from attunement.session.rehearsal.voice import PartnerVoice, espeak_available, shown_duration, trim_silence
+from attunement.records import ME, PARTNER
+from attunement.session.rehearsal.schedule import Rehearsal
+from attunement.session.rehearsal.measure import analyze_rehearsal, rehearsal_metrics, user_segments
+from attunement.perception.echo import estimate_echo_delay, estimate_echo_gain, levels_from_frames, line_frame_levels, playback_levels, suppress_echo
+from attunement.session.rehearsal.scenario import format_scenarios, list_scenarios, load_scenario, parse_scenario
 from attunement.conversation.rttm import read_rttm
-from attunement.sources.assemble import single_speaker_stretches
+from attunement.evaluation.assemble import single_speaker_stretches
 from attunement.sources.media import read_audio
-from attunement.sources.synthetic import pink_noise, synth_voice
+from attunement.demo.conversation import pink_noise, synth_voice
 
 RATE = 16000
 HOP = 0.03

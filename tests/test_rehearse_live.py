@@ -8,13 +8,16 @@ import json
 import numpy as np
 import pytest
 
+from attunement.summary.cues_json import review_cues
 from attunement.config import default_config
 from attunement.errors import EndOfStream, InputError
 from attunement.records import AudioBlock
-from attunement.session.partner import PartnerVoice, espeak_available, shown_duration
-from attunement.session.rehearse_live import SoundPlayer, _FrameDecider, _Playback, decide_frames, run_rehearsal
-from attunement.session.scenario import load_scenario
-from attunement.sources.synthetic import pink_noise, synth_voice
+from attunement.session.rehearsal.voice import PartnerVoice, espeak_available, shown_duration
+from attunement.session.runners.rehearse import SoundPlayer, run_rehearsal
+from attunement.session.runners.pacing import FrameDecider as FrameDecider, Playback as Playback
+from attunement.perception.echo import decide_frames
+from attunement.session.rehearsal.scenario import load_scenario
+from attunement.demo.conversation import pink_noise, synth_voice
 
 RATE = 16000
 HOP = 0.03
@@ -199,7 +202,7 @@ def test_decide_frames_rejects_bad_shapes():
 
 
 def test_playback_levels_window_on_grid():
-    pb = _Playback(RATE, HOP)
+    pb = Playback(RATE, HOP)
     hop = round(HOP * RATE)
     pb.add(0.09, np.full(2 * hop, 0.1, np.float32))          # frames 3, 4 at -20 dBFS
     pb.add(0.30, np.full(hop, 0.01, np.float32))             # frame 10 at -40 dBFS
@@ -218,8 +221,8 @@ def test_live_decision_ignores_echo_hears_user(rng):
     line = voice.audio("What is one thing that made you happy today, do you think?")
     for user in (False, True):
         room = ScriptedRoom(rng, user=user, limit_s=12.0)
-        decider = _FrameDecider(config=default_config(), rehearsal=default_config().rehearse, rate=RATE)
-        pb = _Playback(RATE, decider.hop_s)
+        decider = FrameDecider(config=default_config(), rehearsal=default_config().rehearse, rate=RATE)
+        pb = Playback(RATE, decider.hop_s)
         decisions = []
         while True:
             try:
@@ -244,7 +247,7 @@ def test_camera_adds_cues_to_the_rehearsal_review(rng, tmp_path):
     """With a camera (a replayed demo video, real mediapipe), the review carries the on-camera cues."""
     from attunement.sources.camera import Camera
     from attunement.sources.clock import SessionClock
-    from attunement.sources.demo_video import render_demo_video
+    from attunement.demo.video import render_demo_video
 
     path = tmp_path / "face.mkv"
     render_demo_video(path, np.zeros((1, 3 * RATE), np.float32), RATE)
@@ -252,10 +255,10 @@ def test_camera_adds_cues_to_the_rehearsal_review(rng, tmp_path):
     with Camera(path, pace=0, clock=SessionClock(), start=T0) as cam:
         result = run_rehearsal(scenario=load_scenario("check-in"), mic=room, camera=cam, config=default_config(),
                                player=room.play, voice=SyntheticVoice(rng), root=tmp_path / "s", start_s=T0 + 0.5)
-    assert result.review.vision is not None and result.review.cues()["frames"] >= 1
+    assert result.review.vision is not None and review_cues(result.review)["frames"] >= 1
     assert len(result.metrics["user_segments"]) == len(ANSWERS)
     # `attune summary` of the folder: the same review, the cues rebuilt from the stored landmarks
-    from attunement.session.signals import load_review
+    from attunement.session.runners.rebuild import load_review
     from attunement.summary.json_out import review_to_json
 
     assert review_to_json(load_review(result.folder)) == review_to_json(result.review)
@@ -293,7 +296,7 @@ def test_stop_ends_the_rehearsal_with_a_saved_review(rng, tmp_path):
 
 
 def test_rehearse_needs_a_microphone():
-    from attunement.session.rehearse_live import rehearse
+    from attunement.session.runners.rehearse import rehearse
 
     with pytest.raises(InputError, match="--mic none"):
         rehearse(config=default_config(), scenario=load_scenario("check-in"), camera="none", mic="none",
@@ -328,7 +331,7 @@ def test_a_user_settings_file_changes_the_pause_before_the_next_line(rng, tmp_pa
 def test_lost_microphone_input_is_silence_and_the_schedule_holds(rng, tmp_path):
     """A microphone that loses 0.2 s (an overflow) mid-answer: the hole is silence on the session
     clock, the voice activity stays contiguous, and the stored rehearsal rebuilds to the same review."""
-    from attunement.session.signals import load_review
+    from attunement.session.runners.rebuild import load_review
     from attunement.summary.json_out import review_to_json
 
     class LossyRoom(ScriptedRoom):

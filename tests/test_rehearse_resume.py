@@ -14,10 +14,12 @@ import pytest
 from conftest import kill_when
 
 from attunement.config import default_config
-from attunement.session.rehearse_live import load_rehearsal, run_rehearsal
-from attunement.session.scenario import load_scenario
-from attunement.session.signals import history, load_review
-from attunement.session.store import load_session
+from attunement.session.runners.rebuild import load_rehearsal
+from attunement.session.runners.rehearse import run_rehearsal
+from attunement.session.rehearsal.scenario import load_scenario
+from attunement.session.store.history import history
+from attunement.session.runners.rebuild import load_review
+from attunement.session.store.writer import load_session
 from attunement.summary.exports import export
 from attunement.summary.json_out import review_to_json
 

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from attunement.summary.cues_json import review_cues
 from attunement.config import default_config
 from attunement.records import Segment
-from attunement.session.review import review_annotation, review_file
-from attunement.sources.demo_video import render_demo_video
-from attunement.sources.synthetic import practice_conversation
+from attunement.session.runners.offline import review_annotation, review_file
+from attunement.demo.video import render_demo_video
+from attunement.demo.conversation import practice_conversation
 from attunement.summary.json_out import review_to_json
 from attunement.summary.report import OKABE_ITO, write_report
 from attunement.summary.text import summarize
@@ -126,7 +127,7 @@ def test_the_numbers_are_one_click_away(reports):
     shares = re.findall(r"<td>([^<]*)</td>", rows["Share of the talk"])
     assert shares == [f"{per[sp]['talk_share']:.0%}" for sp in both.speakers]
     assert re.findall(r"<td>([^<]*)</td>", rows["Turns"]) == [str(per[sp]["turns"]) for sp in both.speakers]
-    cues = both.cues()
+    cues = review_cues(both)
     assert rows["Nods while listening"] == f"<td>{cues['nods_while_listening']}</td>"
     assert rows["Eye contact"] == f"<td>{cues['eye_contact_share']:.0%}</td>"
     audio = reports["audio"][0].read_text()

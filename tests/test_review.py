@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from attunement.config import default_config
-from attunement.session.review import review_file
-from attunement.sources.media import write_wav
-from attunement.sources.synthetic import practice_conversation
+from attunement.session.runners.offline import review_file
+from attunement.sources.wav import write_wav
+from attunement.demo.conversation import practice_conversation
 from attunement.summary.json_out import review_to_json
 from attunement.summary.text import summarize
 

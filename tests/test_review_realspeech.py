@@ -7,9 +7,9 @@ import pytest
 
 from attunement.config import default_config
 from attunement.conversation.rttm import read_rttm
-from attunement.session.review import review_file
-from attunement.sources.assemble import assemble_conversation
-from attunement.sources.media import write_wav
+from attunement.session.runners.offline import review_file
+from attunement.evaluation.assemble import assemble_conversation
+from attunement.sources.wav import write_wav
 
 pytestmark = pytest.mark.realdata
 CONFIG = default_config()

@@ -3,13 +3,15 @@ and the real talking-head clips, through the same path as any recording."""
 
 from __future__ import annotations
 
+from attunement.summary.cues_json import review_cues
+
 import numpy as np
 import pytest
 
 from attunement.config import default_config
-from attunement.session.review import review_file
-from attunement.sources.demo_video import LEAN_IN_AT, LOOK_DOWN, NODS, TURN_KEEPING_EYES, render_demo_video
-from attunement.sources.synthetic import practice_conversation
+from attunement.session.runners.offline import review_file
+from attunement.demo.video import LEAN_IN_AT, LOOK_DOWN, NODS, TURN_KEEPING_EYES, render_demo_video
+from attunement.demo.conversation import practice_conversation
 from attunement.summary.json_out import review_to_json
 from attunement.summary.text import clock, summarize
 
@@ -80,7 +82,7 @@ def test_cues_json_and_summary(demo):
 @pytest.mark.parametrize("name", ["WDA_AlexandriaOcasioCortez_000.mp4", "WDA_KatieHill_000.mp4"])
 def test_real_talking_head(shared_data, name):
     review = review_file(shared_data / "video" / name, config=CONFIG)
-    cues = review.cues()
+    cues = review_cues(review)
     assert cues["face_visible_share"] == 1.0
     assert cues["eye_contact_share"] >= 0.8
     assert cues["arms_crossed_share"] in (None, 0.0)

@@ -16,11 +16,11 @@ import pytest
 from attunement.config import default_config
 from attunement.conversation.rttm import read_rttm
 from attunement.records import Segment
-from attunement.session.review import review_annotation
-from attunement.session.reviews import export_kept, is_kept_review, keep_review, kept_summary
-from attunement.session.signals import history
-from attunement.sources.media import write_wav
-from attunement.sources.synthetic import practice_conversation
+from attunement.session.runners.offline import review_annotation
+from attunement.session.store.kept import export_kept, is_kept_review, keep_review, kept_summary
+from attunement.session.store.history import history
+from attunement.sources.wav import write_wav
+from attunement.demo.conversation import practice_conversation
 from attunement.summary.text import summarize
 
 CONFIG = default_config()

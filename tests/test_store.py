@@ -17,8 +17,7 @@ import pytest
 
 from attunement.errors import InputError
 from attunement.records import VoiceActivity
-from attunement.session.store import (SessionWriter, list_sessions, load_session, sessions_root, slugify,
-                                      voice_records)
+from attunement.session.store.writer import SessionWriter, list_sessions, load_session, sessions_root, slugify, voice_records
 
 CUE = np.dtype([("t", "<f8"), ("eye_contact", "?"), ("yaw_deg", "<f4")])
 
@@ -126,7 +125,7 @@ def test_two_sessions_in_the_same_second_get_their_own_folders(tmp_path):
 WRITER = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from attunement.session.store import SessionWriter
+    from attunement.session.store.writer import SessionWriter
     w = SessionWriter("killed", root=sys.argv[1])
     print(w.folder, flush=True)
     k = 0

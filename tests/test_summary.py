@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from attunement.summary.cues_json import review_cues
+
 import re
 
 import pytest
 
 from attunement.config import default_config
 from attunement.records import Segment
-from attunement.session.review import review_annotation
+from attunement.session.runners.offline import review_annotation
 from attunement.summary.text import clock, summarize
 
 CONFIG = default_config()
@@ -111,9 +113,9 @@ import string  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from attunement.session.review import review_file  # noqa: E402
-from attunement.sources.demo_video import render_demo_video  # noqa: E402
-from attunement.sources.synthetic import practice_conversation  # noqa: E402
+from attunement.session.runners.offline import review_file  # noqa: E402
+from attunement.demo.video import render_demo_video  # noqa: E402
+from attunement.demo.conversation import practice_conversation  # noqa: E402
 from attunement.summary.text import phrases  # noqa: E402
 
 
@@ -193,7 +195,7 @@ def test_looking_away_while_the_partner_speaks_is_a_suggestion_with_its_moment(v
 def test_eye_contact_while_listening_is_a_strength_even_when_speaking_looks_away(video_review):
     listening = listening_frames(video_review)
     review = with_face(video_review, eye_contact=video_review.vision.face.eye_contact & listening)
-    cues = review.cues()
+    cues = review_cues(review)
     assert cues["eye_contact_share"] < 0.6 <= cues["eye_contact_share_listening"]
     s = summarize(review, config=CONFIG.summary)
     assert any("While your partner spoke, you kept looking their way" in x for x in s.strengths), s.text()

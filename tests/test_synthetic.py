@@ -11,9 +11,7 @@ import webrtcvad
 
 from attunement.errors import InputError
 from attunement.records import Segment
-from attunement.sources.synthetic import (
-    PRACTICE_F0_HZ, Line, _resonate, expected_from_script, layout, practice_conversation, resonate, synth_voice,
-)
+from attunement.demo.conversation import PRACTICE_F0_HZ, Line, _resonate, expected_from_script, layout, practice_conversation, resonate, synth_voice
 
 RATE = 16000
 #: webrtcvad keeps saying "speech" for 3 frames of 30 ms after a run of more than 6 speech

@@ -18,7 +18,7 @@ from attunement.conversation.rttm import read_rttm
 from attunement.perception.vad import VoiceActivityDetector, detect_speech, speech_segments
 from attunement.perception.vad_kernels import segments_to_frames
 from attunement.records import AudioBlock
-from attunement.sources.assemble import assemble_conversation
+from attunement.evaluation.assemble import assemble_conversation
 
 sf = pytest.importorskip("soundfile")
 pytestmark = pytest.mark.realdata

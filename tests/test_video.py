@@ -17,7 +17,8 @@ from matplotlib import image as mpimage
 
 from attunement.errors import InputError
 from attunement.records import VideoFrame
-from attunement.sources.media import MediaReader, write_wav
+from attunement.sources.media import MediaReader
+from attunement.sources.wav import write_wav
 from attunement.sources.video import VideoReader
 
 FPS = 25

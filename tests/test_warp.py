@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from attunement.errors import InputError
-from attunement.sources import warp as W
+from attunement.demo import warp as W
+from attunement.demo import warp_kernels as K
+from attunement.evaluation import poses as P
 
 RIGHT_IRIS, LEFT_IRIS = 468, 473  # iris centres: the person's right eye is on the image's left
 
@@ -118,7 +120,7 @@ def test_mediapipe_irises_follow_the_gaze(portrait, facemesh, gaze_yaw, gaze_pit
 
 def test_pose_sequence_follows_the_script(portrait):
     image, marks = portrait
-    keys, nods = W.demo_script()
+    keys, nods = P.demo_script()
     video = W.pose_sequence(image, marks, keys, fps=25.0, nods=nods)
     assert len(video.frames) == len(video.poses) == len(video.landmarks) == 201  # 0 .. 8 s
     assert [f.index for f in video.frames] == list(range(201))
@@ -192,7 +194,7 @@ def run_rasterize(tri_d, tri_s, tri_z, layer, h, w):
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     zbuf = np.full((h, w), np.inf)
     lbuf = np.full((h, w), 2, np.int32)
-    W._rasterize(tri_d, tri_s, tri_z, layer, xs, ys, zbuf, lbuf)
+    K.rasterize(tri_d, tri_s, tri_z, layer, xs, ys, zbuf, lbuf)
     return xs, ys, zbuf, lbuf
 
 
@@ -303,7 +305,7 @@ def test_gaze_slide_matches_reference(shift, rng):
     map_y = (ys + rng.normal(0, 0.3, (h, w))).astype(np.float32)
     centre, radius = np.array([30.0, 29.0]), 6.0
     want = ref_gaze(map_x, map_y, EYE, centre, shift, radius)
-    W._gaze(map_x, map_y, EYE, centre, np.array(shift), radius)
+    K.gaze_slide(map_x, map_y, EYE, centre, np.array(shift), radius)
     np.testing.assert_allclose(map_x, want[0], atol=2e-3)
     np.testing.assert_allclose(map_y, want[1], atol=2e-3)
 
@@ -314,7 +316,7 @@ def test_gaze_slide_moves_the_iris_and_pins_the_lids():
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     map_x, map_y = xs.copy(), ys.copy()
     centre, radius, shift = np.array([30.0, 29.0]), 6.0, np.array([3.0, 0.0])
-    W._gaze(map_x, map_y, EYE, centre, shift, radius)
+    K.gaze_slide(map_x, map_y, EYE, centre, shift, radius)
     iris_pixel = (29, 33)  # (row, col): centre + shift, well inside the iris disk
     assert map_x[iris_pixel] == pytest.approx(iris_pixel[1] - 3.0, abs=1e-4)
     assert map_y[iris_pixel] == pytest.approx(iris_pixel[0], abs=1e-4)
@@ -328,5 +330,5 @@ def test_lid_weight_matches_reference(rng):
     for _ in range(300):
         x, y = rng.uniform(5, 55), rng.uniform(15, 45)
         shift = rng.normal(0, 3, 2)
-        assert W._lid_weight(EYE, shift, 6.0, x, y) == pytest.approx(ref_lid_weight(EYE, shift, 6.0, x, y),
+        assert K.lid_weight(EYE, shift, 6.0, x, y) == pytest.approx(ref_lid_weight(EYE, shift, 6.0, x, y),
                                                                        abs=1e-9)

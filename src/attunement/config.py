@@ -15,6 +15,10 @@ from typing import Any
 
 from .errors import ConfigError
 
+#: The most people one shared microphone is told apart into: the bound of `--speakers`, of a
+#: diarizer's forced count and of [diarization] max_speakers (a practice conversation rarely has more).
+MAX_SPEAKERS = 6
+
 
 @dataclass(frozen=True)
 class VadConfig:
@@ -121,9 +125,9 @@ class DiarizationConfig:
     def __post_init__(self) -> None:
         if self.embeddings not in ("mfcc", "dvector"):
             raise ConfigError(f"[diarization] embeddings = {self.embeddings!r}: must be \"mfcc\" or \"dvector\"")
-        if not 1 <= self.min_speakers <= self.max_speakers <= 20:
+        if not 1 <= self.min_speakers <= self.max_speakers <= MAX_SPEAKERS:
             raise ConfigError(f"[diarization] min_speakers = {self.min_speakers}, max_speakers = "
-                              f"{self.max_speakers}: need 1 <= min_speakers <= max_speakers <= 20")
+                              f"{self.max_speakers}: need 1 <= min_speakers <= max_speakers <= {MAX_SPEAKERS}")
         if not 0.2 <= self.chunk_s <= 30:
             raise ConfigError(f"[diarization] chunk_s = {self.chunk_s}: must lie in [0.2, 30] s")
         if not 0 <= self.reseg_iterations <= 20:
@@ -234,7 +238,7 @@ class CueConfig:
 
 @dataclass(frozen=True)
 class RehearsalConfig:
-    """Rehearsal pacing and echo suppression (session/rehearse.py, rehearse_live.py); units and
+    """Rehearsal pacing and echo suppression (session/rehearsal/measure.py, session/runners/pacing.py); units and
     sources in the [rehearse] section of defaults.toml. Times in s, levels in dB."""
 
     end_silence_s: float

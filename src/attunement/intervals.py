@@ -70,3 +70,11 @@ def _runs(flags, first, stop):
         stop[count] = flags.shape[0]
         count += 1
     return count
+
+
+def inside(times: np.ndarray, segments) -> np.ndarray:
+    """bool [n]: which `times` (s) fall inside any of `segments` (records with start and end, s)."""
+    out = np.zeros(times.shape, dtype=bool)
+    for s in segments:
+        out |= (times >= s.start) & (times < s.end)
+    return out

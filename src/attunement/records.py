@@ -71,6 +71,26 @@ class VoiceActivity:
 
 
 @dataclass(frozen=True)
+class VadFrames:
+    """The voice activity detector's per-frame calls before smoothing, each [shape=(channels, k)]:
+    `gated` speech (webrtcvad on the speech band through the level gate), `audible` (sound above the
+    background), `voiced` (webrtcvad on the unfiltered frame), `level_db` float32 frame level dBFS.
+    Frame j covers [t0 + j*hop_s, t0 + (j+1)*hop_s). What a live session stores, and what
+    perception/vad.py's `smooth_activity` turns into VoiceActivity."""
+
+    gated: np.ndarray
+    audible: np.ndarray
+    voiced: np.ndarray
+    level_db: np.ndarray
+    hop_s: float
+    t0: float = 0.0
+
+    @property
+    def frames(self) -> int:
+        return self.gated.shape[-1]
+
+
+@dataclass(frozen=True)
 class VideoFrame:
     """One decoded video or camera frame: `image` uint8 RGB [shape=(h, w, 3)]; `t` seconds on the session clock."""
 
@@ -108,3 +128,47 @@ class Landmarks:
     @property
     def has_pose(self) -> bool:
         return bool(np.isfinite(self.pose[0, 0]))
+
+
+#: The user's speaker id once known, and the other person's when there is one other.
+ME, PARTNER = "me", "partner"
+
+
+@dataclass(frozen=True)
+class Review:
+    """Everything one review found: the input, who spoke when, and the turn-taking.
+
+    `turn_taking` is conversation/turns.py's TurnTaking; `vision` cues/track.py's Vision (the
+    camera half) or None. Shaped as JSON by summary/json_out.py.
+    """
+
+    input: str
+    duration_s: float
+    speakers: tuple[str, ...]
+    segments: tuple[Segment, ...]
+    turn_taking: object
+    info: MediaInfo | None = None
+    activity: VoiceActivity | None = None
+    problems: tuple[str, ...] = field(default_factory=tuple)
+    vision: object | None = None
+
+    @property
+    def on_camera(self) -> str | None:
+        """The speaker id of the person on camera: `me` once known, the only speaker, else None."""
+        if ME in self.speakers:
+            return ME
+        return self.speakers[0] if len(self.speakers) == 1 else None
+
+
+@dataclass(frozen=True)
+class PartnerLine:
+    """One partner line on the session clock: [start, end) seconds of its sound (or display), its text."""
+
+    start: float
+    end: float
+    text: str
+    spoken: bool = True
+
+
+#: Every partner line actually spoken or shown, in order.
+PartnerTrack = list[PartnerLine]

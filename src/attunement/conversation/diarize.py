@@ -34,7 +34,7 @@ import logging
 
 import numpy as np
 
-from ..config import DiarizationConfig
+from ..config import MAX_SPEAKERS, DiarizationConfig
 from ..errors import InputError
 from ..records import AudioBlock, Segment, VoiceActivity
 from . import dvector as dv
@@ -56,8 +56,8 @@ class Diarizer:
     """
 
     def __init__(self, *, config: DiarizationConfig, num_speakers: int | None = None):
-        if num_speakers is not None and not 1 <= num_speakers <= 20:
-            raise InputError(f"number of speakers {num_speakers}: must be between 1 and 20")
+        if num_speakers is not None and not 1 <= num_speakers <= MAX_SPEAKERS:
+            raise InputError(f"number of speakers {num_speakers}: must be between 1 and {MAX_SPEAKERS}")
         self.config = config
         self.num_speakers = num_speakers
         self._mfcc = ft.MfccStream()
@@ -66,16 +66,27 @@ class Diarizer:
         self.labels: np.ndarray | None = None   # per feature frame after finish: speaker index or -1
         self.overlap: np.ndarray | None = None  # per feature frame: second speaker index or -1
 
-    def feed(self, block: AudioBlock) -> None:
-        """Take the next block (float32 [channels, n] at 16 kHz): only its MFCC frames are kept."""
+    def feed(self, block: AudioBlock) -> np.ndarray:
+        """Take the next block (float32 [channels, n] at 16 kHz): only its MFCC frames are kept.
+
+        Returns the MFCC frames it completed, float32 [k, 19] (what a live session stores)."""
         if block.rate != ft.RATE:
             raise InputError(f"diarization needs 16000 Hz audio; block at t0={block.t0:.3f} s is {block.rate} Hz")
         if self._t0 is None:
             self._t0 = float(block.t0)
         samples = block.samples[0] if block.channels == 1 else block.samples.mean(axis=0)
-        self._mfcc.feed(samples)
+        new = self._mfcc.feed(samples)
         if self._mel is not None:
             self._mel.feed(samples)
+        return new
+
+    def restore(self, features: np.ndarray, *, t0: float) -> None:
+        """Take MFCC frames stored by a live session (float32 [frames, 19], the first at `t0` s)
+        instead of audio, so `finish` diarizes a session rebuilt from its store."""
+        if self._t0 is not None:
+            raise RuntimeError("Diarizer.restore() after feed()")
+        self._t0 = float(t0)
+        self._mfcc.add(features)
 
     def finish(self, activity: VoiceActivity, duration_s: float) -> list[Segment]:
         """Speaker segments of the speech in `activity` (channel 0), sorted; ids speaker1.. by first appearance."""

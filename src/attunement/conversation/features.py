@@ -70,23 +70,32 @@ class MfccStream:
         self._parts: list[np.ndarray] = []
         self.frames = 0
 
-    def feed(self, x: np.ndarray) -> None:
+    def feed(self, x: np.ndarray) -> np.ndarray:
+        """Take float32 samples [n]; returns the MFCC frames they completed, float32 [k, 19]."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 1:
             raise InputError(f"MFCC input must be mono samples [n], got shape {x.shape}")
         if x.size == 0:
-            return
+            return np.zeros((0, N_CEPS), dtype=np.float32)
         emph = np.empty_like(x)
         _pre_emphasis(x, np.float32(x[0] if not self._started else self._last), np.float32(PRE_EMPHASIS), emph)
         self._started, self._last = True, x[-1]
         buf = np.concatenate((self._tail, emph)) if self._tail.size else emph
         n = 0 if buf.size < WIN else 1 + (buf.size - WIN) // HOP
+        new = np.zeros((0, N_CEPS), dtype=np.float32)
         if n:
             frames = np.lib.stride_tricks.sliding_window_view(buf, WIN)[::HOP][:n] * _WINDOW
             power = np.abs(np.fft.rfft(frames, NFFT)).astype(np.float32) ** 2
-            self._parts.append(np.log(power @ _FB.T + 1e-8) @ _DCT.T)
-            self.frames += n
+            new = np.log(power @ _FB.T + 1e-8) @ _DCT.T
+            self.add(new)
         self._tail = buf[n * HOP:].copy()
+        return new
+
+    def add(self, frames: np.ndarray) -> None:
+        """Append MFCC frames computed elsewhere (float32 [k, 19]: a live session's stored ones)."""
+        if frames.shape[0]:
+            self._parts.append(np.ascontiguousarray(frames, dtype=np.float32))
+            self.frames += frames.shape[0]
 
     def features(self) -> np.ndarray:
         """All MFCC frames so far, float32 [frames, 19]."""

@@ -17,11 +17,10 @@ import numpy as np
 
 from .._numba import kernel
 from ..errors import InputError
-from ..records import Segment
+from ..records import ME, Segment
 
 log = logging.getLogger(__name__)
 
-ME = "me"
 #: Short-time window of the mouth-opening variability, s: about two syllables.
 WINDOW_S = 0.4
 

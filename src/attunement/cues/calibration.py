@@ -19,7 +19,13 @@ import numpy as np
 
 from ..config import CueConfig
 from ..errors import InputError
-from .distance import camera_intrinsics, distance_cm, focal_length_px, iris_diameter_px, iris_units
+from .distance import (
+    camera_intrinsics,
+    distance_cm,
+    focal_length_px,
+    iris_diameter_px,
+    iris_units,
+)
 from .events import as_times
 from .gaze import eye_gaze, lens_bias, radius_units
 from .headpose import as_faces, fit_head_pose, pose_angles, rotation_from_angles

@@ -19,9 +19,25 @@ from ..config import CueConfig
 from ..errors import InputError
 from ..records import Landmarks
 from .calibration import Baseline
-from .distance import camera_intrinsics, distance_cm, focal_length_px, iris_diameter_px, iris_units, lean_events
+from .distance import (
+    camera_intrinsics,
+    distance_cm,
+    focal_length_px,
+    iris_diameter_px,
+    iris_units,
+    lean_events,
+)
 from .events import CueEvent, as_times, runs_to_events
-from .gaze import EyeFeatures, angle_to, eye_contact, eye_features, eye_states, gaze_of, lens_bias, radius_units
+from .gaze import (
+    EyeFeatures,
+    angle_to,
+    eye_contact,
+    eye_features,
+    eye_states,
+    gaze_of,
+    lens_bias,
+    radius_units,
+)
 from .headpose import HeadPose, as_faces, fit_head_pose, pose_angles, relative_angles
 from .mouth import mouth_opening
 from .nods import head_gestures

@@ -23,8 +23,16 @@ import numpy as np
 
 from .._numba import kernel
 from ..errors import InputError
-from .face_geometry import CANONICAL, EYE_CORNERS, EYE_LIDS, EYEBALLS, IRIS_CENTRE, IRIS_RING, RIGID
 from .events import as_times, frame_ends
+from .face_geometry import (
+    CANONICAL,
+    EYE_CORNERS,
+    EYE_LIDS,
+    EYEBALLS,
+    IRIS_CENTRE,
+    IRIS_RING,
+    RIGID,
+)
 from .headpose import HeadPose, as_faces, clamp_unit
 
 #: Iris points averaged for each eye's iris centre: the centre and its four ring points.

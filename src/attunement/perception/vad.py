@@ -31,11 +31,18 @@ import webrtcvad
 
 from ..config import VadConfig
 from ..errors import InputError
-from ..records import AudioBlock, VoiceActivity
-from .vad_kernels import (audible_frames, frame_energy_db, highpass, highpass_coefficients, level_gate,
-                          smooth_speech, speech_segments)
+from ..records import AudioBlock, VadFrames, VoiceActivity
+from .vad_kernels import (
+    audible_frames,
+    frame_energy_db,
+    highpass,
+    highpass_coefficients,
+    level_gate,
+    smooth_speech,
+    speech_segments,
+)
 
-__all__ = ["VoiceActivityDetector", "FrameAnalyzer", "detect_speech", "speech_segments"]
+__all__ = ["VoiceActivityDetector", "FrameAnalyzer", "detect_speech", "smooth_activity", "speech_segments"]
 
 log = logging.getLogger(__name__)
 
@@ -134,15 +141,20 @@ class VoiceActivityDetector:
         self._level: list[list[np.ndarray]] = [[] for _ in range(channels)]
         self._t0: float | None = None
         self._samples_seen = 0
+        self._frames = 0
         self._finished = False
 
-    def feed(self, block: AudioBlock) -> None:
-        """Take the next block: float32 samples [channels, n] at `rate`, contiguous with the last."""
+    def feed(self, block: AudioBlock) -> VadFrames:
+        """Take the next block: float32 samples [channels, n] at `rate`, contiguous with the last.
+
+        Returns the frames this block completed, before smoothing (what a live session stores)."""
         self._check(block)
         if self._t0 is None:
             self._t0 = float(block.t0)
+        first = self._frames
         self._samples_seen += block.samples.shape[-1]
         cfg = self.config
+        new = []
         for ch, analyzer in enumerate(self._analyzers):
             level_db, band_db, voiced, raw_voiced = analyzer.feed(
                 np.ascontiguousarray(block.samples[ch], dtype=np.float32))
@@ -152,29 +164,33 @@ class VoiceActivityDetector:
             audible = audible_frames(level_db, raw_voiced, self._background[ch], hop_s=self.hop_s,
                                      floor_rise_db_per_s=cfg.floor_rise_db_per_s, audible_db=cfg.audible_db,
                                      voiced_audible_db=cfg.voiced_audible_db)
-            for parts, new in ((self._speech, speech), (self._audible, audible),
-                               (self._raw_voiced, raw_voiced), (self._level, level_db)):
+            for parts, x in ((self._speech, speech), (self._audible, audible),
+                             (self._raw_voiced, raw_voiced), (self._level, level_db)):
                 if len(parts[ch]) >= JOIN_PARTS:  # the older parts as one array (the newest stays last)
                     parts[ch][:] = [np.concatenate(parts[ch])]
-                parts[ch].append(new)
+                parts[ch].append(x)
+            new.append((speech, audible, raw_voiced, level_db))
+        self._frames += new[0][0].shape[0]
+        gated, audible, voiced, level = (np.stack(c) for c in zip(*new))
+        return VadFrames(gated=gated.astype(bool, copy=False), audible=audible.astype(bool, copy=False),
+                         voiced=voiced.astype(bool, copy=False), level_db=level.astype(np.float32, copy=False),
+                         hop_s=self.hop_s, t0=self._t0 + first * self.hop_s)
 
     def finish(self) -> VoiceActivity:
         """Smoothed, extended speech bool [channels, frames] and raw frame level_db float32 [channels, frames]."""
         if self._finished:
             raise RuntimeError("VoiceActivityDetector.finish() was already called")
         self._finished = True
-        speech = np.stack([self._smoothed(ch) for ch in range(self.channels)])
-        level_db = np.stack([_joined(parts, np.float32) for parts in self._level])
+        frames = VadFrames(gated=np.stack([_joined(p, np.bool_) for p in self._speech]),
+                           audible=np.stack([_joined(p, np.bool_) for p in self._audible]),
+                           voiced=np.stack([_joined(p, np.bool_) for p in self._raw_voiced]),
+                           level_db=np.stack([_joined(p, np.float32) for p in self._level]),
+                           hop_s=self.hop_s, t0=self._t0 or 0.0)
+        activity = smooth_activity(frames, config=self.config, fill_pauses=self.fill_pauses)
+        speech = activity.speech
         log.debug("voice activity: %d channel(s), %d frames of %.0f ms, speech share %.2f", self.channels,
                   speech.shape[1], 1000 * self.hop_s, float(speech.mean()) if speech.size else 0.0)
-        return VoiceActivity(speech=speech, level_db=level_db, hop_s=self.hop_s, t0=self._t0 or 0.0)
-
-    def _smoothed(self, ch: int) -> np.ndarray:
-        """Channel ch's gated frames, smoothed and extended (smooth_speech), bool [frames]."""
-        audible = _joined(self._audible[ch], np.bool_)
-        sounding = audible | _joined(self._raw_voiced[ch], np.bool_)
-        return smooth_speech(_joined(self._speech[ch], np.bool_), audible, sounding, hop_s=self.hop_s,
-                             config=self.config, fill_pauses=self.fill_pauses)
+        return activity
 
     def _check(self, block: AudioBlock) -> None:
         if self._finished:
@@ -193,6 +209,17 @@ class VoiceActivityDetector:
                                  "blocks must be contiguous in time")
         if samples.size and not np.isfinite(samples).all():
             raise InputError(f"audio block at t0={block.t0:.3f} s holds NaN or infinite samples")
+
+
+def smooth_activity(frames: VadFrames, *, config: VadConfig, fill_pauses: bool) -> VoiceActivity:
+    """VoiceActivity from the detector's per-frame calls: each channel's gated frames smoothed and
+    extended through audible ones (vad_kernels.smooth_speech; "sounding" = audible or voiced).
+    The one smoothing of a finished review and of a live session rebuilt from its store."""
+    speech = np.stack([smooth_speech(np.ascontiguousarray(frames.gated[ch]), np.ascontiguousarray(frames.audible[ch]),
+                                     frames.audible[ch] | frames.voiced[ch], hop_s=frames.hop_s, config=config,
+                                     fill_pauses=fill_pauses) for ch in range(frames.gated.shape[0])])
+    return VoiceActivity(speech=speech.astype(bool, copy=False), level_db=np.ascontiguousarray(frames.level_db),
+                         hop_s=frames.hop_s, t0=frames.t0)
 
 
 def detect_speech(samples: np.ndarray, rate: int, *, config: VadConfig,

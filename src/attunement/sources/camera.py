@@ -15,7 +15,6 @@ import os
 import re
 from collections import deque
 
-
 from ..errors import InputError
 from ..records import VideoFrame
 from .clock import LiveFeed, SessionClock
@@ -100,6 +99,11 @@ class Camera(LiveFeed):
             self._drop_oldest = self.pace > 0
         self.start = self.clock.now() if start is None else float(start)
         self._start()
+
+    @property
+    def replay(self) -> bool:
+        """True when a media file is replayed instead of a device."""
+        return self._reader is not None
 
     @property
     def problems(self) -> list[str]:

@@ -62,7 +62,8 @@ class SourceStats:
     gaps: list[tuple[float, float]] = field(default_factory=list)
 
 
-_END = object()  # the capture thread's last item: end of stream (or the error that ended it)
+#: The capture thread's last item on a queue: end of stream (or the error that ended it).
+END_OF_STREAM = object()  # the capture thread's last item: end of stream (or the error that ended it)
 
 
 class LiveFeed:
@@ -96,7 +97,7 @@ class LiveFeed:
             log.warning("%s: capture stopped: %s", self.name, e)
             self._error = e
         finally:
-            self._offer(_END)
+            self._offer(END_OF_STREAM)
 
     def _run(self) -> None:
         raise NotImplementedError
@@ -114,7 +115,7 @@ class LiveFeed:
                     continue
             try:
                 old = self._queue.get_nowait()
-                if old is not _END:
+                if old is not END_OF_STREAM:
                     self.stats.dropped += 1
             except queue.Empty:
                 pass
@@ -128,7 +129,7 @@ class LiveFeed:
             item = self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
-        if item is _END:
+        if item is END_OF_STREAM:
             self._ended = True
             if self._error is not None and not isinstance(self._error, EndOfStream):
                 error, self._error = self._error, None

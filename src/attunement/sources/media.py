@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import wave
 from collections.abc import Generator, Iterator
 
 import av
@@ -277,30 +276,6 @@ def read_audio(path: str | os.PathLike, *, rate: int = 16000) -> tuple[np.ndarra
     with MediaReader(path, rate=rate, block_s=10.0) as reader:
         parts = [block.samples for block in reader.blocks()]
         return np.concatenate(parts, axis=1), reader.info
-
-
-def write_wav(path: str | os.PathLike, samples: np.ndarray, rate: int) -> None:
-    """Writes float [shape=(channels, n)] samples in [-1, 1] as a 16-bit PCM WAV at `rate` Hz.
-
-    Values outside [-1, 1] are clipped.
-    """
-    samples = np.asarray(samples)
-    if samples.ndim != 2 or samples.shape[0] < 1:
-        raise ValueError(f"samples must be [channels, n] with at least one channel, "
-                         f"got shape {samples.shape}")
-    if int(rate) != rate or rate <= 0:
-        raise ValueError(f"rate must be a positive whole number of Hz, got {rate!r}")
-    if not np.all(np.isfinite(samples)):
-        raise ValueError("samples hold NaN or infinite values")
-    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
-    try:
-        with open(path, "wb") as f, wave.open(f, "wb") as w:
-            w.setnchannels(samples.shape[0])
-            w.setsampwidth(2)
-            w.setframerate(int(rate))
-            w.writeframes(np.ascontiguousarray(pcm.T).tobytes())
-    except OSError as e:
-        raise InputError(f"{os.fspath(path)}: cannot write the WAV file ({e.strerror or e})") from None
 
 
 def open_container(path: str) -> av.container.InputContainer:

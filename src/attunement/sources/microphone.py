@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..records import AudioBlock
-from .clock import _END, LiveFeed, SessionClock
+from .clock import END_OF_STREAM, LiveFeed, SessionClock
 from .media import MediaReader
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,18 @@ class Microphone(LiveFeed):
             self._open_stream(int(channels))
 
     @property
+    def replay(self) -> bool:
+        """True when a media file is replayed instead of a device."""
+        return self._reader is not None
+
+    @property
+    def channels(self) -> int:
+        """How many channels this source delivers (a replayed file's, or the opened device's)."""
+        if self._reader is not None:
+            return int(self._reader.info.channels)
+        return int(self._stream.channels) if self._stream is not None else 1
+
+    @property
     def problems(self) -> list[str]:
         """Notes about a damaged replayed file (empty for a device)."""
         return self._reader.problems if self._reader is not None else []
@@ -86,7 +98,7 @@ class Microphone(LiveFeed):
 
         def finished():
             try:
-                q.put_nowait(_END)
+                q.put_nowait(END_OF_STREAM)
             except queue.Full:
                 pass
 

@@ -21,7 +21,6 @@ from ..errors import InputError
 from ..records import VideoFrame
 from .media import ContainerReader, open_container
 
-
 #: A forward jump of the frame times larger than this many frame periods (and _GAP_MIN_S)
 #: is a hole in the video (lost packets, or a recorder that stalled).
 _GAP_FRAMES, _GAP_MIN_S = 2.5, 0.25

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..conversation.rttm import format_rttm
 from ..errors import InputError
-from ..session.review import Review
+from ..records import Review
 from .json_out import write_json, write_private
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..session.review import Review
+from ..records import Review
+from .cues_json import review_cues
 
 SCHEMA_VERSION = "1.0"
 
@@ -25,7 +26,7 @@ def review_to_json(review: Review) -> dict[str, Any]:
                      for s in review.segments],
         "turn_taking": review.turn_taking.to_json(),
         "problems": list(review.problems),
-    } | ({"cues": review.cues()} if review.vision is not None else {})
+    } | ({"cues": review_cues(review)} if review.vision is not None else {})
 
 
 def write_private(path: str | Path, text: str) -> None:

@@ -22,7 +22,8 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from ..config import Config  # noqa: E402
-from ..session.review import Review  # noqa: E402
+from ..records import Review  # noqa: E402
+from .cues_json import review_cues
 from .exports import runs  # noqa: E402
 from .json_out import review_to_json, write_private  # noqa: E402
 from .text import clock, how_often, person, summarize  # noqa: E402
@@ -47,7 +48,7 @@ def write_report(path: str | Path, review: Review, *, config: Config, trend: str
 def render_report(review: Review, *, config: Config, trend: str | None = None) -> str:
     """The report as one HTML string: inline CSS and SVG, nothing fetched from anywhere."""
     summary = summarize(review, config=config.summary)
-    cues = review.cues()
+    cues = review_cues(review)
     title = f"Your practice conversation: {Path(review.input).name}"
     parts = [_summary_html(summary, trend), _figure("timeline", "Who spoke when", *_timeline(review, cues))]
     if len(review.speakers) >= 2:

@@ -16,8 +16,9 @@ from importlib import resources
 import numpy as np
 
 from ..config import SummaryConfig
-from ..session.review import Review
-from ..session.vision import inside
+from ..intervals import inside
+from ..records import Review
+from .cues_json import review_cues
 
 MAX_SUGGESTIONS = 2
 
@@ -97,7 +98,7 @@ def summarize(review: Review, *, config: SummaryConfig) -> Summary:
     tt = review.turn_taking
     talkers = [s for s in review.speakers if tt.per_speaker[s].talk_time_s > 0]
     notes = [f"{p[0].upper()}{p[1:]}." if not p.endswith(".") else p for p in review.problems]
-    cues = review.cues()
+    cues = review_cues(review)
     notes += _hearing_notes(review, talkers) + (_seeing_notes(review, cues) if cues else [])
     if not talkers and not (cues and cues["face_visible_share"]):
         return Summary((say("strength", "nothing_at_all" if cues else "nothing_heard"),), (), tuple(notes))

@@ -1,0 +1,80 @@
+"""The last step of every review, offline, live or rebuilt: the speaker strategy for the audio, and
+the Review from what a pass collected (speakers' segments, `me`, the turn-taking)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..config import Config
+from ..conversation.diarize import Diarizer
+from ..conversation.me import label_me, relabel_with_mouth
+from ..conversation.speakers import (
+    ChannelsAreSpeakers,
+    FromAnnotation,
+    SingleTrack,
+    channel_names,
+)
+from ..conversation.turns import analyze_turns
+from ..cues.track import Vision
+from ..errors import InputError
+from ..records import ME, AudioBlock, MediaInfo, Review, Segment, VoiceActivity
+
+
+def speaker_strategy(channels: int, *, config: Config, source: str, channels_are_speakers: bool = False,
+                     reference: Sequence[Segment] | None = None, speaker_names: Sequence[str] | None = None,
+                     num_speakers: int | None = None):
+    """(speaker strategy, channels the VAD hears) for audio of `channels` channels from `source`:
+    one channel per person, a reference annotation, one track, or diarization of one shared mic."""
+    if channels_are_speakers and reference is not None:
+        raise InputError("use either --channels-are-speakers or --rttm, not both")
+    if channels_are_speakers:
+        if channels < 2:
+            raise InputError(f"--channels-are-speakers needs one channel per person; {source} has {channels}")
+        names = channel_names(channels, speaker_names)
+        return ChannelsAreSpeakers(names, channels=config.channels, vad=config.vad), channels
+    if reference is not None:
+        return FromAnnotation(reference), 1
+    if num_speakers == 1:
+        return SingleTrack(speaker_names[0] if speaker_names else "speaker"), 1
+    return Diarizer(config=config.diarization, num_speakers=num_speakers), 1
+
+
+def for_vad(block: AudioBlock, vad_channels: int) -> AudioBlock:
+    """`block` as the VAD and speaker strategy take it: averaged to one channel when they hear one."""
+    if vad_channels == 1 and block.channels > 1:
+        return AudioBlock(block.samples.mean(axis=0, keepdims=True), block.t0, block.rate)
+    return block
+
+
+def assemble_review(source: str, *, config: Config, activity: VoiceActivity, speakers, duration_s: float,
+                    vision: Vision | None = None, me: str | None = None,
+                    reference: Sequence[Segment] | None = None, info: MediaInfo | None = None,
+                    problems: tuple[str, ...] = ()) -> Review:
+    """The Review from what a pass collected (the offline review and the live session share it):
+    speakers' segments, `me` by name or by mouth movement, then the turn-taking."""
+    segments = speakers.finish(activity, duration_s)
+    if isinstance(speakers, Diarizer) and len({s.speaker for s in segments}) > 1:
+        problems += ("who spoke when was told apart by voice alone from one shared microphone; "
+                     "similar voices can be mixed up",)
+    if vision is not None:
+        problems += vision.problems
+    if me is not None:
+        segments = label_me(segments, me)
+    elif vision is not None and isinstance(speakers, (Diarizer, SingleTrack)) and segments:
+        segments = relabel_with_mouth(segments, vision.times, vision.face.mouth,
+                                      min_activity=config.diarization.me_min_mouth_activity)
+    labelled = any(s.speaker == ME for s in segments)
+    ids = _speaker_ids(segments, None if labelled else reference, speakers)
+    turns = analyze_turns(segments, config=config.turns, speakers=ids)
+    if not segments:
+        problems += ("no speech was heard in this recording",)
+    return Review(input=source, duration_s=duration_s, speakers=tuple(ids), segments=turns.segments,
+                  turn_taking=turns, info=info, activity=activity, problems=problems, vision=vision)
+
+
+def _speaker_ids(segments, reference, speakers) -> list[str]:
+    if isinstance(speakers, ChannelsAreSpeakers) and not any(s.speaker == ME for s in segments):
+        return list(speakers.names)
+    if reference is not None:
+        return sorted({s.speaker for s in reference})
+    return sorted({s.speaker for s in segments}) or [getattr(speakers, "name", "speaker")]

@@ -1,0 +1,78 @@
+"""`attune calibrate`: a person's neutral baseline from the first seconds of a video or camera.
+
+The person sits as they usually do and looks into the lens for `seconds` (5 s by default).
+Face landmarks of those frames (mediapipe, no body pose) go to `cues.calibration.calibrate`,
+which refuses, with one line saying why, a window without a face or with the person not
+facing or not looking at the lens. The profile is kept per user under the XDG data folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from ...config import Config
+from ...cues.baseline_window import CalibrationWindow
+from ...cues.calibration import Baseline
+from ...errors import InputError
+from ...perception.landmarks import FaceBodyLandmarker
+from ...records import VideoFrame
+from ...sources.video import VideoReader
+
+log = logging.getLogger(__name__)
+
+#: Longest calibration window accepted, seconds (the person holds still and looks at the lens).
+MAX_SECONDS = 60.0
+
+
+def default_profile_path() -> Path:
+    """$XDG_DATA_HOME/attunement/profile.json (default ~/.local/share/attunement/profile.json).
+
+    The folder is created with mode 0700 if missing; `save_profile` writes the file with 0600.
+    """
+    base = os.environ.get("XDG_DATA_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
+    folder = root / "attunement"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder / "profile.json"
+
+
+def calibrate_from_frames(frames: Iterable[VideoFrame], *, config: Config, seconds: float = 5.0) -> Baseline:
+    """Baseline from the frames (time order) within `seconds` of the first; stops reading after.
+
+    Works for any frame source (a file's `VideoReader.frames()`, a camera). InputError (one line)
+    when there are no frames or the baseline is refused (no face, head turned, not at the lens).
+    """
+    seconds = _check_seconds(seconds)
+    perception = dataclasses.replace(config.perception, pose_rate_hz=0.0)  # the face is all it needs
+    window = CalibrationWindow(seconds, config.cues)
+    with FaceBodyLandmarker(perception) as marker:
+        for frame in frames:
+            if not window.add(marker.process(frame)):
+                break
+    log.debug("calibrating on %d frames", len(window.marks))
+    return window.baseline()
+
+
+def calibrate_from_video(path: str | Path, *, config: Config, seconds: float = 5.0) -> Baseline:
+    """Baseline from the first `seconds` of the video file `path` (look at the lens, sit naturally).
+
+    InputError (one line naming the file) when the file cannot be read or the baseline is refused.
+    """
+    seconds = _check_seconds(seconds)
+    with VideoReader(path) as reader:
+        try:
+            baseline = calibrate_from_frames(reader.frames(), config=config, seconds=seconds)
+        except InputError as e:
+            raise InputError(f"{path}: {e}") from None
+    return baseline
+
+
+def _check_seconds(seconds: float) -> float:
+    if not 0.5 <= float(seconds) <= MAX_SECONDS:
+        raise InputError(f"--seconds {seconds}: the calibration window must last 0.5 to {MAX_SECONDS:g} s")
+    return float(seconds)

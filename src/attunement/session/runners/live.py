@@ -1,0 +1,219 @@
+"""The live session: camera and microphone on one session clock -> the same review as a recording.
+
+A camera thread turns frames into landmarks (FaceBodyLandmarker) and a microphone thread feeds
+audio blocks to the voice activity detector and the speaker strategy; both append what they find
+to the session store as it happens (flushed at least every second, see signals.py), so a session
+that is killed can be rebuilt (`load_review`). The session ends at `duration_s`, when `stop` is set
+(Ctrl-C, the window closed) or when both sources end; a source that ends or falls silent early is
+named in the review's problems while the other goes on. The review at the end goes through the
+same functions as the offline review (session/assemble.py's `assemble_review`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ...config import Config
+from ...conversation.speakers import ChannelsAreSpeakers, SingleTrack
+from ...cues.baseline_window import CalibrationWindow
+from ...cues.calibration import Baseline, save_profile
+from ...cues.track import vision_from_track
+from ...errors import InputError
+from ...perception.landmarks import FaceBodyLandmarker
+from ...perception.vad import VoiceActivityDetector
+from ...records import Review
+from ..assemble import assemble_review, speaker_strategy
+from ..store.ending import save_ended
+from ..store.formats import PROFILE_FILE, vad_dtype
+from ..store.writer import SessionWriter
+from .calibrate import MAX_SECONDS, default_profile_path
+from .streams import (
+    GAP_S,
+    POLL_S,
+    AudioPath,
+    SourcePump,
+    VideoPath,
+    replayed_fast,
+    warm_up,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """A finished live session: its review and its folder (review.json, report.html, the signals)."""
+
+    review: Review
+    folder: Path
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    trend: str | None = None  # the gentle trend against the person's own last session (None: nothing improved)
+
+
+def run_session(*, camera=None, mic=None, config: Config, duration_s: float | None = None,
+                profile: Baseline | None = None, slug: str = "practice", keep_media: bool = False,
+                stop: threading.Event | None = None, on_frame: Callable | None = None,
+                channels_are_speakers: bool = False, speaker_names: Sequence[str] | None = None,
+                num_speakers: int | None = None, me: str | None = None,
+                root: str | os.PathLike | None = None, landmarker=None, calibrate_s: float = 0.0,
+                profile_path: str | os.PathLike | None = None) -> LiveResult:
+    """Run a live session from already-opened `camera` (Camera) and `mic` (Microphone) sources
+    (either may be None; the caller closes them) until `duration_s` s on the sources' clock, `stop`,
+    or both sources' end. Speakers: one channel per person when `channels_are_speakers` (the
+    microphone delivers one channel per person), else the channels mixed and diarized, as `attune
+    review` does (a stereo laptop microphone is one microphone; `num_speakers`; 1 = one track). `me` names the
+    user's speaker; without it the mouth on camera picks it. `on_frame(frame, landmarks)` is called
+    on the camera thread (a preview window). `root`: the sessions folder (default: the store's).
+    `landmarker`: an already loaded FaceBodyLandmarker (load it before opening the camera so no
+    frames are lost while mediapipe starts; closed by the caller), else one is made here.
+    `calibrate_s` > 0 with a camera and no `profile`: the first `calibrate_s` s of frames (the person
+    looks at the lens) make the baseline for the session's eye contact and leaning, saved (0600) to
+    `profile_path` (default: session/calibrate.default_profile_path()); a refused one is a note."""
+    if camera is None and mic is None:
+        raise InputError("a session needs a camera, a microphone or both")
+    if duration_s is not None and not duration_s > 0:
+        raise InputError(f"--duration must be more than 0 s, got {duration_s}")
+    calibrate_s = float(calibrate_s)
+    if calibrate_s != 0 and not 0.5 <= calibrate_s <= MAX_SECONDS:
+        raise InputError(f"--calibrate {calibrate_s:g}: the calibration window must last 0.5 to {MAX_SECONDS:g} s "
+                         "(0 skips it)")
+    stop = stop or threading.Event()
+    clock = (mic or camera).clock
+    speakers, vad_channels, settings = None, 1, {"me": me}
+    if mic is not None:
+        channels = mic.channels
+        speakers, vad_channels = speaker_strategy(channels, config=config, source=mic.name,
+                                                  channels_are_speakers=channels_are_speakers,
+                                                  speaker_names=speaker_names,
+                                                  num_speakers=num_speakers)
+        settings |= _speaker_settings(speakers, num_speakers)
+    sources = {"camera": getattr(camera, "name", None), "microphone": getattr(mic, "name", None)}
+    writer = SessionWriter(slug, sources=sources, settings=settings, root=root)
+    folder = writer.folder
+    if profile is not None:
+        save_profile(profile, folder / PROFILE_FILE)
+    done = threading.Event()
+    own_marker = camera is not None and landmarker is None
+    marker = FaceBodyLandmarker(config.perception) if own_marker else landmarker
+    if own_marker:
+        warm_up(config)
+    try:
+        audio = (AudioPath(speakers, vad_channels, config=config, writer=writer,
+                        keep=folder / "audio.wav" if keep_media else None) if mic is not None else None)
+        writer.append("vad", np.empty(0, vad_dtype(vad_channels)))  # the stream exists from the start
+        calibration = (CalibrationWindow(calibrate_s, config.cues) if calibrate_s > 0 and profile is None
+                       and camera is not None else None)
+        video = (VideoPath(marker, config=config, writer=writer, on_frame=on_frame, calibration=calibration)
+                 if camera is not None else None)
+        readers = [SourcePump(n, s, h, done) for n, s, h in (("camera", camera, video), ("microphone", mic, audio))
+                   if s is not None]
+        fast = all(replayed_fast(r.source) for r in readers)  # then each reader stops at duration_s of data
+        for r in readers:
+            r.limit_s = duration_s if fast else None
+        start = clock.now()
+        for r in readers:
+            r.start()
+        try:
+            while not stop.is_set() and any(r.is_alive() for r in readers):
+                if duration_s is not None and clock.now() - start >= duration_s and not fast:
+                    break
+                stop.wait(POLL_S)
+        except KeyboardInterrupt:  # Ctrl-C ends the session as `stop` does: the review of what was heard
+            log.info("session stopped by Ctrl-C at %.1f s", clock.now() - start)
+        done.set()
+        for r in readers:
+            r.join()
+        for r in readers:
+            if r.error is not None:
+                raise r.error
+        end = max((r.last for r in readers if r.last is not None), default=0.0)
+        notes = _notes(readers, end, camera, mic, audio)
+        if calibration is not None:
+            profile, note = _calibrated(calibration, folder, profile_path)
+            notes += (note,) if note else ()
+        review = _review(audio, video, speakers, config=config, profile=profile, me=me, folder=folder,
+                         end=end, problems=notes)
+    except BaseException:
+        done.set()
+        writer.meta["problems"] = ["the session stopped by an error"]
+        writer.close("interrupted")
+        raise
+    finally:
+        if own_marker:
+            marker.close()
+    writer.meta["problems"] = list(notes)
+    trend = save_ended(writer, review, config=config)
+    return LiveResult(review=review, folder=folder, notes=notes, trend=trend)
+
+
+def _calibrated(calibration: CalibrationWindow, folder: Path, path) -> tuple[Baseline | None, str | None]:
+    """The session's calibration result: its baseline saved as the default profile and in the
+    session folder, or None and the note saying why it was refused."""
+    try:  # a session shorter than the window calibrates on what it saw
+        baseline = calibration.baseline()
+    except InputError as e:
+        log.info("calibration at the start of the session: %s", e)
+        return None, f"{e}; eye contact and leaning use the session's own baseline instead"
+    save_profile(baseline, folder / PROFILE_FILE)
+    try:
+        target = Path(path) if path is not None else default_profile_path()
+        save_profile(baseline, target)
+    except OSError as e:  # the session's review still uses it; only the next session will not
+        return baseline, f"the calibrated profile could not be saved for later sessions: {e}"
+    log.info("calibrated on %d frames; profile saved to %s", baseline.frames, target)
+    return baseline, None
+
+
+def _review(audio, video, speakers, *, config, profile, me, folder, end, problems) -> Review:
+    vision = None
+    if video is not None and video.track.n:
+        vision = vision_from_track(video.track, config=config, profile=profile)
+    if audio is None:
+        speakers = SingleTrack("speaker")
+        activity, duration = VoiceActivityDetector(config=config.vad).finish(), end
+        problems = ("no microphone was used: no speech to review",) + tuple(problems)
+    else:
+        activity, duration = audio.finish(), audio.end or 0.0
+    return assemble_review(str(folder), config=config, activity=activity, speakers=speakers, duration_s=duration,
+                           vision=vision, me=me, problems=tuple(problems))
+
+
+def _notes(readers, end: float, camera, mic, audio) -> tuple[str, ...]:
+    """What the review should say about the sources: one that ended or fell silent early, lost input."""
+    notes = []
+    for r in readers:
+        what = "the camera" if r.label == "camera" else "the microphone"
+        if r.last is None:
+            notes.append(f"{what} delivered nothing during the session")
+            continue
+        for a, b in r.gaps:
+            notes.append(f"{what} delivered nothing from {a:.1f} s to {b:.1f} s")
+        if end - r.last > GAP_S:
+            notes.append(f"{what} stopped at {r.last:.1f} s, {end - r.last:.1f} s before the session ended; "
+                         "the rest has " + ("audio only" if r.label == "camera" else "video only"))
+    for source in (camera, mic):
+        if source is not None:
+            notes += source.problems
+            if source.stats.dropped:
+                notes.append(f"{source.name}: {source.stats.dropped} items were dropped (the computer fell behind)")
+    if audio is not None and audio.filled_s > 0:
+        notes.append(f"{audio.filled_s:.1f} s of audio input was lost and counted as silence")
+    return tuple(notes)
+
+
+def _speaker_settings(speakers, num_speakers) -> dict:
+    if isinstance(speakers, ChannelsAreSpeakers):
+        return {"speakers": "channels", "names": list(speakers.names)}
+    if isinstance(speakers, SingleTrack):
+        return {"speakers": "single", "names": [speakers.name]}
+    return {"speakers": "diarize", "num_speakers": num_speakers}
+
+
+__all__ = ["LiveResult", "run_session"]

@@ -1,0 +1,79 @@
+"""Offline review of a recording: media -> voice activity -> speakers -> turn-taking.
+
+The same path serves `attune review`, `attune demo` and the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from ...config import Config
+from ...conversation.turns import analyze_turns
+from ...cues.calibration import Baseline
+from ...cues.track import LandmarkTrack, Vision, vision_from_track
+from ...errors import InputError
+from ...perception.landmarks import FaceBodyLandmarker
+from ...perception.vad import VoiceActivityDetector
+from ...records import Review, Segment
+from ...sources.media import MediaReader
+from ...sources.video import VideoReader
+from ..assemble import assemble_review, for_vad, speaker_strategy
+
+log = logging.getLogger(__name__)
+
+
+def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool = False,
+                reference: Sequence[Segment] | None = None,
+                speaker_names: Sequence[str] | None = None, num_speakers: int | None = None,
+                me: str | None = None, video: bool = True, profile: Baseline | None = None) -> Review:
+    """Review a media file.
+
+    Speakers come from one channel per person, a reference annotation (`reference`, from an RTTM),
+    or, for one shared microphone, diarization (`num_speakers` fixes the count; 1 = one track).
+    `me` names the speaker who is the user (relabelled `me`, the others `partner`); without it,
+    a video's mouth movement picks the voice of the person on camera. `video=False` skips the camera
+    half; `profile` is a calibrated baseline for eye contact and leaning.
+    """
+    if num_speakers is not None and (channels_are_speakers or reference is not None):
+        raise InputError("a speaker count goes with one shared microphone, not with --channels-are-speakers or --rttm")
+    with MediaReader(path) as reader:
+        info = reader.info
+        speakers, vad_channels = speaker_strategy(info.channels, config=config, source=str(path),
+                                                  channels_are_speakers=channels_are_speakers, reference=reference,
+                                                  speaker_names=speaker_names, num_speakers=num_speakers)
+        vad = VoiceActivityDetector(config=config.vad, channels=vad_channels)
+        duration = 0.0
+        for block in reader.blocks():
+            block = for_vad(block, vad_channels)
+            vad.feed(block)
+            speakers.feed(block)
+            duration = block.t0 + block.duration
+        problems = tuple(reader.problems)
+    activity = vad.finish()
+    vision = watch_video(path, config=config, profile=profile) if video and info.has_video else None
+    return assemble_review(str(path), config=config, activity=activity, speakers=speakers, duration_s=duration,
+                           vision=vision, me=me, reference=reference, info=info, problems=problems)
+
+
+def review_annotation(segments: Sequence[Segment], *, config: Config, source: str,
+                      duration_s: float | None = None) -> Review:
+    """Metrics from an annotation alone (no audio): the output of any diarizer or a transcript."""
+    ids = sorted({s.speaker for s in segments})
+    turns = analyze_turns(segments, config=config.turns, speakers=ids)
+    end = max((s.end for s in segments), default=0.0)
+    return Review(input=source, duration_s=float(duration_s if duration_s is not None else end),
+                  speakers=tuple(ids), segments=turns.segments, turn_taking=turns)
+
+
+def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = None) -> Vision:
+    """Landmarks of every frame of `path` (reduced as they come, see LandmarkTrack), then all face and posture cues."""
+    with VideoReader(path) as reader, FaceBodyLandmarker(config.perception) as marker:
+        track = LandmarkTrack(capacity=reader.info.frames + 16, config=config)
+        for frame in reader.frames():
+            track.add(marker.process(frame))
+        problems = tuple(reader.problems)
+    if not track.n:
+        raise InputError(f"{path}: no video frames could be decoded")
+    return vision_from_track(track, config=config, profile=profile, problems=problems)

@@ -1,0 +1,144 @@
+"""The pieces of a live session that run on its threads: a pump per source, the microphone half
+(contiguous blocks -> VAD + speakers, frames to the store) and the camera half (frames -> landmarks ->
+the compact track, landmarks and per-frame cues to the store). Shared by the session and the rehearsal."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ...config import Config
+from ...conversation.diarize import Diarizer
+from ...cues.baseline_window import CalibrationWindow
+from ...cues.frame import frame_cues
+from ...cues.track import LandmarkTrack
+from ...errors import EndOfStream
+from ...perception.vad import VoiceActivityDetector
+from ...records import AudioBlock, Landmarks, VideoFrame
+from ...sources.mend import AudioMender
+from ...sources.wav import WavWriter
+from ..assemble import for_vad
+from ..store.formats import cues_record, marks_record, mfcc_records, vad_records
+from ..store.writer import SessionWriter
+
+#: A source silent for longer than this, s, is named as a gap in the review.
+GAP_S = 2.0
+
+
+#: How long a reader waits for a source before checking whether the session is over, s.
+POLL_S = 0.1
+
+
+class SourcePump(threading.Thread):
+    """Reads one source until it ends or the session is over; notes when it ended and its silences."""
+
+    def __init__(self, name: str, source, handle: Callable, done: threading.Event):
+        super().__init__(name=f"attune-{name}", daemon=True)
+        self.label, self.source, self.handle, self.done = name, source, handle, done
+        self.first = self.last = None
+        self.ended_early = False
+        self.gaps: list[tuple[float, float]] = []
+        self.error: BaseException | None = None
+        self.limit_s: float | None = None  # stop after this much data, s (files replayed at pace 0)
+
+    def run(self) -> None:
+        try:
+            while not self.done.is_set():
+                try:
+                    item = self.source.read(timeout=POLL_S)
+                except EndOfStream:
+                    self.ended_early = True
+                    return
+                if item is None:
+                    continue
+                t0, t1 = _span(item)
+                if self.limit_s is not None and self.first is not None and t0 - self.first >= self.limit_s:
+                    return
+                if self.last is not None and t0 - self.last > GAP_S:
+                    self.gaps.append((self.last, t0))
+                self.first = t0 if self.first is None else self.first
+                self.last = t1
+                self.handle(item)
+        except BaseException as e:  # handed to the session, raised there
+            self.error = e
+
+
+def replayed_fast(source) -> bool:
+    """A file replayed as fast as it reads (pace 0): its media time runs ahead of the clock."""
+    return getattr(source, "pace", 1.0) == 0 and bool(getattr(source, "replay", False))
+
+
+def _span(item) -> tuple[float, float]:
+    if isinstance(item, AudioBlock):
+        return item.t0, item.t0 + item.duration
+    return item.t, item.t
+
+
+class AudioPath:
+    """The microphone half: blocks made contiguous (sources/mend.py) -> VAD + speaker strategy; the
+    VAD's frames (and a diarizer's features) to the store; with `keep`, the audio as a 0600 WAV."""
+
+    def __init__(self, speakers, vad_channels: int, *, config: Config, writer: SessionWriter, keep: Path | None):
+        self.speakers, self.vad_channels, self.writer = speakers, vad_channels, writer
+        self.vad = VoiceActivityDetector(config=config.vad, channels=vad_channels)
+        self.mender = AudioMender()
+        self._wav = WavWriter(keep, channels=vad_channels, private=True) if keep is not None else None
+
+    @property
+    def end(self) -> float | None:
+        """Session time just after the last sample heard (None before any)."""
+        return self.mender.end
+
+    @property
+    def filled_s(self) -> float:
+        """Seconds of lost input counted as silence."""
+        return self.mender.filled_s
+
+    def __call__(self, block: AudioBlock) -> None:
+        block = self.mender.mend(block)
+        if block is None:
+            return
+        block = for_vad(block, self.vad_channels)
+        self.writer.append("vad", vad_records(self.vad.feed(block)))
+        features = self.speakers.feed(block)
+        if isinstance(self.speakers, Diarizer):
+            self.writer.append("mfcc", mfcc_records(features))
+        if self._wav is not None:
+            self._wav.write(block.samples, block.rate)
+
+    def finish(self):
+        if self._wav is not None:
+            self._wav.close()
+        return self.vad.finish()
+
+
+class VideoPath:
+    """The camera half: frames -> landmarks -> the compact track; each frame's landmarks and its
+    per-frame cues (head pose, gaze, mouth: cues/frame.py's `frame_cues`) to the store."""
+
+    def __init__(self, marker, *, config: Config, writer: SessionWriter, on_frame,
+                 calibration: CalibrationWindow | None = None):
+        self.marker, self.config, self.writer, self.on_frame = marker, config, writer, on_frame
+        self.calibration = calibration
+        self.track = LandmarkTrack(config=config)
+
+    def __call__(self, frame: VideoFrame) -> None:
+        marks: Landmarks = self.marker.process(frame)
+        self.track.add(marks)
+        self.writer.append("marks", marks_record(marks))
+        self.writer.append("cues", cues_record(marks.t, frame_cues(marks, self.config.cues)))
+        if self.calibration is not None:
+            self.calibration.add(marks)
+        if self.on_frame is not None:
+            self.on_frame(frame, marks)
+
+
+def warm_up(config: Config, size: tuple[int, int] = (640, 480)) -> None:
+    """Load the per-frame cue kernels (numba cache; about 0.5 s the first time in a process) on a
+    frame without a face, so the camera's first frame is not held up. Call before opening the camera."""
+    nan = np.full((478, 3), np.nan, np.float32)
+    frame_cues(Landmarks(0.0, size, nan, np.full((33, 4), np.nan, np.float32),
+                         np.full((33, 3), np.nan, np.float32)), config.cues)
