@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests is a package
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import run_child  # noqa: E402
 
@@ -65,7 +65,7 @@ def make_clip(folder: Path, seconds: float) -> Path:
     import cv2
     import numpy as np
 
-    from conftest import data_dir
+    from tests.conftest import data_dir
 
     path = folder / f"perception_{WIDTH}x{HEIGHT}_{FPS}fps_{seconds:g}s.mp4"
     if path.exists():
@@ -77,7 +77,7 @@ def make_clip(folder: Path, seconds: float) -> Path:
         with av.open(str(source)) as container:
             pictures = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     if not pictures:
-        from test_video import portrait
+        from tests.sources.test_video import portrait
         still = portrait()
         pictures = [np.roll(still, int(20 * np.sin(k / 15)), axis=1) for k in range(60)]
     order = pictures + pictures[-2:0:-1]  # played back and forth: no jump cut

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from tests.conftest import REPO
 
 SRC = REPO / "src" / "attunement"
 #: The longest module allowed, lines (the issue's "about 400"; aiortc-sized modules).

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import kill_when
+from tests.conftest import kill_when
 
 from attunement.config import default_config
 from attunement.errors import InputError

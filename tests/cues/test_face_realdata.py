@@ -16,8 +16,8 @@ import av
 import mediapipe as mp
 import numpy as np
 import pytest
-from test_cues_face import mediapipe_face
-from test_cues_truth import CAM, HeadModel, eye_contact_accuracy, render
+from tests.cues.test_face import mediapipe_face
+from tests.cues.test_face_truth import CAM, HeadModel, eye_contact_accuracy, render
 
 from attunement.config import default_config
 from attunement.cues.calibration import calibrate

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import kill_when
+from tests.conftest import kill_when
 
 from attunement.config import default_config
 from attunement.session.runners.rebuild import load_rehearsal
@@ -23,10 +23,10 @@ from attunement.session.store.writer import load_session
 from attunement.summary.exports import export
 from attunement.summary.json_out import review_to_json
 
-from test_rehearse_live import ANSWERS, BLOCK, HOP, RATE, T0, ScriptedRoom, SyntheticVoice
+from tests.session.test_rehearse import ANSWERS, BLOCK, HOP, RATE, T0, ScriptedRoom, SyntheticVoice
 
 SEED = 20261124
-TESTS = Path(__file__).resolve().parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # on the child's path, so it imports tests.session.*
 
 
 def scripted_run(root: Path, room_cls=ScriptedRoom):
@@ -84,8 +84,8 @@ def test_a_rehearsal_run_with_other_settings_is_rebuilt_with_them(tmp_path):
 KILLED = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, sys.argv[2])
-    from test_rehearse_resume import scripted_run
-    from test_rehearse_live import ScriptedRoom, RATE
+    from tests.session.test_rehearse_rebuild import scripted_run
+    from tests.session.test_rehearse import ScriptedRoom, RATE
 
     class PacedRoom(ScriptedRoom):
         '''The scripted room at 8x real time, so the rehearsal can be killed part-way.'''
@@ -106,7 +106,7 @@ def test_a_killed_rehearsal_is_rebuilt_from_what_was_recorded(full, tmp_path):
     root = tmp_path / "sessions"
     err = tmp_path / "stderr.txt"
     with open(err, "wb") as errors:
-        proc = subprocess.Popen([sys.executable, "-c", KILLED, str(root), str(TESTS)],
+        proc = subprocess.Popen([sys.executable, "-c", KILLED, str(root), str(REPO_ROOT)],
                                 stdout=subprocess.DEVNULL, stderr=errors)
     def two_lines_on_disk():
         found = list(root.glob("*/partner.log"))

@@ -21,7 +21,7 @@ from attunement.config import default_config
 from attunement.perception.landmarks import FaceBodyLandmarker, Landmarker, _native_stderr_to_log, landmark_array
 from attunement.records import FACE_POINTS, POSE_POINTS, VideoFrame
 from attunement.sources.video import VideoReader
-from test_video import FPS, make_clip, portrait
+from tests.sources.test_video import FPS, make_clip, portrait
 
 FIELDS = ("x", "y", "z", "visibility", "presence")
 NOSE_TIP, CHIN, FOREHEAD, UPPER_LIP, LOWER_LIP = 1, 152, 10, 13, 14

@@ -14,7 +14,7 @@ import pytest
 
 from attunement.config import default_config
 from attunement.cues.posture import posture
-from test_posture import CLOSED_KINDS, OPEN_KINDS, body_from, synth
+from tests.cues.test_posture import CLOSED_KINDS, OPEN_KINDS, body_from, synth
 
 pytestmark = pytest.mark.realdata
 

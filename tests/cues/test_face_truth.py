@@ -15,7 +15,7 @@ import dataclasses
 import cv2
 import numpy as np
 import pytest
-from test_cues_face import mediapipe_face, portrait_face, portrait_image
+from tests.cues.test_face import mediapipe_face, portrait_face, portrait_image
 
 from attunement.config import default_config
 from attunement.cues.calibration import calibrate

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile
-from test_synthetic import assert_truth_consistent, frame_scores, union, webrtc_speech
+from tests.demo.test_conversation import assert_truth_consistent, frame_scores, union, webrtc_speech
 
 from attunement.conversation.rttm import read_rttm
 from attunement.errors import InputError
