@@ -14,13 +14,17 @@ MODELS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/attunement
 MODEL  := $(MODELS)/resemblyzer-pretrained.pt
 MODEL_SHA256 := 39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e
 
-.PHONY: demo test test-all bench sysdeps venv models clean
+.PHONY: demo test test-fast bench sysdeps venv models clean
 
 demo: $(STAMP)
 	$(BIN)/attune demo
 
 test: sysdeps $(STAMP) models
 	$(BIN)/python -m pytest -q
+
+# Everything but the tests marked slow (each over ~5 s: real-time replays, long reviews); CI runs `make test`.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

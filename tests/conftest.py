@@ -62,3 +62,72 @@ def kill_when(proc, ready, *, what: str, stderr: Path, timeout_s: float = 60.0, 
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+
+
+class DemoClips:
+    """The demo video (`attune demo`'s generated two-person conversation, seed 0, one mic each),
+    rendered once per test session for each length asked for and shared by every test that uses it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._made: dict[tuple, Path] = {}
+        self._convo = None
+
+    @property
+    def conversation(self):
+        """The demo's PracticeConversation (audio, truth segments, speakers)."""
+        if self._convo is None:
+            from attunement.demo.conversation import practice_conversation
+
+            self._convo = practice_conversation(seed=0, channels=2)
+        return self._convo
+
+    def clip(self, seconds: float | None = None, *, channels: int = 2, silent: bool = False) -> Path:
+        """The first `seconds` of the demo (None: all of it) as an MKV with `channels` of its audio
+        (1: the first channel) or, `silent`, a silent track of that length; rendered once."""
+        key = (seconds, channels, silent)
+        if key not in self._made:
+            from attunement.demo.video import render_demo_video
+
+            if silent:
+                audio, rate = np.zeros((1, int(16000 * seconds)), np.float32), 16000
+            else:
+                convo = self.conversation if channels == 2 else self._mono()
+                n = convo.audio.shape[-1] if seconds is None else int(seconds * convo.rate)
+                audio, rate = convo.audio[:, :n], convo.rate
+            path = self.folder / f"demo-{seconds or 'all'}-{channels}{'-silent' if silent else ''}.mkv"
+            render_demo_video(path, audio, rate)
+            self._made[key] = path
+        return self._made[key]
+
+    def review(self, seconds: float | None = None):
+        """`attune review`'s result for clip(seconds): one channel per person, the first speaker is
+        "me" (as `attune demo` reviews it); computed once per session."""
+        key = ("review", seconds)
+        if key not in self._made:
+            from attunement.config import default_config
+            from attunement.session.runners.offline import review_file
+
+            convo = self.conversation
+            self._made[key] = review_file(self.clip(seconds), config=default_config(), channels_are_speakers=True,
+                                          speaker_names=convo.speakers, me=convo.speakers[0])
+        return self._made[key]
+
+    def _mono(self):
+        from attunement.demo.conversation import practice_conversation
+
+        return practice_conversation(seed=0, channels=1)
+
+
+@pytest.fixture(scope="session")
+def demo_clips(tmp_path_factory) -> DemoClips:
+    """Demo videos rendered once per test session (see DemoClips); tests must not write into them."""
+    return DemoClips(tmp_path_factory.mktemp("demo-video"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that render or review the demo video (through `demo_clips`, also indirectly) take more
+    than a few seconds: they carry the `slow` marker, so `make test-fast` leaves them out."""
+    for item in items:
+        if "demo_clips" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -95,13 +95,8 @@ def test_metrics_from_annotation_alone(tmp_path):
     assert rttm_out.read_text().count("SPEAKER") == 4
 
 
-def test_calibrate_then_review_with_the_profile(tmp_path):
-    from attunement.demo.video import render_demo_video
-    from attunement.demo.conversation import practice_conversation
-
-    convo = practice_conversation(seed=0, channels=1)
-    video = tmp_path / "me.mkv"
-    render_demo_video(video, convo.audio[:, : 6 * convo.rate], convo.rate)  # the first 6 s: looking into the lens
+def test_calibrate_then_review_with_the_profile(tmp_path, demo_clips):
+    video = demo_clips.clip(6.0, channels=1)  # the first 6 s: looking into the lens
     profile = tmp_path / "profile.json"
     proc = run("calibrate", video, "--seconds", "3", "--profile", profile)
     assert proc.returncode == 0, proc.stderr
@@ -114,13 +109,8 @@ def test_calibrate_then_review_with_the_profile(tmp_path):
     assert_one_line_error(run("calibrate", tmp_path / "none.mkv"), match="none.mkv")
 
 
-def test_live_session_from_replayed_files_then_history_summary_export(tmp_path):
-    from attunement.demo.video import render_demo_video
-    from attunement.demo.conversation import practice_conversation
-
-    convo = practice_conversation(seed=0, channels=1)
-    video = tmp_path / "talk.mkv"
-    render_demo_video(video, convo.audio[:, : 5 * convo.rate], convo.rate)
+def test_live_session_from_replayed_files_then_history_summary_export(tmp_path, demo_clips):
+    video = demo_clips.clip(5.0, channels=1)
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"))
     cmd = [str(ATTUNE)] if ATTUNE.exists() else [sys.executable, "-m", "attunement"]
 
@@ -141,3 +131,44 @@ def test_live_session_from_replayed_files_then_history_summary_export(tmp_path):
     out = tmp_path / "s.csv"
     assert attune("export", "last", "--format", "csv", "-o", out).returncode == 0 and out.read_text().count("\n") > 1
     assert_one_line_error(attune("summary", "no-such-session"), match="no-such-session")
+
+
+# ---- one convention: --json FILE everywhere ('-' = standard output), --duration on live commands ----
+
+def test_json_dash_prints_only_json_on_stdout(tmp_path):
+    rttm = tmp_path / "talk.rttm"
+    rttm.write_text("SPEAKER talk 1 0.0 2.0 <NA> <NA> ana <NA> <NA>\n"
+                    "SPEAKER talk 1 2.3 1.5 <NA> <NA> ben <NA> <NA>\n")
+    proc = run("metrics", rttm, "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)  # nothing else on standard output
+    assert data["turn_taking"]["speakers"] == ["ana", "ben"]
+    assert "What went well" in proc.stderr  # the summary moved to standard error
+    to_file = tmp_path / "m.json"
+    assert run("metrics", rttm, "--json", to_file, "--quiet").returncode == 0
+    assert json.loads(to_file.read_text()) == data | {"input": json.loads(to_file.read_text())["input"]}
+
+
+def test_devices_check_and_history_take_json_file_or_dash(tmp_path, bad_files):
+    out = tmp_path / "devices.json"
+    proc = run("devices", "--json", out)
+    assert proc.returncode == 0, proc.stderr
+    assert set(json.loads(out.read_text())) >= {"cameras", "microphones"}
+    proc = run("check", "--camera", "none", "--mic", bad_files / "good.wav", "--duration", "1", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["microphone"]["rate"] == 16000
+    assert json.loads(run("history", "--json", "-").stdout) == []
+
+
+@pytest.mark.slow  # the partner's lines are synthesised before the first is played
+def test_rehearse_ends_after_its_duration(tmp_path, bad_files):
+    """A rehearsal with a replayed microphone ends after --duration seconds and is saved."""
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"))
+    cmd = [str(ATTUNE)] if ATTUNE.exists() else [sys.executable, "-m", "attunement"]
+    proc = subprocess.run(cmd + ["rehearse", "--scenario", "check-in", "--camera", "none", "--mic",
+                                 str(bad_files / "good.wav"), "--no-window", "--duration", "1.5"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Saved in" in proc.stdout
+    meta = json.loads(next((tmp_path / "data").rglob("meta.json")).read_text())
+    assert meta["status"] == "ended" and meta["duration_s"] <= 1.6

@@ -21,6 +21,7 @@ from attunement.config import default_config
 from attunement.perception.landmarks import FaceBodyLandmarker, Landmarker, _native_stderr_to_log, landmark_array
 from attunement.records import FACE_POINTS, POSE_POINTS, VideoFrame
 from attunement.sources.video import VideoReader
+from tests.conftest import REPO
 from tests.sources.test_video import FPS, make_clip, portrait
 
 FIELDS = ("x", "y", "z", "visibility", "presence")
@@ -289,11 +290,11 @@ def test_mediapipe_start_up_chatter_stays_off_stderr():
     code = ("import numpy as np\n"
             "from attunement.perception.landmarks import FaceBodyLandmarker\n"
             "from attunement.records import VideoFrame\n"
-            "from test_video import portrait\n"
+            "from tests.sources.test_video import portrait\n"
             "with FaceBodyLandmarker() as lm:\n"
             "    for k in range(3):\n"
             "        assert lm.process(VideoFrame(portrait(), k / 25, k)).has_face\n")
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(__file__))
+    env = dict(os.environ, PYTHONPATH=str(REPO))  # the repo root: tests is a package
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""

@@ -36,18 +36,17 @@ from attunement.sources.microphone import Microphone
 from attunement.demo.conversation import practice_conversation
 from attunement.summary.json_out import review_to_json
 
+pytestmark = pytest.mark.slow  # live sessions replayed at real-time pace and the whole demo reviewed
+
 CONFIG = default_config()
 FPS = 15.0  # render_demo_video's frame rate
 MEDIA = (".wav", ".mkv", ".mp4", ".webm", ".flac", ".ogg", ".m4a", ".avi", ".png", ".jpg")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    convo = practice_conversation(seed=0, channels=2)
-    path = tmp_path_factory.mktemp("live") / "demo.mkv"
-    render_demo_video(path, convo.audio, convo.rate)
-    offline = review_file(path, config=CONFIG, channels_are_speakers=True, speaker_names=convo.speakers,
-                          me=convo.speakers[0])
+def demo(demo_clips):
+    convo, path = demo_clips.conversation, demo_clips.clip()
+    offline = demo_clips.review()
     return convo, path, offline
 
 

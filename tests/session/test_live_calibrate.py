@@ -22,10 +22,12 @@ from attunement.session.runners.live import run_session
 from attunement.session.store.formats import PROFILE_FILE
 from attunement.sources.camera import Camera
 from attunement.sources.clock import SessionClock
-from attunement.demo.video import portrait, render_demo_video, write_video
+from attunement.demo.video import portrait, write_video
 from attunement.sources.microphone import Microphone
 from attunement.demo.conversation import practice_conversation
 from attunement.demo.warp import warp_face
+
+pytestmark = pytest.mark.slow  # live sessions on rendered video with mediapipe
 
 CONFIG = default_config()
 SECONDS = 6.0  # of the demo conversation replayed: the calibration window and a little after
@@ -38,10 +40,8 @@ def convo():
 
 
 @pytest.fixture(scope="module")
-def demo(convo, tmp_path_factory):
-    path = tmp_path_factory.mktemp("calib") / "demo.mkv"
-    render_demo_video(path, convo.audio[:, : int(SECONDS * convo.rate)], convo.rate)
-    return path
+def demo(demo_clips):
+    return demo_clips.clip(SECONDS)
 
 
 @pytest.fixture(scope="module")

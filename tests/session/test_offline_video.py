@@ -10,23 +10,19 @@ import pytest
 
 from attunement.config import default_config
 from attunement.session.runners.offline import review_file
-from attunement.demo.video import LEAN_IN_AT, LOOK_DOWN, NODS, TURN_KEEPING_EYES, render_demo_video
-from attunement.demo.conversation import practice_conversation
+from attunement.demo.video import LEAN_IN_AT, LOOK_DOWN, NODS, TURN_KEEPING_EYES
 from attunement.summary.json_out import review_to_json
 from attunement.summary.text import clock, summarize
+
+pytestmark = pytest.mark.slow  # the whole demo video reviewed with mediapipe
 
 CONFIG = default_config()
 RAMP = 0.3  # the script eases into and out of each pose over 0.2-0.3 s
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    convo = practice_conversation(seed=0, channels=2)
-    path = tmp_path_factory.mktemp("video") / "demo.mkv"
-    render_demo_video(path, convo.audio, convo.rate)
-    review = review_file(path, config=CONFIG, channels_are_speakers=True, speaker_names=convo.speakers,
-                         me=convo.speakers[0])
-    return convo, review
+def demo(demo_clips):
+    return demo_clips.conversation, demo_clips.review()
 
 
 def frames_in(review, a, b):

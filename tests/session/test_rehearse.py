@@ -243,14 +243,12 @@ def test_live_decision_ignores_echo_hears_user(rng):
             assert len(heard) * HOP > 0.6 * (b - a)             # most of the answer is heard live
 
 
-def test_camera_adds_cues_to_the_rehearsal_review(rng, tmp_path):
+def test_camera_adds_cues_to_the_rehearsal_review(rng, tmp_path, demo_clips):
     """With a camera (a replayed demo video, real mediapipe), the review carries the on-camera cues."""
     from attunement.sources.camera import Camera
     from attunement.sources.clock import SessionClock
-    from attunement.demo.video import render_demo_video
 
-    path = tmp_path / "face.mkv"
-    render_demo_video(path, np.zeros((1, 3 * RATE), np.float32), RATE)
+    path = demo_clips.clip(3 * RATE / 16000, silent=True)
     room = ScriptedRoom(rng)
     with Camera(path, pace=0, clock=SessionClock(), start=T0) as cam:
         result = run_rehearsal(scenario=load_scenario("check-in"), mic=room, camera=cam, config=default_config(),

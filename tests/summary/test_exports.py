@@ -13,9 +13,7 @@ from attunement.config import default_config
 from attunement.conversation.rttm import read_rttm
 from attunement.errors import InputError
 from attunement.records import Segment
-from attunement.session.runners.offline import review_annotation, review_file
-from attunement.demo.video import render_demo_video
-from attunement.demo.conversation import practice_conversation
+from attunement.session.runners.offline import review_annotation
 from attunement.summary.exports import export
 from attunement.summary.json_out import review_to_json
 
@@ -24,12 +22,8 @@ CLIP_S = 15.0  # the first 15 s of the demo: turns, a backchannel, a look down, 
 
 
 @pytest.fixture(scope="module")
-def video_review(tmp_path_factory):
-    convo = practice_conversation(seed=0, channels=2)
-    path = tmp_path_factory.mktemp("video") / "demo.mkv"
-    render_demo_video(path, convo.audio[:, : int(CLIP_S * convo.rate)], convo.rate)
-    return review_file(path, config=CONFIG, channels_are_speakers=True, speaker_names=convo.speakers,
-                       me=convo.speakers[0])
+def video_review(demo_clips):
+    return demo_clips.review(CLIP_S)
 
 
 @pytest.fixture(scope="module")

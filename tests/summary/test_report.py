@@ -18,11 +18,11 @@ from attunement.summary.cues_json import review_cues
 from attunement.config import default_config
 from attunement.records import Segment
 from attunement.session.runners.offline import review_annotation, review_file
-from attunement.demo.video import render_demo_video
-from attunement.demo.conversation import practice_conversation
 from attunement.summary.json_out import review_to_json
 from attunement.summary.report import OKABE_ITO, write_report
 from attunement.summary.text import summarize
+
+pytestmark = pytest.mark.slow  # a 20 s demo video reviewed, reports rendered in Chromium
 
 CONFIG = default_config()
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -33,17 +33,13 @@ URL_IN_ATTRIBUTE = re.compile(r"""(?:src|href|xlink:href|action|poster|data)\s*=
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
+def reports(tmp_path_factory, demo_clips):
     """Reports of three kinds of session: audio and video, audio only, video with no speech."""
     d = tmp_path_factory.mktemp("report")
-    convo = practice_conversation(seed=0, channels=2)
-    render_demo_video(d / "demo.mkv", convo.audio[:, : 20 * convo.rate], convo.rate)  # 20 s: two nods, speaking at once
-    both = review_file(d / "demo.mkv", config=CONFIG, channels_are_speakers=True, speaker_names=convo.speakers,
-                       me=convo.speakers[0])
+    both = demo_clips.review(20.0)  # 20 s: two nods, speaking at once
     audio = review_annotation([Segment(0, 4, "me"), Segment(1, 1.4, "partner"), Segment(3.6, 8, "partner"),
                                Segment(9.2, 12, "me"), Segment(12.3, 15, "partner")], config=CONFIG, source="talk.rttm")
-    render_demo_video(d / "silent.mkv", np.zeros((1, 16000 * 6), np.float32), 16000)
-    video = review_file(d / "silent.mkv", config=CONFIG)
+    video = review_file(demo_clips.clip(6.0, silent=True), config=CONFIG)
     out = {}
     for name, review in (("both", both), ("audio", audio), ("video", video)):
         write_report(d / f"{name}.html", review, config=CONFIG)

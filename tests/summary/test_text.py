@@ -114,8 +114,6 @@ import string  # noqa: E402
 import numpy as np  # noqa: E402
 
 from attunement.session.runners.offline import review_file  # noqa: E402
-from attunement.demo.video import render_demo_video  # noqa: E402
-from attunement.demo.conversation import practice_conversation  # noqa: E402
 from attunement.summary.text import phrases  # noqa: E402
 
 
@@ -160,12 +158,8 @@ def test_one_voice_is_a_note_that_says_how_to_get_turn_taking():
 
 
 @pytest.fixture(scope="module")
-def video_review(tmp_path_factory):
-    convo = practice_conversation(seed=0, channels=2)
-    path = tmp_path_factory.mktemp("video") / "demo.mkv"
-    render_demo_video(path, convo.audio[:, : 15 * convo.rate], convo.rate)  # the first 15 s: both speak, two nods
-    return review_file(path, config=CONFIG, channels_are_speakers=True, speaker_names=convo.speakers,
-                       me=convo.speakers[0])
+def video_review(demo_clips):
+    return demo_clips.review(15.0)  # the first 15 s: both speak, two nods
 
 
 def with_face(review, **changes):
@@ -212,10 +206,8 @@ def test_frames_without_a_face_are_a_note_with_the_first_moment(video_review):
         n for n in s.notes if "couldn't see a face" not in n)
 
 
-def test_no_speech_but_a_face_still_reflects_what_was_seen(tmp_path):
-    path = tmp_path / "silent.mkv"
-    render_demo_video(path, np.zeros((1, 16000 * 6), np.float32), 16000)
-    review = review_file(path, config=CONFIG)
+def test_no_speech_but_a_face_still_reflects_what_was_seen(demo_clips):
+    review = review_file(demo_clips.clip(6.0, silent=True), config=CONFIG)
     s = summarize(review, config=CONFIG.summary)
     assert s.strengths[0].startswith("The person on camera kept eye contact"), s.text()
     assert any("no speech" in n.lower() for n in s.notes) and s.suggestions == ()
