@@ -70,8 +70,9 @@ def test_words_spread_over_speech_only():
     u = utterance_of("a", ((0.0, 1.0), (3.0, 4.0)), "aaa bbb")
     assert [w.text for w in u.words] == ["aaa", "bbb"]
     assert u.words[0].start == 0.0 and u.words[0].end == pytest.approx(1.0)
-    assert u.words[1].start == pytest.approx(1.0) or u.words[1].start == pytest.approx(3.0)
-    assert u.words[1].end == pytest.approx(4.0)
+    assert (u.words[1].start, u.words[1].end) == (3.0, 4.0)  # no word bridges the pause
+    u = utterance_of("a", ((0.0, 3.0),), "I & you")
+    assert [(w.text, w.start, w.end) for w in u.words] == [("I", 0.0, 1.0), ("you", 1.0, 3.0)] and u.text == "I & you"
     assert utterance_of("a", ((0.0, 1.0),), ">> >> >>").words == ()
 
 

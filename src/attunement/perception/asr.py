@@ -352,25 +352,34 @@ def _loudest_db(x: np.ndarray) -> float:
 
 
 def utterance_of(speaker: str, speech: Sequence[tuple[float, float]], text: str) -> Utterance:
-    """An Utterance of `text` with its words spread over the `speech` spans (seconds) by character
-    length (+1 per word for the gap), skipping the pauses between spans. Text with no letter or
-    digit (the model's ">> >>" on noise) gives no words."""
+    """An Utterance of `text` with its words spread over the `speech` spans (seconds): each word
+    goes to the span holding the middle of its share of the characters, and each span's words
+    share that span by character length (+1 per word for the gap), so no word bridges a pause.
+    Tokens with no letter or digit ("&", the model's ">>" on noise) are not words; text with no
+    word gives an Utterance without words."""
     tokens = [w for w in text.split() if any(ch.isalnum() for ch in w)]
     start, end = speech[0][0], speech[-1][1]
     if not tokens:
         return Utterance(speaker, start, end, "", ())
     weights = np.array([len(w) + 1 for w in tokens], np.float64)
-    edges = np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum()
     total = sum(b - a for a, b in speech)
-    times = [_at(speech, f * total) for f in edges]
-    words = tuple(Word(speaker, times[i], times[i + 1], w) for i, w in enumerate(tokens))
-    return Utterance(speaker, start, end, " ".join(tokens), words)
+    mids = (np.cumsum(weights) - weights / 2) / weights.sum() * total
+    span_of = [_span_at(speech, m) for m in mids]
+    words = []
+    for k, (a, b) in enumerate(speech):
+        idx = [i for i, s in enumerate(span_of) if s == k]
+        if not idx:
+            continue
+        w = weights[idx]
+        edges = a + (b - a) * np.concatenate([[0.0], np.cumsum(w)]) / w.sum()
+        words += [Word(speaker, float(edges[j]), float(edges[j + 1]), tokens[i]) for j, i in enumerate(idx)]
+    return Utterance(speaker, start, end, " ".join(text.split()), tuple(words))
 
 
-def _at(speech: Sequence[tuple[float, float]], offset: float) -> float:
-    """The session time `offset` seconds of speech into `speech` (pauses skipped)."""
-    for a, b in speech:
-        if offset <= b - a + 1e-12:
-            return a + offset
+def _span_at(speech: Sequence[tuple[float, float]], offset: float) -> int:
+    """Index of the span holding `offset` seconds of speech into `speech` (pauses skipped)."""
+    for k, (a, b) in enumerate(speech):
+        if offset <= b - a:
+            return k
         offset -= b - a
-    return speech[-1][1]
+    return len(speech) - 1
