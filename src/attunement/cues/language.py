@@ -146,6 +146,10 @@ def question_kind(sentence: str, lex: Lexicon | None = None) -> str | None:
     """"open", "closed" or None (not a question) for one sentence, by its form."""
     lex = lex or load_lexicon()
     norm = normalise(sentence)
+    if norm.endswith("?") and "," in norm:  # "Of course, what should we start with?": the last clause asks
+        last = _strip_markers(norm.rsplit(",", 1)[1].strip(), lex)
+        if any(_starts(last, p) for p in (lex.wh, lex.aux, lex.closed_wh, lex.open_requests)):
+            norm = last
     core = _strip_markers(norm, lex)
     if _starts(core, lex.open_requests):
         return "open"
@@ -203,26 +207,47 @@ def classify(sentence: str, *, previous: str | None = None, lex: Lexicon | None 
     if asks and _starts(core, [s for s in lex.stems if s.split()[0] in lex.wh]):
         asks = False  # "What I'm hearing is…" opens a reflection, not a question
     if previous and not asks and not labels & set(NEGATIVE) and stem:
-        if (re.search(r"\b(?:you|your|yours|yourself)\b", core)
-                and reflection_overlap(sentence, previous, lex) >= min_overlap):
+        about_partner = re.search(r"\b(?:you|your|yours|yourself)\b", core) is not None or _starts(
+            core, [x for x in lex.stems if len(x.split()) > 1 and not x.startswith(("so", "you"))])
+        if about_partner and reflection_overlap(sentence, previous, lex) >= min_overlap:
             labels.add("reflection")
     if kind and not labels & set(NEGATIVE) and "reflection" not in labels:
         labels.add(f"{kind}_question")
     return frozenset(labels)
 
 
+_BOUNDARY = {",", "?", "."}
+_NOT_BEFORE_LIKE = {"i", "you", "we", "they", "he", "she", "would", "do", "did", "does", "feel", "feels", "felt",
+                    "look", "looks", "looked", "sound", "sounds", "seem", "seems", "more", "much", "not", "really"}
+_NOT_AROUND_PHRASE = {"do", "did", "if", "what", "not", "you", "as", "to"}
+_NOT_AFTER_PHRASE = {"what", "how", "who", "why", "that", "where", "when", "him", "her", "them", "it", "me",
+                     "the", "this", "to", "a", "an", "about"}
+
+
 def fillers(text: str, lex: Lexicon | None = None) -> int:
-    """Filler words in `text`: um/uh…, "you know" and "I mean" at a clause edge, and "like" used
-    as a filler (after a comma or "and"/"was"/"it's", or before a comma), not the verb "like"."""
+    """Filler words in `text`: um/uh/basically…, "you know" and "I mean" standing alone at a clause
+    edge (not "do you know what…", "I mean it"), and "like" as a filler at a clause edge
+    ("I was like, …", "Like, I…"), not the verb ("I like you") or a comparison ("feels like home")."""
     lex = lex or load_lexicon()
-    norm = normalise(text)
-    words = norm.replace(",", " ,").replace("?", " ?").split()
-    n = sum(1 for w in words if w in lex.fillers)
-    for phrase in lex.filler_phrases:
-        n += len(re.findall(rf"(?:^|, |\? )(?:{phrase})\b(?! what| how| who| why| that| where| when)", norm))
-        n += len(re.findall(rf"\b(?<!do )(?<!if )(?<!what )(?<!did )(?:{phrase})(?:,|\?|$)", norm))
-    n += len(re.findall(r"(?:^|, |\band |\bwas |\bis |\bare |\bwere )like,? (?!to\b|it\b|this\b|that\b|the\b|a\b|an\b|him\b|her\b|them\b|you\b|me\b)", norm))
-    n += len(re.findall(r"\blike,", norm)) - len(re.findall(r"(?:^|, |\band |\bwas |\bis |\bare |\bwere )like,", norm))
+    t = re.sub(r"[.!]", " . ", text.lower().replace("\u2019", "'"))
+    toks = [w for w in re.sub(r"([,?])", r" \1 ", t).replace("'", "").split()]
+    toks = ["."] + toks + ["."]
+    n = 0
+    for k in range(1, len(toks) - 1):
+        prev, w, nxt = toks[k - 1], toks[k], toks[k + 1]
+        if w in lex.fillers:
+            n += 1
+        elif w == "like" and (prev in _BOUNDARY or nxt in _BOUNDARY) and prev not in _NOT_BEFORE_LIKE:
+            n += 1
+        else:
+            for phrase in lex.filler_phrases:
+                first, *rest = phrase.split()
+                if w != first or toks[k + 1:k + 1 + len(rest)] != rest:
+                    continue
+                after = toks[k + 1 + len(rest)]
+                if ((prev in _BOUNDARY or after in _BOUNDARY) and prev not in _NOT_AROUND_PHRASE
+                        and after not in _NOT_AFTER_PHRASE):
+                    n += 1
     return n
 
 
