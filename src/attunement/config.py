@@ -117,6 +117,13 @@ class DiarizationConfig:
     min_cluster_share: float
     count_gap_weight: float
     embeddings: str = "mfcc"
+    # the trained pipeline (conversation/neural_diarize.py)
+    nn_step_s: float = 2.5
+    nn_cluster_threshold: float = 0.4
+    nn_min_cluster_share: float = 0.05
+    nn_min_clean_s: float = 0.5
+    nn_trim_s: float = 0.0
+    nn_threads: int = 2
 
     def __post_init__(self) -> None:
         if self.embeddings not in ("mfcc", "dvector"):
@@ -134,6 +141,17 @@ class DiarizationConfig:
                     "merge_bic_lambda", "min_cluster_share", "count_gap_weight"):
             if not getattr(self, key) >= 0:
                 raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must be >= 0")
+        if not 0.1 <= self.nn_step_s <= 10:
+            raise ConfigError(f"[diarization] nn_step_s = {self.nn_step_s}: must lie in [0.1, 10] s")
+        if not 0 < self.nn_cluster_threshold < 2:
+            raise ConfigError(f"[diarization] nn_cluster_threshold = {self.nn_cluster_threshold}: must lie in (0, 2)")
+        if not 1 <= self.nn_threads <= 64 or not 0 <= self.nn_min_cluster_share < 1:
+            raise ConfigError(f"[diarization] nn_threads = {self.nn_threads} must lie in [1, 64] and "
+                              f"nn_min_cluster_share = {self.nn_min_cluster_share} in [0, 1)")
+        if not 0 <= self.nn_trim_s <= 0.5:
+            raise ConfigError(f"[diarization] nn_trim_s = {self.nn_trim_s}: must lie in [0, 0.5] s")
+        if not 0 <= self.nn_min_clean_s <= 10:
+            raise ConfigError(f"[diarization] nn_min_clean_s = {self.nn_min_clean_s}: must lie in [0, 10] s")
 
 
 @dataclass(frozen=True)
