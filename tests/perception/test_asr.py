@@ -120,3 +120,9 @@ def test_transcribe_puts_words_on_the_session_clock(recognizer, shared_data):
     assert normalize(out[1].text) == "jump the fence and hurry up the bank".split()
     assert all(105.0 <= w.start < w.end <= 105.0 + a.size / 16000 + 1e-9 for w in out[0].words)
     assert all(112.0 <= w.start < w.end <= 112.0 + b.size / 16000 + 1e-9 for w in out[1].words)
+
+
+def test_pieces_split_where_the_partner_speaks_in_the_pause():
+    segs = [Segment(0.0, 2.0, "a"), Segment(2.2, 2.7, "b"), Segment(2.8, 4.0, "a"), Segment(4.5, 5.0, "a")]
+    a = [(p.start, p.end) for p in cut_pieces(segs, config=CFG) if p.speaker == "a"]
+    assert a == [(0.0, 2.0), (2.8, 5.0)]

@@ -254,7 +254,8 @@ class Piece:
 
 def cut_pieces(segments: Sequence[Segment], *, config: WordsConfig, audio: np.ndarray | None = None,
                t0: float = 0.0) -> list[Piece]:
-    """Each speaker's segments, joined over pauses shorter than `join_gap_s`, cut into pieces of at
+    """Each speaker's segments, joined over pauses shorter than `join_gap_s` in which no one else
+    speaks (a partner's words in the pause would be heard as this speaker's), cut into pieces of at
     most `max_piece_s` (a longer segment is cut at its quietest 100 ms within the last half of the
     allowed length when `audio` [shape=(n,)] at 16 kHz from `t0` is given, else evenly).
     Segments shorter than `min_piece_s` on their own are dropped. Pieces in start order."""
@@ -267,9 +268,11 @@ def cut_pieces(segments: Sequence[Segment], *, config: WordsConfig, audio: np.nd
     pieces: list[Piece] = []
     for speaker, spans in by_speaker.items():
         spans = _split_long(sorted(spans), config.max_piece_s, audio, t0)
+        others = sorted(span for sp, ss in by_speaker.items() if sp != speaker for span in ss)
         run: list[tuple[float, float]] = []
         for a, b in spans:
-            if run and (a - run[-1][1] > config.join_gap_s or b - run[0][0] > config.max_piece_s):
+            if run and (a - run[-1][1] > config.join_gap_s or b - run[0][0] > config.max_piece_s
+                        or _talks(others, run[-1][1], a)):
                 pieces.append(_piece(speaker, run))
                 run = []
             if run and a < run[-1][1]:  # overlapping segments of one speaker: merge
@@ -280,6 +283,11 @@ def cut_pieces(segments: Sequence[Segment], *, config: WordsConfig, audio: np.nd
             pieces.append(_piece(speaker, run))
     keep = [p for p in pieces if sum(b - a for a, b in p.speech) >= config.min_piece_s]
     return sorted(keep, key=lambda p: (p.start, p.speaker))
+
+
+def _talks(spans: list[tuple[float, float]], a: float, b: float) -> bool:
+    """Does any of `spans` (sorted) overlap the pause (a, b)?"""
+    return any(x < b and y > a for x, y in spans if x < b)
 
 
 def _piece(speaker: str, run: list[tuple[float, float]]) -> Piece:
