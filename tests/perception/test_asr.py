@@ -7,7 +7,8 @@ import pytest
 
 from attunement.config import default_config
 from attunement.errors import InputError
-from attunement.perception.asr import (Recognizer, Tokenizer, Utterance, _unloop, cut_pieces, transcribe,
+from attunement.perception.asr import (LiveTranscriber, Recognizer, Tokenizer, Utterance, _unloop, assign_speakers,
+                                       cut_pieces, transcribe,
                                        utterance_of)
 from attunement.perception.wer import normalize, word_error_rate, word_errors
 from attunement.records import Segment
@@ -126,3 +127,33 @@ def test_pieces_split_where_the_partner_speaks_in_the_pause():
     segs = [Segment(0.0, 2.0, "a"), Segment(2.2, 2.7, "b"), Segment(2.8, 4.0, "a"), Segment(4.5, 5.0, "a")]
     a = [(p.start, p.end) for p in cut_pieces(segs, config=CFG) if p.speaker == "a"]
     assert a == [(0.0, 2.0), (2.8, 5.0)]
+
+
+def test_assign_speakers_splits_words_by_the_final_segments():
+    u = utterance_of("", ((0.0, 4.0),), "aaa bbb ccc ddd")
+    out = assign_speakers([u], [Segment(0.0, 2.0, "ana"), Segment(2.0, 4.0, "ben")])
+    assert [(x.speaker, x.text) for x in out] == [("ana", "aaa bbb"), ("ben", "ccc ddd")]
+
+
+@pytest.mark.realdata
+def test_live_transcriber_matches_offline(recognizer, shared_data):
+    """Blocks of 1 s fed as in a live session, stretches added as they close: the same words as
+    offline, each stretch heard once, and old audio dropped."""
+    from attunement.records import AudioBlock
+    from attunement.sources.media import read_audio
+
+    a = read_audio(shared_data / "speech" / "spk1_snt5.wav")[0][0]
+    track = np.zeros(16000 * 12, np.float32)
+    track[2 * 16000:2 * 16000 + a.size] += a
+    track[8 * 16000:8 * 16000 + a.size] += a
+    segs = [Segment(2.0, 2.0 + a.size / 16000, ""), Segment(8.0, 8.0 + a.size / 16000, "")]
+    live, got = LiveTranscriber(recognizer, config=CFG), []
+    for k in range(12):
+        live.feed(AudioBlock(track[None, k * 16000:(k + 1) * 16000], float(k), 16000))
+        live.add_speech([s for s in segs if k <= s.end < k + 1])
+        speaking = [s.start for s in segs if s.start < k + 1 < s.end]
+        got += live.poll(keep_from=speaking[0] if speaking else k + 1 - 0.5)
+    assert len(got) == 2 and live._n < 16000 * 6  # noqa: SLF001 (memory bound)
+    got += live.finish()
+    offline = transcribe(segs, track, recognizer=recognizer, config=CFG)
+    assert [u.text for u in got] == [u.text for u in offline] == ["Sunday is the best part of the week."] * 2

@@ -391,3 +391,116 @@ def _span_at(speech: Sequence[tuple[float, float]], offset: float) -> int:
             return k
         offset -= b - a
     return len(speech) - 1
+
+
+def assign_speakers(utterances: Sequence[Utterance], segments: Sequence[Segment]) -> tuple[Utterance, ...]:
+    """Words transcribed without knowing who spoke (live, one microphone: heard on the voice-activity
+    stretches during the session) given to the speakers of the final `segments`: each word to the
+    speaker whose segments overlap its time most (the nearest segment when none does), consecutive
+    words of one speaker within one utterance kept together. Utterances with no segments at all keep
+    their speaker."""
+    if not segments:
+        return tuple(utterances)
+    spans = sorted((s.start, s.end, s.speaker) for s in segments if s.end > s.start)
+    out: list[Utterance] = []
+    for u in utterances:
+        run: list[Word] = []
+        for w in u.words:
+            who = _speaker_at(spans, w.start, w.end)
+            if run and run[-1].speaker != who:
+                out.append(_from_words(run))
+                run = []
+            run.append(Word(who, w.start, w.end, w.text))
+        if run:
+            out.append(_from_words(run))
+    return tuple(sorted(out, key=lambda u: (u.start, u.speaker)))
+
+
+def _speaker_at(spans: list[tuple[float, float, str]], a: float, b: float) -> str:
+    overlap: dict[str, float] = {}
+    for x, y, sp in spans:
+        if x >= b:
+            break
+        if y > a:
+            overlap[sp] = overlap.get(sp, 0.0) + min(b, y) - max(a, x)
+    if overlap:
+        return max(overlap, key=lambda sp: (overlap[sp], sp))
+    mid = (a + b) / 2
+    return min(spans, key=lambda s: min(abs(mid - s[0]), abs(mid - s[1])))[2]
+
+
+def _from_words(words: list[Word]) -> Utterance:
+    return Utterance(words[0].speaker, words[0].start, words[-1].end, " ".join(w.text for w in words), tuple(words))
+
+
+class LiveTranscriber:
+    """Transcription during a live session, so the words are ready seconds after it ends.
+
+    Feed it the microphone's blocks (`feed`) and the speech stretches as they close (`add_speech`:
+    final Segments, e.g. the voice-activity runs with speaker "" on one shared microphone, or one
+    speaker per channel); `poll()` transcribes every stretch that can no longer grow (its end more
+    than `join_gap_s` before the latest audio) and returns the new utterances; `finish()` does the
+    rest. Audio is kept from the earliest pending stretch or the caller's `poll(keep_from=…)`, the
+    earliest time a stretch still to come may start (without it, the last `history_s` seconds), so
+    memory stays bounded. On one shared
+    microphone, give the final diarization to `assign_speakers` at the end. Not thread-safe: call
+    from one worker thread (the live runner's audio thread only hands it blocks and segments
+    through a queue).
+    """
+
+    def __init__(self, recognizer: Recognizer, *, config: WordsConfig, channel_of: Mapping[str, int] | None = None,
+                 history_s: float = 300.0) -> None:
+        self.recognizer, self.config, self.channel_of, self.history_s = recognizer, config, channel_of, history_s
+        self._audio: list[np.ndarray] = []
+        self._t0: float | None = None   # session time of the first kept sample
+        self._n = 0                     # kept samples
+        self._pending: list[Segment] = []
+
+    @property
+    def audio_end(self) -> float:
+        return (self._t0 or 0.0) + self._n / RATE
+
+    def feed(self, block) -> None:
+        """One AudioBlock (16 kHz, any channels), contiguous with the previous one."""
+        if block.rate != RATE:
+            raise InputError(f"live transcription needs 16 kHz audio, got {block.rate} Hz")
+        if self._t0 is None:
+            self._t0 = block.t0
+        self._audio.append(np.asarray(block.samples, np.float32))
+        self._n += block.samples.shape[-1]
+
+    def add_speech(self, segments: Sequence[Segment]) -> None:
+        self._pending.extend(segments)
+
+    def poll(self, *, keep_from: float | None = None) -> tuple[Utterance, ...]:
+        """Utterances of the stretches that can no longer grow; () when none is ready. `keep_from`:
+        the earliest session time a stretch not yet added may start (the start of the speech going
+        on, or now minus the voice-activity delay when no one speaks); None: keep `history_s`."""
+        self._keep_from = keep_from
+        limit = self.audio_end - self.config.join_gap_s - self.config.pad_s
+        ready = [s for s in self._pending if s.end <= limit]
+        if not ready or self._t0 is None:
+            return ()
+        last = max(s.end for s in ready)
+        ready = [s for s in self._pending if s.start <= last]  # keep joinable stretches together
+        self._pending = [s for s in self._pending if s.start > last]
+        return self._run(ready)
+
+    def finish(self) -> tuple[Utterance, ...]:
+        ready, self._pending = self._pending, []
+        return self._run(ready) if ready and self._t0 is not None else ()
+
+    def _run(self, segments: list[Segment]) -> tuple[Utterance, ...]:
+        audio = np.concatenate(self._audio, axis=-1) if len(self._audio) > 1 else self._audio[0]
+        out = transcribe(segments, audio, recognizer=self.recognizer, config=self.config, t0=self._t0,
+                         channel_of=self.channel_of)
+        given = getattr(self, "_keep_from", None)
+        horizon = self.audio_end - self.history_s if given is None else given
+        keep_from = min([s.start for s in self._pending] + [horizon]) - self.config.pad_s - 1.0
+        drop = max(0, int((keep_from - self._t0) * RATE))
+        if drop:
+            audio = audio[..., drop:]
+            self._t0 += drop / RATE
+            self._n -= drop
+        self._audio = [audio]
+        return out
