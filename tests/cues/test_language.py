@@ -61,13 +61,19 @@ def test_f1_per_cue_on_each_half(half):
     assert not low, low
 
 
-def test_fresh_set_floors():
-    """The set written after the rules (measured once untuned): floors at what it measured, so a
-    change that makes the rules generalise worse shows; docs/words.md gives the figures."""
-    f1 = f1_per_cue(labelled_rows("language_fresh.tsv"))
-    for c in ("open_question", "closed_question", "i_statement", "reflection"):
-        assert f1[c] >= 0.9, (c, f1[c])
-    assert f1["you_blame"] >= 0.75 and f1["validation"] >= 0.7, f1
+@pytest.mark.parametrize("name, floors", [
+    # written after the rules, measured once, then the rules were tuned on it (docs/words.md)
+    ("language_fresh.tsv", {"open_question": 0.9, "closed_question": 0.9, "i_statement": 0.9, "you_blame": 0.9,
+                            "validation": 0.9, "reflection": 0.9, "dismissive": 0.9, "defensive": 0.9}),
+    # written after that tuning, measured once, never tuned on: floors at what it measured
+    ("language_fresh2.tsv", {"open_question": 0.9, "closed_question": 0.9, "i_statement": 0.9, "you_blame": 0.8,
+                             "validation": 0.85, "reflection": 0.85, "dismissive": 0.55, "defensive": 0.7}),
+])
+def test_later_sets_floors(name, floors):
+    """Sets written after the rules: a change that makes the rules generalise worse shows here."""
+    f1 = f1_per_cue(labelled_rows(name))
+    low = {c: round(f1[c], 3) for c in floors if f1[c] < floors[c]}
+    assert not low, low
 
 
 @pytest.mark.parametrize("sentence, kind", [
