@@ -29,14 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "cues"))
 
-from timing import pinned_cores  # noqa: E402
+from timing import pinned_cores
 
-from attunement.config import default_config  # noqa: E402
-from attunement.cues.language import CUES, label_utterances, per_speaker  # noqa: E402
-from attunement.perception.asr import Recognizer, transcribe  # noqa: E402
-from attunement.perception.wer import normalize, word_errors  # noqa: E402
-from attunement.records import Segment  # noqa: E402
-from attunement.sources.media import read_audio  # noqa: E402
+from attunement.config import default_config
+from attunement.cues.language import CUES, label_utterances, per_speaker
+from attunement.perception.asr import Recognizer, transcribe
+from attunement.perception.wer import normalize, word_errors
+from attunement.records import Segment
+from attunement.sources.media import read_audio
 
 CFG = default_config().words
 
@@ -100,7 +100,7 @@ def e2e_table(rec: Recognizer) -> None:
                           == sorted(COUNTED[c] for c in cues if c in COUNTED) for _, t, cues in script)
             ok = got == spoken.truth
             exact, on_text = exact + ok, on_text + text_ok
-            fmt = lambda d: "; ".join(",".join(str(d[sp][c]) for c in COUNTED.values()) for sp in d)  # noqa: E731
+            fmt = lambda d: "; ".join(",".join(str(d[sp][c]) for c in COUNTED.values()) for sp in d)
             print(f"| {k} | {len(script)} | {fmt(spoken.truth)} | {fmt(got)} | {'yes' if ok else 'no'} | "
                   f"{'yes' if text_ok else 'no'} |")
     n = len(SCRIPTS)
@@ -108,14 +108,14 @@ def e2e_table(rec: Recognizer) -> None:
 
 
 def speed_table(data: Path, minutes: float) -> None:
-    from attunement.conversation.rttm import read_rttm
-
     import numpy as np
+
+    from attunement.conversation.rttm import read_rttm
 
     x = read_audio(data / "conversations" / "sample.wav")[0][0]
     segs = read_rttm(data / "conversations" / "sample.rttm")
     period = x.size / 16000
-    reps = max(1, int(round(minutes * 60 / period)))
+    reps = max(1, round(minutes * 60 / period))
     audio = np.tile(x, reps)
     tiled = [Segment(s.start + k * period, min(s.end, period) + k * period, s.speaker) for k in range(reps) for s in segs]
     t0 = time.perf_counter()

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
 
-from attunement.conversation.transcripts import (parse_json, parse_srt, parse_textgrid, parse_webvtt,
-                                                 read_transcript, textgrid_words_text, webvtt_text, word_tiers)
+from attunement.conversation.transcripts import (
+    parse_json,
+    parse_srt,
+    parse_textgrid,
+    parse_webvtt,
+    read_transcript,
+    textgrid_words_text,
+    webvtt_text,
+    word_tiers,
+)
 from attunement.errors import InputError
 from attunement.perception.asr import Utterance, Word, utterance_of
 
@@ -84,7 +93,7 @@ def test_webvtt_voices_tags_and_notes():
     w = utts[0].words
     assert [x.text for x in w] == ["How", "was", "your", "day,", "really?"]
     assert w[0].start == 1.0 and w[-1].end == pytest.approx(3.5)
-    assert all(a.end == pytest.approx(b.start) for a, b in zip(w, w[1:]))
+    assert all(a.end == pytest.approx(b.start) for a, b in itertools.pairwise(w))
 
 
 def test_srt_speaker_prefix_and_continuation_lines():

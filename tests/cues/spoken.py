@@ -132,7 +132,7 @@ def speak_script(script, folder: Path, *, seed: int = 0) -> Spoken:
         t += x.size / RATE + rng.uniform(0.35, 0.8)
     audio = (rng.standard_normal(int((t + 0.5) * RATE)) * 10 ** (-65 / 20)).astype(np.float32)
     for start, x in pieces:
-        i = int(round(start * RATE))
+        i = round(start * RATE)
         audio[i:i + x.size] += 0.5 * x / np.abs(x).max()
     segments = [Segment(round(s.start * RATE) / RATE, round(s.start * RATE) / RATE + (s.end - s.start), s.speaker)
                 for s in segments]

@@ -9,8 +9,18 @@ import pytest
 
 from attunement.config import default_config
 from attunement.conversation.turns import analyze_turns
-from attunement.cues.language import (CUES, classify, fillers, label_utterances, load_lexicon, per_speaker,
-                                      question_kind, reflection_overlap, split_sentences, turn_events)
+from attunement.cues.language import (
+    CUES,
+    classify,
+    fillers,
+    label_utterances,
+    load_lexicon,
+    per_speaker,
+    question_kind,
+    reflection_overlap,
+    split_sentences,
+    turn_events,
+)
 from attunement.perception.asr import utterance_of
 from attunement.records import Segment
 

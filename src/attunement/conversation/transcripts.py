@@ -69,7 +69,7 @@ def read_transcript(path: str | Path, *, fmt: str | None = None, utterance_gap_s
 
 
 def _decode(raw: bytes, path: Path) -> str:
-    if raw.startswith(b"\xfe\xff") or raw.startswith(b"\xff\xfe"):
+    if raw.startswith((b"\xfe\xff", b"\xff\xfe")):
         return raw.decode("utf-16")  # Praat writes UTF-16 when a label needs it
     try:
         return raw.decode("utf-8-sig")
@@ -251,9 +251,9 @@ def parse_textgrid(text: str, *, utterance_gap_s: float = 0.3) -> tuple[Utteranc
                 raise InputError(f"TextGrid tier {name!r} interval {k + 1} ({a:g} to {b:g} s): "
                                  "intervals overlap or are not in time order")
         low = name.lower().strip()
-        if low.endswith("phones") or low.endswith("phone"):
+        if low.endswith(("phones", "phone")):
             continue
-        speaker = re.sub(r"\s*-\s*words?$", "", name.strip(), flags=re.I) or name
+        speaker = re.sub(r"\s*-\s*words?$", "", name.strip(), flags=re.IGNORECASE) or name
         out += _tier_utterances(speaker, rows, utterance_gap_s)
     if pos != len(toks):
         raise InputError(f"TextGrid: {len(toks) - pos} unexpected value(s) after the last tier")
@@ -324,7 +324,7 @@ def _num(value, where: str) -> float:
 # ---- writers ---------------------------------------------------------------------------------
 
 def _stamp(t: float) -> str:
-    ms = int(round(t * 1000))
+    ms = round(t * 1000)
     return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 

@@ -131,7 +131,7 @@ def _stem(word: str) -> str:
 
 
 def _starts(words: str, phrases: Sequence[str]) -> bool:
-    return any(words == p or words.startswith(p + " ") or words.startswith(p + ",") or words.startswith(p + "?")
+    return any(words == p or words.startswith((p + " ", p + ",", p + "?"))
                for p in phrases)
 
 
@@ -235,9 +235,7 @@ def fillers(text: str, lex: Lexicon | None = None) -> int:
     n = 0
     for k in range(1, len(toks) - 1):
         prev, w, nxt = toks[k - 1], toks[k], toks[k + 1]
-        if w in lex.fillers:
-            n += 1
-        elif w == "like" and (prev in _BOUNDARY or nxt in _BOUNDARY) and prev not in _NOT_BEFORE_LIKE:
+        if w in lex.fillers or w == "like" and (prev in _BOUNDARY or nxt in _BOUNDARY) and prev not in _NOT_BEFORE_LIKE:
             n += 1
         else:
             for phrase in lex.filler_phrases:
@@ -344,7 +342,7 @@ class LanguageEvent:
     utterance: int
 
 
-def turn_events(labelled: Sequence[LabelledUtterance], turn_taking: "TurnTaking", *,
+def turn_events(labelled: Sequence[LabelledUtterance], turn_taking: TurnTaking, *,
                 config: WordsConfig) -> tuple[LanguageEvent, ...]:
     """The language cues at the turn events of `turn_taking` (conversation/turns.py), in time order."""
     turns = turn_taking.turns

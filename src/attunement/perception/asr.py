@@ -81,7 +81,7 @@ class Tokenizer:
                                for i, p in enumerate(self.pieces)], dtype=bool)
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Tokenizer":
+    def from_bytes(cls, data: bytes) -> Tokenizer:
         pieces, i, n = [], 0, len(data)
         while i < n:
             size = data[i]
@@ -98,7 +98,7 @@ class Tokenizer:
         return cls(pieces)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Tokenizer":
+    def from_file(cls, path: str | Path) -> Tokenizer:
         return cls.from_bytes(Path(path).read_bytes())
 
     def __len__(self) -> int:
@@ -124,7 +124,7 @@ class Recognizer:
         self._dim = next(i.shape[3] for i in decoder.get_inputs() if i.name.startswith("past_key_values."))
 
     @classmethod
-    def load(cls, *, threads: int = 2, config: WordsConfig | None = None) -> "Recognizer":
+    def load(cls, *, threads: int = 2, config: WordsConfig | None = None) -> Recognizer:
         """The recognizer from the pinned wheel's files (sha256-checked), `threads` intra-op threads each.
 
         Raises attunement.models.ModelError (an InputError) when the wheel is missing or altered.
@@ -339,8 +339,8 @@ def transcribe(segments: Sequence[Segment], audio: np.ndarray, *, recognizer: Re
     clips, heard = [], []
     for p in pieces:
         ch = x[channel_of[p.speaker]] if channel_of and p.speaker in channel_of else mono
-        i0 = max(0, int(round((p.start - config.pad_s - t0) * RATE)))
-        i1 = min(ch.size, int(round((p.end + config.pad_s - t0) * RATE)))
+        i0 = max(0, round((p.start - config.pad_s - t0) * RATE))
+        i1 = min(ch.size, round((p.end + config.pad_s - t0) * RATE))
         clip = ch[i0:i1]
         if clip.size >= 900 and _loudest_db(clip) >= config.min_level_db:
             clips.append(clip)
