@@ -149,13 +149,16 @@ class Recognizer:
         ../shared/data/speech and white noise at -60 to -20 dBFS). A phrase repeated three or more
         times in a row (the model's loop; one word five times) is kept once.
         """
-        hidden = [self._encode(np.ascontiguousarray(p, dtype=np.float32)) for p in pieces]
         texts = [""] * len(pieces)
-        for batch in self._batches([h.shape[0] for h in hidden]):
-            ids, scores = self._decode([hidden[k] for k in batch], [self.max_tokens(len(pieces[k])) for k in batch])
-            for k, toks, sc in zip(batch, ids, scores):
-                if toks and float(np.mean(sc)) >= self.min_mean_logprob:
-                    texts[k] = _unloop(self.tokenizer.decode(toks))
+        group = 8 * self.max_batch  # encoder states of this many pieces at a time (memory stays bounded)
+        for g0 in range(0, len(pieces), group):
+            hidden = [self._encode(np.ascontiguousarray(p, dtype=np.float32)) for p in pieces[g0:g0 + group]]
+            for batch in self._batches([h.shape[0] for h in hidden]):
+                ids, scores = self._decode([hidden[k] for k in batch],
+                                           [self.max_tokens(len(pieces[g0 + k])) for k in batch])
+                for k, toks, sc in zip(batch, ids, scores, strict=True):
+                    if toks and float(np.mean(sc)) >= self.min_mean_logprob:
+                        texts[g0 + k] = _unloop(self.tokenizer.decode(toks))
         return texts
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
