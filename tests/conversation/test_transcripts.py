@@ -175,3 +175,22 @@ def test_missing_and_binary_files(tmp_path):
     (tmp_path / "b.srt").write_bytes(b"\x80\x81\x82")
     with pytest.raises(InputError, match="not UTF-8"):
         read_transcript(tmp_path / "b.srt")
+
+
+def test_textgrid_words_read_by_praatio(tmp_path):
+    """An independent reader (praatio) sees the same words, times and tiers; and praatio's own
+    short-format TextGrid of them reads back through parse_textgrid."""
+    textgrid = pytest.importorskip("praatio.textgrid", reason="praatio (PyPI) reads TextGrids back independently")
+    utts = _sample()
+    path = tmp_path / "w.TextGrid"
+    path.write_text(textgrid_words_text(utts, end=7.0))
+    tg = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
+    assert list(tg.tierNames) == ["Ana - words", "Ben - words"]
+    got = [(e.start, e.end, e.label) for name in tg.tierNames for e in tg.getTier(name).entries]
+    want = [(round(w.start, 3), round(w.end, 3), w.text) for u in utts for w in u.words]
+    assert [g[2] for g in got] == [w[2] for w in want]
+    assert [t for g in got for t in g[:2]] == pytest.approx([t for w in want for t in w[:2]])
+    short = tmp_path / "short.TextGrid"
+    tg.save(str(short), format="short_textgrid", includeBlankSpaces=True)
+    back = read_transcript(short)
+    assert [(w.speaker, w.text) for u in back for w in u.words] == [(w.speaker, w.text) for u in utts for w in u.words]
