@@ -167,3 +167,18 @@ def test_turn_events():
     assert ("interrupted_feeling", "ben") in kinds
     q = next(e for e in events if e.kind == "question_then_monologue")
     assert q.t == 10.0 and q.duration_s == pytest.approx(40.0) and q.partner == "ben"
+
+
+def test_practice_goals():
+    from attunement.cues.language import GOALS, goal_moments
+
+    utts = [utterance_of("partner", ((0.0, 3.0),), "My boss yelled at me in the meeting today."),
+            utterance_of("me", ((3.5, 6.0),), "That sounds really upsetting. What did he say?"),
+            utterance_of("partner", ((6.5, 9.0),), "That my report was late."),
+            utterance_of("me", ((9.5, 12.0),), "Well, you always hand things in late.")]
+    lab = label_utterances(utts, config=CFG.words)
+    got = {g: goal_moments(g, lab, speaker="me", config=CFG.words) for g in GOALS}
+    assert got["validate_before_answering"] == (1,) and got["ask_follow_up_question"] == (1,)
+    assert got["ask_open_question"] == (1,) and got["avoid_blame"] == (3,) and got["reflect"] == ()
+    with pytest.raises(Exception, match="unknown practice goal"):
+        goal_moments("be nice", lab, speaker="me", config=CFG.words)

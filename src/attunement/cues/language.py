@@ -387,3 +387,48 @@ def _feeling(lu: LabelledUtterance) -> bool:
 
 def _next_speaker(turns, i: int) -> str:
     return turns[i + 1].speaker if i + 1 < len(turns) else ""
+
+
+#: Practice goals a rehearsal scenario may name (docs/words.md), each a test on labelled utterances.
+GOALS = ("ask_open_question", "ask_follow_up_question", "validate", "validate_before_answering", "reflect",
+         "use_i_statements", "avoid_blame")
+
+
+def goal_moments(goal: str, labelled: Sequence[LabelledUtterance], *, speaker: str,
+                 config: WordsConfig, lex: Lexicon | None = None) -> tuple[int, ...]:
+    """Indices of `speaker`'s labelled utterances where practice `goal` happened (for "avoid_blame":
+    where it did not, i.e. the blaming ones). Goals:
+    ask_open_question, validate, reflect, use_i_statements: an utterance with that cue;
+    ask_follow_up_question: a question in the reply right after the partner spoke, or any
+    question sharing content words with the partner's previous turn (`reflection_min_overlap`);
+    validate_before_answering: the first sentence after the partner spoke is a validation or a reflection;
+    avoid_blame: utterances with you-blame (none = goal met).
+    """
+    if goal not in GOALS:
+        from ..errors import InputError
+
+        raise InputError(f"unknown practice goal {goal!r}; known: {', '.join(GOALS)}")
+    lex = lex or load_lexicon()
+    simple = {"ask_open_question": "open_question", "validate": "validation", "reflect": "reflection",
+              "use_i_statements": "i_statement", "avoid_blame": "you_blame"}
+    utts = [lu.utterance for lu in labelled]
+    out = []
+    for k, lu in enumerate(labelled):
+        if lu.utterance.speaker != speaker or not lu.sentences:
+            continue
+        if goal in simple:
+            if lu.count(simple[goal]):
+                out.append(k)
+            continue
+        previous = _partner_turn(utts, k)
+        replying = k > 0 and utts[k - 1].speaker != speaker and previous is not None
+        if goal == "validate_before_answering":
+            if replying and lu.sentences[0][1] & {"validation", "reflection"}:
+                out.append(k)
+        elif goal == "ask_follow_up_question":
+            for text, labels in lu.sentences:
+                if labels & {"open_question", "closed_question"} and previous is not None and (
+                        replying or reflection_overlap(text, previous, lex) >= config.reflection_min_overlap):
+                    out.append(k)
+                    break
+    return tuple(out)
