@@ -119,7 +119,7 @@ def speed_table(data: Path, minutes: float) -> None:
     audio = np.tile(x, reps)
     tiled = [Segment(s.start + k * period, min(s.end, period) + k * period, s.speaker) for k in range(reps) for s in segs]
     t0 = time.perf_counter()
-    rec = Recognizer.load(threads=CFG.threads)
+    rec = Recognizer.load(config=CFG)
     load_s = time.perf_counter() - t0
     rec.recognize([x[16000:48000]])  # warm-up
     w0, c0 = time.perf_counter(), time.process_time()
@@ -145,7 +145,7 @@ def main() -> None:
     args = ap.parse_args()
     os.sched_setaffinity(0, [int(c) for c in pinned_cores(2).split(",")])
     data = data_dir()
-    rec = Recognizer.load(threads=CFG.threads)
+    rec = Recognizer.load(config=CFG)
     print("## 1. Word error rate (Moonshine tiny-en, greedy)\n")
     if data is None:
         print("skipped: ../shared/data not found (set ATTUNE_DATA)\n")

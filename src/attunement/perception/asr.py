@@ -124,13 +124,15 @@ class Recognizer:
         self._dim = next(i.shape[3] for i in decoder.get_inputs() if i.name.startswith("past_key_values."))
 
     @classmethod
-    def load(cls, *, threads: int = 2, config: WordsConfig | None = None) -> Recognizer:
-        """The recognizer from the pinned wheel's files (sha256-checked), `threads` intra-op threads each.
+    def load(cls, *, threads: int | None = None, config: WordsConfig | None = None) -> Recognizer:
+        """The recognizer from the pinned wheel's files (sha256-checked), `threads` intra-op threads
+        per session (default: `config.threads`, else 2), bounds and batch size from `config`.
 
         Raises attunement.models.ModelError (an InputError) when the wheel is missing or altered.
         """
         from ..models import model_path, onnx_session
 
+        threads = threads or (config.threads if config is not None else 2)
         kw = {} if config is None else {"tokens_per_s": config.tokens_per_s, "max_batch": config.max_batch}
         return cls(onnx_session("asr-encoder", threads=threads), onnx_session("asr-decoder", threads=threads),
                    Tokenizer.from_file(model_path("asr-tokenizer")), **kw)
