@@ -182,3 +182,18 @@ def test_practice_goals():
     assert got["ask_open_question"] == (1,) and got["avoid_blame"] == (3,) and got["reflect"] == ()
     with pytest.raises(Exception, match="unknown practice goal"):
         goal_moments("be nice", lab, speaker="me", config=CFG.words)
+
+
+def test_language_json_keeps_words_only_when_asked():
+    import json
+
+    from attunement.cues.language import language_json
+
+    utts = _conversation()
+    lab = label_utterances(utts, config=CFG.words)
+    events = turn_events(lab, analyze_turns([Segment(u.start, u.end, u.speaker) for u in utts], config=CFG.turns),
+                         config=CFG.words)
+    private = json.dumps(language_json(lab, events, speakers=["ana", "ben"], keep_words=False))
+    assert "lonely" not in private and "phone" not in private and '"i_statement": 2' in private
+    kept = language_json(lab, events, speakers=["ana", "ben"], keep_words=True)
+    assert kept["utterances"][0]["text"].startswith("I feel so lonely") and kept["words_kept"]

@@ -432,3 +432,24 @@ def goal_moments(goal: str, labelled: Sequence[LabelledUtterance], *, speaker: s
                     out.append(k)
                     break
     return tuple(out)
+
+
+def language_json(labelled: Sequence[LabelledUtterance], events: Sequence[LanguageEvent], *,
+                  speakers: Sequence[str], keep_words: bool) -> dict:
+    """The "language" part of a review's JSON, with the privacy default in one place: per-speaker
+    counts, each utterance's time, speaker and cue labels, and the turn events are always there;
+    the words (utterance text, sentence text) only when `keep_words` (--keep-words)."""
+    rows = []
+    for lu in labelled:
+        u = lu.utterance
+        row = {"speaker": u.speaker, "start": round(u.start, 3), "end": round(u.end, 3),
+               "labels": sorted(lu.labels), "sentences": [sorted(lab) for _, lab in lu.sentences]}
+        if keep_words:
+            row["text"] = u.text
+            row["sentence_text"] = [text for text, _ in lu.sentences]
+        rows.append(row)
+    return {"per_speaker": {sp: s.to_json() for sp, s in per_speaker(labelled, speakers=speakers).items()},
+            "utterances": rows,
+            "events": [{"kind": e.kind, "t": round(e.t, 3), "speaker": e.speaker, "partner": e.partner,
+                        "duration_s": round(e.duration_s, 3), "utterance": e.utterance} for e in events],
+            "words_kept": keep_words}
