@@ -19,6 +19,8 @@ The model files come from the pinned `moonshine-voice` wheel through `attunement
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -273,11 +275,11 @@ def cut_pieces(segments: Sequence[Segment], *, config: WordsConfig, audio: np.nd
     pieces: list[Piece] = []
     for speaker, spans in by_speaker.items():
         spans = _split_long(sorted(spans), config.max_piece_s, audio, t0)
-        others = sorted(span for sp, ss in by_speaker.items() if sp != speaker for span in ss)
+        others = _Spans([span for sp, ss in by_speaker.items() if sp != speaker for span in ss])
         run: list[tuple[float, float]] = []
         for a, b in spans:
             if run and (a - run[-1][1] > config.join_gap_s or b - run[0][0] > config.max_piece_s
-                        or _talks(others, run[-1][1], a)):
+                        or others.overlap(run[-1][1], a)):
                 pieces.append(_piece(speaker, run))
                 run = []
             if run and a < run[-1][1]:  # overlapping segments of one speaker: merge
@@ -290,9 +292,17 @@ def cut_pieces(segments: Sequence[Segment], *, config: WordsConfig, audio: np.nd
     return sorted(keep, key=lambda p: (p.start, p.speaker))
 
 
-def _talks(spans: list[tuple[float, float]], a: float, b: float) -> bool:
-    """Does any of `spans` (sorted) overlap the pause (a, b)?"""
-    return any(x < b and y > a for x, y in spans if x < b)
+class _Spans:
+    """Intervals asked "does any overlap (a, b)?" in O(log n): starts sorted, running maximum of ends."""
+
+    def __init__(self, spans: list[tuple[float, float]]) -> None:
+        spans = sorted(spans)
+        self.starts = [x for x, _ in spans]
+        self.max_end = list(itertools.accumulate((y for _, y in spans), max))
+
+    def overlap(self, a: float, b: float) -> bool:
+        k = bisect.bisect_left(self.starts, b)
+        return k > 0 and self.max_end[k - 1] > a
 
 
 def _piece(speaker: str, run: list[tuple[float, float]]) -> Piece:
