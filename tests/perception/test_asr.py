@@ -165,3 +165,14 @@ def test_live_transcriber_matches_offline(recognizer, shared_data):
     got += live.finish()
     offline = transcribe(segs, track, recognizer=recognizer, config=CFG)
     assert [u.text for u in got] == [u.text for u in offline] == ["Sunday is the best part of the week."] * 2
+
+
+def test_span_overlap_against_a_plain_scan(rng):
+    from attunement.perception.asr import _Spans
+
+    for _ in range(500):
+        starts = rng.uniform(0, 50, rng.integers(0, 9))
+        spans = [(float(x), float(x + rng.uniform(0, 10))) for x in starts]
+        a = float(rng.uniform(0, 60))
+        b = a + float(rng.uniform(0, 5))
+        assert _Spans(spans).overlap(a, b) == any(x < b and y > a for x, y in spans)
