@@ -121,6 +121,13 @@ class DiarizationConfig:
     min_cluster_share: float
     count_gap_weight: float
     embeddings: str = "mfcc"
+    # the trained pipeline (conversation/neural_diarize.py)
+    nn_step_s: float = 2.5
+    nn_cluster_threshold: float = 0.4
+    nn_min_cluster_share: float = 0.05
+    nn_min_clean_s: float = 0.5
+    nn_trim_s: float = 0.0
+    nn_threads: int = 2
 
     def __post_init__(self) -> None:
         if self.embeddings not in ("mfcc", "dvector"):
@@ -138,6 +145,17 @@ class DiarizationConfig:
                     "merge_bic_lambda", "min_cluster_share", "count_gap_weight"):
             if not getattr(self, key) >= 0:
                 raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must be >= 0")
+        if not 0.1 <= self.nn_step_s <= 10:
+            raise ConfigError(f"[diarization] nn_step_s = {self.nn_step_s}: must lie in [0.1, 10] s")
+        if not 0 < self.nn_cluster_threshold < 2:
+            raise ConfigError(f"[diarization] nn_cluster_threshold = {self.nn_cluster_threshold}: must lie in (0, 2)")
+        if not 1 <= self.nn_threads <= 64 or not 0 <= self.nn_min_cluster_share < 1:
+            raise ConfigError(f"[diarization] nn_threads = {self.nn_threads} must lie in [1, 64] and "
+                              f"nn_min_cluster_share = {self.nn_min_cluster_share} in [0, 1)")
+        if not 0 <= self.nn_trim_s <= 0.5:
+            raise ConfigError(f"[diarization] nn_trim_s = {self.nn_trim_s}: must lie in [0, 0.5] s")
+        if not 0 <= self.nn_min_clean_s <= 10:
+            raise ConfigError(f"[diarization] nn_min_clean_s = {self.nn_min_clean_s}: must lie in [0, 10] s")
 
 
 @dataclass(frozen=True)
@@ -259,6 +277,41 @@ class RehearsalConfig:
 
 
 @dataclass(frozen=True)
+class WordsConfig:
+    """What was said (perception/asr.py, cues/language.py); units and sources in [words] of defaults.toml."""
+
+    keep_words: bool
+    threads: int
+    max_piece_s: float
+    join_gap_s: float
+    min_piece_s: float
+    pad_s: float
+    min_level_db: float
+    tokens_per_s: float
+    max_batch: int
+    reflection_min_overlap: float
+    reflection_max_delay_s: float
+    question_monologue_s: float
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.threads <= 64 or not 1 <= self.max_batch <= 64:
+            raise ConfigError(f"[words] threads = {self.threads}, max_batch = {self.max_batch}: must lie in [1, 64]")
+        if not 1 <= self.max_piece_s <= 30:
+            raise ConfigError(f"[words] max_piece_s = {self.max_piece_s}: must lie in [1, 30] s")
+        if not 0 <= self.min_piece_s < self.max_piece_s:
+            raise ConfigError(f"[words] min_piece_s = {self.min_piece_s}: must lie in [0, max_piece_s)")
+        for key in ("join_gap_s", "pad_s", "reflection_max_delay_s", "question_monologue_s"):
+            if not 0 <= getattr(self, key) <= 600:
+                raise ConfigError(f"[words] {key} = {getattr(self, key)}: must lie in [0, 600] s")
+        if not 1 <= self.tokens_per_s <= 30:
+            raise ConfigError(f"[words] tokens_per_s = {self.tokens_per_s}: must lie in [1, 30]")
+        if not -120 <= self.min_level_db <= 0:
+            raise ConfigError(f"[words] min_level_db = {self.min_level_db}: must lie in [-120, 0] dBFS")
+        if not 0 < self.reflection_min_overlap <= 1:
+            raise ConfigError(f"[words] reflection_min_overlap = {self.reflection_min_overlap}: must lie in (0, 1]")
+
+
+@dataclass(frozen=True)
 class Config:
     vad: VadConfig
     turns: TurnConfig
@@ -269,6 +322,7 @@ class Config:
     posture: PostureConfig
     cues: CueConfig
     rehearse: RehearsalConfig
+    words: WordsConfig
 
     def replace(self, section: str, **values: Any) -> "Config":
         """A copy with some values of one section changed (keyword names as in the TOML)."""

@@ -1,0 +1,70 @@
+"""Choose the trained diarizer's settings ([diarization] nn_*) on a tuning set, report held-out files.
+
+Tuning set: AMI trn01-09 and the assembled talks of seeds 0 and 1; held out: sample.wav,
+dev00, dev01 and the talks of seed 2. Segmentation and embeddings are computed once per file
+and step; only clustering and reconstruction are re-run per setting.
+
+    python calibration/tune_neural_diarize.py [--steps 2.5,5] [--thresholds 0.3,0.4,0.5] [--shares 0.05,0.1,0.2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from neural_eval import recordings, score, talks  # noqa: E402
+
+from attunement.conversation import neural_diarize as nd  # noqa: E402
+
+
+def held_out(name: str) -> bool:
+    return name in ("sample", "dev00", "dev01") or name.endswith("-2")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", default="2.5,5")
+    ap.add_argument("--thresholds", default="0.3,0.35,0.4,0.45,0.5")
+    ap.add_argument("--shares", default="0.05,0.1,0.15,0.2")
+    ap.add_argument("--trims", default="0,0.03,0.05,0.07")
+    args = ap.parse_args()
+    items = recordings() + talks()
+    segm, embd = nd._Models.get(2, 16)
+    rows = []
+    for step in map(float, args.steps.split(",")):
+        cache = {}
+        for it in items:
+            seg = segm.segment(it.audio, step_s=step)
+            cache[it.name] = (seg, *nd.window_embeddings(it.audio, seg, embd, min_clean_s=0.5))
+        for th, share, trim in itertools.product(map(float, args.thresholds.split(",")),
+                                                 map(float, args.shares.split(",")), map(float, args.trims.split(","))):
+            st = nd.Settings(step_s=step, cluster_threshold=th, min_cluster_share=share, trim_s=trim)
+            res = {}
+            for it in items:
+                seg, v, which, train = cache[it.name]
+                cl = nd.cluster_embeddings(v, which, train, seg.windows, settings=st)
+                active, count = nd.reconstruct(seg, cl)
+                hyp = nd.active_to_segments(active[:, nd.first_seen_order(active)], end_s=it.audio.size / 16000,
+                                            trim_s=trim)
+                res[it.name] = score(it, hyp)
+            tune = [r["der"] for k, r in res.items() if not held_out(k)]
+            ami = [r["der"] for k, r in res.items() if k.startswith(("trn", "dev"))]
+            tk = [r for k, r in res.items() if k.startswith("talk")]
+            count_ok = sum(abs(r["hyp_n"] - r["ref_n"]) <= 1 for k, r in res.items() if k.startswith(("trn", "dev")))
+            rows.append((float(np.mean(tune)), step, th, share, trim, float(np.mean(ami)), res["sample"]["der"],
+                         res["dev00"]["der"], res["dev01"]["der"], float(np.mean([r["der"] for r in tk])),
+                         max(r["share_pts"] for r in tk), min(r["int_f1"] for r in tk), count_ok))
+            print("tune %.3f step %.1f th %.2f share %.2f trim %.2f | AMI %.3f sample %.3f dev00 %.3f dev01 %.3f | talks DER %.3f "
+                  "share max %.1f int F1 min %.2f | count ok %d/11" % rows[-1], flush=True)
+    best = min(rows)
+    print("best on the tuning set:", best)
+
+
+if __name__ == "__main__":
+    main()
