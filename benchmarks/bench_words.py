@@ -5,10 +5,10 @@
 Tables:
 1. WER of Moonshine tiny-en (perception/asr.py) per file of ../shared/data/speech (or
    $ATTUNE_DATA/speech), corpus WER over all 13 files (target <= 10 %).
-2. F1 per language cue (cues/language.py) on tests/cues/language_sentences.tsv, half A (tuning)
-   and half B (held out), on tests/cues/language_fresh.tsv (written after the rules, measured,
-   then tuned on) and tests/cues/language_fresh2.tsv (written after that, never tuned on).
-3. End to end: the scripts of tests/cues/spoken.py spoken by espeak-ng (two voices), mixed to one
+2. F1 per language cue (conversation/language.py) on tests/conversation/language_sentences.tsv, half A (tuning)
+   and half B (held out), on tests/conversation/language_fresh.tsv (written after the rules, measured,
+   then tuned on) and tests/conversation/language_fresh2.tsv (written after that, never tuned on).
+3. End to end: the scripts of tests/conversation/spoken.py spoken by espeak-ng (two voices), mixed to one
    track, transcribed per truth segment: per-speaker counts of open questions, I statements and
    validations exact? (target >= 90 % of scripts); and the same rules on the scripts' own text.
 4. Speed on 2 cores: transcription of sample.wav (a real two-person conversation) tiled to
@@ -26,14 +26,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "cues"))
+sys.path.insert(0, str(ROOT))  # the repo root: tests is a package
 
 from timing import pinned_cores
 
 from attunement.config import default_config
-from attunement.cues.language import CUES, label_utterances, per_speaker
-from attunement.perception.asr import Recognizer, transcribe
+from attunement.conversation.language import label_utterances, per_speaker
+from attunement.conversation.language_rules import CUES
+from attunement.perception.asr import Recognizer
+from attunement.perception.transcribe import transcribe
 from attunement.perception.wer import normalize, word_errors
 from attunement.records import Segment
 from attunement.sources.media import read_audio
@@ -62,7 +63,7 @@ def wer_table(rec: Recognizer, data: Path) -> None:
 
 
 def f1_table() -> None:
-    import test_language as tl  # tests/cues/test_language.py: the labelled sets and the F1 count
+    from tests.conversation import test_language as tl  # tests/conversation/test_language.py: the labelled sets and the F1 count
 
     sets = {"A (tuning)": [r for r in tl.labelled_rows() if r[0] == "A"],
             "B (held out)": [r for r in tl.labelled_rows() if r[0] == "B"],
@@ -80,9 +81,9 @@ def f1_table() -> None:
 
 
 def e2e_table(rec: Recognizer) -> None:
-    from spoken import COUNTED, SCRIPTS, espeak_missing, speak_script
+    from tests.conversation.spoken import COUNTED, SCRIPTS, espeak_missing, speak_script
 
-    from attunement.cues.language import classify, split_sentences
+    from attunement.conversation.language_rules import classify, split_sentences
 
     if espeak_missing():
         print(f"end to end skipped: {espeak_missing()}\n")

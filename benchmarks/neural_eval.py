@@ -13,16 +13,16 @@ from pathlib import Path
 import numpy as np
 
 from attunement.config import default_config
-from attunement.conversation.der import diarization_error
+from attunement.evaluation.der import diarization_error
 from attunement.conversation.diarize import Diarizer
 from attunement.conversation.neural_diarize import NeuralDiarizer
 from attunement.conversation.rttm import parse_rttm
 from attunement.conversation.turns import analyze_turns
 from attunement.perception.vad import detect_speech
 from attunement.records import AudioBlock, Segment
-from attunement.sources.assemble import ASSEMBLED_SCRIPT, assemble_conversation
+from attunement.evaluation.assemble import ASSEMBLED_SCRIPT, assemble_conversation
 from attunement.sources.media import read_audio
-from attunement.sources.synthetic import Line
+from attunement.demo.conversation import Line
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,7 +18,8 @@ from attunement.conversation.transcripts import (
     word_tiers,
 )
 from attunement.errors import InputError
-from attunement.perception.asr import Utterance, Word, utterance_of
+from attunement.perception.asr import Utterance, Word
+from attunement.perception.transcribe import utterance_of
 
 VTT = """WEBVTT
 Kind: captions

@@ -7,17 +7,8 @@ import pytest
 
 from attunement.config import default_config
 from attunement.errors import InputError
-from attunement.perception.asr import (
-    LiveTranscriber,
-    Recognizer,
-    Tokenizer,
-    Utterance,
-    _unloop,
-    assign_speakers,
-    cut_pieces,
-    transcribe,
-    utterance_of,
-)
+from attunement.perception.transcribe import LiveTranscriber, assign_speakers, cut_pieces, transcribe, utterance_of
+from attunement.perception.asr import Recognizer, Tokenizer, Utterance, _unloop
 from attunement.perception.wer import normalize, word_error_rate, word_errors
 from attunement.records import Segment
 
@@ -168,7 +159,7 @@ def test_live_transcriber_matches_offline(recognizer, shared_data):
 
 
 def test_span_overlap_against_a_plain_scan(rng):
-    from attunement.perception.asr import _Spans
+    from attunement.perception.transcribe import _Spans
 
     for _ in range(500):
         starts = rng.uniform(0, 50, rng.integers(0, 9))

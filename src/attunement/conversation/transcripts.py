@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import InputError
-from ..perception.asr import Utterance, Word, utterance_of
+from ..perception.asr import Utterance, Word
+from ..perception.transcribe import utterance_of
 
 FORMATS = ("vtt", "srt", "textgrid", "json")
 _VTT_TIME = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})$")

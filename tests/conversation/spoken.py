@@ -1,5 +1,5 @@
 """Two-person practice conversations spoken by espeak-ng (two voices) with exact truth, for the
-end-to-end check of words -> language cues (tests/cues/test_language_e2e.py, benchmarks/bench_words.py).
+end-to-end check of words -> language cues (tests/conversation/test_language_e2e.py, benchmarks/bench_words.py).
 
 Each script line is (speaker, text, cues): the cues that line holds, one per sentence, written by
 hand with the script (open_q, closed_q, i_stmt, validation; the other cues are not counted here).

@@ -9,19 +9,9 @@ import pytest
 
 from attunement.config import default_config
 from attunement.conversation.turns import analyze_turns
-from attunement.cues.language import (
-    CUES,
-    classify,
-    fillers,
-    label_utterances,
-    load_lexicon,
-    per_speaker,
-    question_kind,
-    reflection_overlap,
-    split_sentences,
-    turn_events,
-)
-from attunement.perception.asr import utterance_of
+from attunement.conversation.language import label_utterances, per_speaker, turn_events
+from attunement.conversation.language_rules import CUES, classify, fillers, load_lexicon, question_kind, reflection_overlap, split_sentences
+from attunement.perception.transcribe import utterance_of
 from attunement.records import Segment
 
 HERE = Path(__file__).parent
@@ -170,7 +160,7 @@ def test_turn_events():
 
 
 def test_practice_goals():
-    from attunement.cues.language import GOALS, goal_moments
+    from attunement.conversation.language import GOALS, goal_moments
 
     utts = [utterance_of("partner", ((0.0, 3.0),), "My boss yelled at me in the meeting today."),
             utterance_of("me", ((3.5, 6.0),), "That sounds really upsetting. What did he say?"),
@@ -187,7 +177,7 @@ def test_practice_goals():
 def test_language_json_keeps_words_only_when_asked():
     import json
 
-    from attunement.cues.language import language_json
+    from attunement.conversation.language import language_json
 
     utts = _conversation()
     lab = label_utterances(utts, config=CFG.words)

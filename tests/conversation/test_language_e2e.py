@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from attunement.config import default_config
-from attunement.cues.language import label_utterances, per_speaker
-from attunement.perception.asr import Recognizer, transcribe
+from attunement.conversation.language import label_utterances, per_speaker
+from attunement.perception.asr import Recognizer
+from attunement.perception.transcribe import transcribe
 
 from .spoken import COUNTED, SCRIPTS, espeak_missing, speak_script
 
