@@ -102,7 +102,8 @@ class DemoClips:
 
     def review(self, seconds: float | None = None):
         """`attune review`'s result for clip(seconds): one channel per person, the first speaker is
-        "me" (as `attune demo` reviews it); computed once per session."""
+        "me" (as `attune demo` reviews it), no transcription (the synthetic voices say no words);
+        computed once per session."""
         key = ("review", seconds)
         if key not in self._made:
             from attunement.config import default_config
@@ -110,7 +111,7 @@ class DemoClips:
 
             convo = self.conversation
             self._made[key] = review_file(self.clip(seconds), config=default_config(), channels_are_speakers=True,
-                                          speaker_names=convo.speakers, me=convo.speakers[0])
+                                          speaker_names=convo.speakers, me=convo.speakers[0], words=False)
         return self._made[key]
 
     def _mono(self):

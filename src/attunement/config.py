@@ -278,8 +278,9 @@ class RehearsalConfig:
 
 @dataclass(frozen=True)
 class WordsConfig:
-    """What was said (perception/asr.py, cues/language.py); units and sources in [words] of defaults.toml."""
+    """What was said (perception/asr.py, conversation/language.py); units and sources in [words] of defaults.toml."""
 
+    transcribe: bool
     keep_words: bool
     threads: int
     max_piece_s: float

@@ -139,7 +139,9 @@ class Review:
     """Everything one review found: the input, who spoke when, and the turn-taking.
 
     `turn_taking` is conversation/turns.py's TurnTaking; `vision` cues/track.py's Vision (the
-    camera half) or None. Shaped as JSON by summary/json_out.py.
+    camera half) or None; `words` what each speaker said (perception/asr.py's Utterances) and
+    `language` its cues (conversation/language.py's Language), or None when not transcribed.
+    Shaped as JSON by summary/json_out.py.
     """
 
     input: str
@@ -151,6 +153,8 @@ class Review:
     activity: VoiceActivity | None = None
     problems: tuple[str, ...] = field(default_factory=tuple)
     vision: object | None = None
+    words: tuple | None = None     # perception/asr.py's Utterances, in start order; None: not transcribed
+    language: object | None = None  # conversation/language.py's Language (its keep_words: the text may be kept)
 
     @property
     def on_camera(self) -> str | None:

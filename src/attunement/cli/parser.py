@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     _speakers(r, "how many people share the one microphone (default: estimated; 1 = one track)")
     r.add_argument("--me", metavar="SPEAKER", help="the speaker id who is you (labelled 'me', the others 'partner')")
     r.add_argument("--no-video", action="store_true", help="ignore a video track (audio-only review)")
+    r.add_argument("--words", metavar="FILE",
+                   help="a transcript of what was said (WebVTT .vtt, SubRip .srt, Praat .TextGrid or JSON) "
+                        "instead of the speech recognizer")
+    r.add_argument("--no-words", action="store_true", help="do not transcribe (turn-taking and camera cues only)")
+    r.add_argument("--keep-words", action="store_true",
+                   help="keep and show the transcript and quotations (by default only counts and labels are kept)")
     r.add_argument("--profile", metavar="JSON", help="a calibration profile file (eye contact and leaning baseline)")
     r.add_argument("--no-save", action="store_true",
                    help="do not keep this review in your history (by default its results and report are kept, "
@@ -120,8 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     hi.set_defaults(handler=saved.history)
     ex = sub.add_parser("export", help="export a saved session for analysis tools")
     ex.add_argument("session", help="a session folder, its name, or 'last'")
-    ex.add_argument("--format", required=True, choices=["json", "rttm", "textgrid", "csv"],
-                    help="json, rttm, textgrid (Praat) or csv")
+    ex.add_argument("--format", required=True, choices=["json", "rttm", "textgrid", "csv", "vtt"],
+                    help="json, rttm, textgrid (Praat), csv, or vtt (WebVTT: the words, when they were kept)")
     ex.add_argument("-o", dest="out", metavar="OUT", help="output file (default: <session name>.<format>)")
     ex.set_defaults(handler=saved.export)
     return p

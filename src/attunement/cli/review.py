@@ -21,9 +21,11 @@ def review(args, config) -> int:
         from ..cues.calibration import load_profile
 
         profile = load_profile(args.profile)
+    words_file = existing(args.words) if args.words else None
     result = review_file(path, config=config, channels_are_speakers=args.channels_are_speakers,
                          reference=reference, speaker_names=names, num_speakers=args.speakers, me=args.me,
-                         video=not args.no_video, profile=profile)
+                         video=not args.no_video, profile=profile, words=False if args.no_words else None,
+                         words_file=words_file, keep_words=True if args.keep_words else None)
     kept = None
     if not args.no_save:
         from ..session.store.kept import keep_review

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .output import wants_stdout, write_json_to
 
 #: File name endings of the export formats.
-EXTENSIONS = {"json": ".json", "rttm": ".rttm", "textgrid": ".TextGrid", "csv": ".csv"}
+EXTENSIONS = {"json": ".json", "rttm": ".rttm", "textgrid": ".TextGrid", "csv": ".csv", "vtt": ".vtt"}
 
 
 def summary(args, config) -> int:

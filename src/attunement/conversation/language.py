@@ -249,3 +249,27 @@ def language_json(labelled: Sequence[LabelledUtterance], events: Sequence[Langua
             "events": [{"kind": e.kind, "t": round(e.t, 3), "speaker": e.speaker, "partner": e.partner,
                         "duration_s": round(e.duration_s, 3), "utterance": e.utterance} for e in events],
             "words_kept": keep_words}
+
+
+@dataclass(frozen=True)
+class Language:
+    """The language cues of one conversation: each utterance labelled (in start order), the events
+    at the turns, and per-speaker counts. `keep_words`: the text may be shown and kept."""
+
+    labelled: tuple[LabelledUtterance, ...]
+    events: tuple[LanguageEvent, ...]
+    speakers: tuple[str, ...]
+    keep_words: bool = False
+
+    def per_speaker(self) -> dict[str, SpeakerLanguage]:
+        return per_speaker(self.labelled, speakers=self.speakers)
+
+    def to_json(self) -> dict:
+        return language_json(self.labelled, self.events, speakers=self.speakers, keep_words=self.keep_words)
+
+
+def analyze_language(utterances: Sequence[Utterance], turn_taking: TurnTaking, *, speakers: Sequence[str],
+                     config: WordsConfig, keep_words: bool = False) -> Language:
+    """Label every utterance and find the language events at the turns (see the module)."""
+    labelled = label_utterances(utterances, config=config)
+    return Language(labelled, turn_events(labelled, turn_taking, config=config), tuple(speakers), keep_words)

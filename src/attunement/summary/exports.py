@@ -1,4 +1,5 @@
-"""Exports of one review for other tools: JSON (our schema), RTTM, Praat TextGrid, CSV.
+"""Exports of one review for other tools: JSON (our schema), RTTM, Praat TextGrid, CSV, and the
+words as WebVTT (and a TextGrid words tier) when they were kept (--keep-words).
 
 Every file is written readable by its owner alone (mode 0600). Times are seconds on the session clock.
 """
@@ -13,18 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from ..conversation.rttm import format_rttm
+from ..conversation.transcripts import webvtt_text, word_tiers
 from ..errors import InputError
 from ..records import Review
 from .json_out import write_json, write_private
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("json", "rttm", "textgrid", "csv")
+FORMATS = ("json", "rttm", "textgrid", "csv", "vtt")
 CSV_COLUMNS = ("kind", "speaker", "start", "end", "details")
 
 
 def export(review: Review, fmt: str, path: str | Path) -> None:
-    """Write `review` to `path` as `fmt`: one of json, rttm, textgrid, csv."""
+    """Write `review` to `path` as `fmt`: one of json, rttm, textgrid, csv, vtt (kept words only)."""
     if fmt not in FORMATS:
         raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "json":
@@ -33,9 +35,25 @@ def export(review: Review, fmt: str, path: str | Path) -> None:
         write_private(path, format_rttm(review.segments, file_id=Path(review.input).stem or "audio"))
     elif fmt == "textgrid":
         write_private(path, textgrid_text(review))
+    elif fmt == "vtt":
+        write_private(path, vtt_text(review))
     else:
         write_private(path, csv_text(review))
     log.info("exported %s to %s", fmt, path)
+
+
+def kept_words(review: Review) -> tuple:
+    """The review's utterances when the words may be kept (--keep-words), else ()."""
+    lang = review.language
+    return tuple(review.words or ()) if lang is not None and lang.keep_words else ()
+
+
+def vtt_text(review: Review) -> str:
+    """What was said as WebVTT (a voice tag per speaker); InputError when the words were not kept."""
+    utts = kept_words(review)
+    if not utts:
+        raise InputError("the words of this review were not kept: review it again with --keep-words to export them")
+    return webvtt_text(utts)
 
 
 def runs(t: np.ndarray, flags: np.ndarray, end: float) -> list[tuple[float, float]]:
@@ -52,6 +70,7 @@ def runs(t: np.ndarray, flags: np.ndarray, end: float) -> list[tuple[float, floa
 def tiers(review: Review) -> dict[str, list[tuple[float, float, str]]]:
     """Labelled intervals (start, end, label) per tier: one per speaker, then eye_contact, posture, lean, nods (video)."""
     out = {sp: [(s.start, s.end, sp) for s in review.segments if s.speaker == sp] for sp in review.speakers}
+    out |= word_tiers(kept_words(review))
     vision = review.vision
     if vision is None:
         return out

@@ -26,7 +26,8 @@ def review_to_json(review: Review) -> dict[str, Any]:
                      for s in review.segments],
         "turn_taking": review.turn_taking.to_json(),
         "problems": list(review.problems),
-    } | ({"cues": review_cues(review)} if review.vision is not None else {})
+    } | ({"cues": review_cues(review)} if review.vision is not None else {}) | (
+        {"language": review.language.to_json()} if review.language is not None else {})
 
 
 def write_private(path: str | Path, text: str) -> None:

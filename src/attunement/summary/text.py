@@ -19,6 +19,7 @@ from ..config import SummaryConfig
 from ..intervals import inside
 from ..records import Review
 from .cues_json import review_cues
+from .language_text import language_strengths, language_suggestions
 
 MAX_SUGGESTIONS = 2
 
@@ -105,8 +106,10 @@ def summarize(review: Review, *, config: SummaryConfig) -> Summary:
     strengths = [s for s in (_balance(review, talkers, config), _pace(review, config),
                              _backchannels(review), _let_finish(review)) if s]
     strengths += _cue_strengths(review, cues) if cues else []
+    strengths += language_strengths(review, say, person, how_many)
     suggestions = [s for s in (_interruptions(review), _imbalance(review, talkers, config),
                                _monologue(review, config), _long_gaps(review, config)) if s]
+    suggestions += language_suggestions(review, say, person, when_t)
     suggestions = (_cue_suggestions(review, cues) if cues else []) + suggestions
     if not strengths and talkers:
         strengths = [say("strength", "fallback", amount=_minutes(sum(tt.per_speaker[s].talk_time_s for s in talkers)))]

@@ -5,11 +5,14 @@ The same path serves `attune review`, `attune demo` and the end-to-end tests.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from ...config import Config
+from ...conversation.me import label_me
+from ...conversation.speakers import ChannelsAreSpeakers
 from ...conversation.turns import analyze_turns
 from ...cues.calibration import Baseline
 from ...cues.track import LandmarkTrack, Vision, vision_from_track
@@ -20,6 +23,7 @@ from ...records import Review, Segment
 from ...sources.media import MediaReader
 from ...sources.video import VideoReader
 from ..assemble import assemble_review, for_vad, speaker_strategy
+from ..words import with_words
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +31,19 @@ log = logging.getLogger(__name__)
 def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool = False,
                 reference: Sequence[Segment] | None = None,
                 speaker_names: Sequence[str] | None = None, num_speakers: int | None = None,
-                me: str | None = None, video: bool = True, profile: Baseline | None = None) -> Review:
+                me: str | None = None, video: bool = True, profile: Baseline | None = None,
+                words: bool | None = None, words_file: str | Path | None = None,
+                keep_words: bool | None = None) -> Review:
     """Review a media file.
 
     Speakers come from one channel per person, a reference annotation (`reference`, from an RTTM),
     or, for one shared microphone, diarization (`num_speakers` fixes the count; 1 = one track).
     `me` names the speaker who is the user (relabelled `me`, the others `partner`); without it,
     a video's mouth movement picks the voice of the person on camera. `video=False` skips the camera
-    half; `profile` is a calibrated baseline for eye contact and leaning.
+    half; `profile` is a calibrated baseline for eye contact and leaning. What was said: a
+    transcript file (`words_file`: WebVTT, SRT, TextGrid, JSON) or, when `words` (default: [words]
+    transcribe), the recognizer on each speaker's speech; `keep_words` keeps the text (default:
+    [words] keep_words), else only counts and labels.
     """
     if num_speakers is not None and (channels_are_speakers or reference is not None):
         raise InputError("a speaker count goes with one shared microphone, not with --channels-are-speakers or --rttm")
@@ -53,8 +62,21 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
         problems = tuple(reader.problems)
     activity = vad.finish()
     vision = watch_video(path, config=config, profile=profile) if video and info.has_video else None
-    return assemble_review(str(path), config=config, activity=activity, speakers=speakers, duration_s=duration,
-                           vision=vision, me=me, reference=reference, info=info, problems=problems)
+    review = assemble_review(str(path), config=config, activity=activity, speakers=speakers, duration_s=duration,
+                             vision=vision, me=me, reference=reference, info=info, problems=problems)
+    if words_file is None and not (config.words.transcribe if words is None else words):
+        return review
+    channel_of = channel_map(speakers, me) if channels_are_speakers else None
+    return with_words(review, config=dataclasses.replace(config, words=dataclasses.replace(config.words, transcribe=True)),
+                      path=path, words_file=words_file, channel_of=channel_of, keep_words=keep_words)
+
+
+def channel_map(speakers: ChannelsAreSpeakers, me: str | None) -> dict[str, int]:
+    """Final speaker name -> channel of a one-channel-per-person review (names as `me` relabels them)."""
+    names = list(speakers.names)
+    if me is not None:
+        names = [s.speaker for s in label_me([Segment(i, i + 1, n) for i, n in enumerate(names)], me)]
+    return {n: i for i, n in enumerate(names)}
 
 
 def review_annotation(segments: Sequence[Segment], *, config: Config, source: str,

@@ -17,7 +17,7 @@ from ...config import Config
 from ...conversation.rttm import format_rttm
 from ...errors import InputError
 from ...records import Review
-from ...summary.exports import csv_text, textgrid_text
+from ...summary.exports import csv_text, kept_words, textgrid_text, vtt_text
 from ...summary.json_out import write_private
 from ...summary.text import summarize
 from .ending import save_ended
@@ -26,7 +26,8 @@ from .writer import SessionWriter
 #: The `kind` a kept review's meta.json settings carry.
 KIND = "review"
 #: The export files a kept review holds, by format.
-FILES = {"json": "review.json", "rttm": "review.rttm", "textgrid": "review.TextGrid", "csv": "review.csv"}
+FILES = {"json": "review.json", "rttm": "review.rttm", "textgrid": "review.TextGrid", "csv": "review.csv",
+         "vtt": "review.vtt"}
 SUMMARY_FILE = "summary.txt"
 
 
@@ -42,6 +43,8 @@ def keep_review(review: Review, *, config: Config, root: str | os.PathLike | Non
         write_private(folder / FILES["rttm"], format_rttm(review.segments, file_id=name))
         write_private(folder / FILES["textgrid"], textgrid_text(review))
         write_private(folder / FILES["csv"], csv_text(review))
+        if kept_words(review):  # the transcript only when the person asked to keep it
+            write_private(folder / FILES["vtt"], vtt_text(review))
         writer.meta["problems"] = list(review.problems)
         better = save_ended(writer, review, config=config)  # review.json is FILES["json"]
     except BaseException:
@@ -74,7 +77,8 @@ def export_kept(folder: str | os.PathLike, fmt: str, out: str | os.PathLike) -> 
         raise InputError(f"unknown export format {fmt!r}; choose one of {', '.join(FILES)}")
     src = Path(folder) / FILES[fmt]
     if not src.exists():
-        raise InputError(f"{folder}: this saved review has no {fmt} export")
+        raise InputError(f"{folder}: the words of this review were not kept (review it again with --keep-words)"
+                         if fmt == "vtt" else f"{folder}: this saved review has no {fmt} export")
     write_private(out, "")  # created 0600 before the content goes in
     shutil.copyfile(src, out)
 
