@@ -34,7 +34,7 @@ def mouth_activity(t: np.ndarray, opening: np.ndarray, *, window_s: float = WIND
     t = np.ascontiguousarray(t, dtype=np.float64)
     x = np.ascontiguousarray(opening, dtype=np.float32)
     if t.shape != x.shape or t.ndim != 1:
-        raise InputError(f"mouth track times {t.shape} and openings {x.shape} must be equal 1-D shapes")
+        raise ValueError(f"mouth track times {t.shape} and openings {x.shape} must be equal 1-D shapes")
     if t.size > 1 and not np.all(np.diff(t) > 0):
         raise InputError("mouth track times must be strictly increasing")
     out = np.full(t.size, np.nan, dtype=np.float32)
