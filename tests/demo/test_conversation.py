@@ -12,6 +12,7 @@ import webrtcvad
 from attunement.errors import InputError
 from attunement.records import Segment
 from attunement.demo.conversation import PRACTICE_F0_HZ, Line, _resonate, expected_from_script, layout, practice_conversation, resonate, synth_voice
+from tests import naive
 
 RATE = 16000
 #: webrtcvad keeps saying "speech" for 3 frames of 30 ms after a run of more than 6 speech
@@ -145,15 +146,6 @@ def autocorr_f0(x, rate, lo=70.0, hi=400.0, frame_s=0.04):
 
 # ---- the resonator kernel against a plain-Python reference -------------------------------
 
-def resonate_reference(x, a, b, c):
-    out, y1, y2 = [], 0.0, 0.0
-    for i in range(len(x)):
-        y = a[i] * x[i] + b[i] * y1 + c[i] * y2
-        out.append(y)
-        y1, y2 = y, y1
-    return np.array(out)
-
-
 def test_resonator_impulse_response_is_the_damped_sine():
     f, bw = 500.0, 100.0
     x = np.zeros(400)
@@ -178,7 +170,7 @@ def test_resonator_kernel_matches_reference_on_random_inputs(rng):
         a = rng.uniform(0.1, 2.0, n)
         out = np.empty(n)
         _resonate(x, a, b, c, out)
-        assert np.allclose(out, resonate_reference(x, a, b, c), rtol=1e-12, atol=1e-12)
+        assert np.allclose(out, naive.resonator(x, a, b, c), rtol=1e-12, atol=1e-12)
 
 
 def test_resonator_follows_moving_formants(rng):
@@ -188,7 +180,7 @@ def test_resonator_follows_moving_formants(rng):
     r = np.exp(-np.pi * bw / RATE)
     b, c = 2 * r * np.cos(2 * np.pi * freq / RATE), -r * r
     assert np.allclose(resonate(x, freq_hz=freq, bandwidth_hz=bw, rate=RATE),
-                       resonate_reference(x, 1 - b - c, b, c), rtol=1e-12, atol=1e-12)
+                       naive.resonator(x, 1 - b - c, b, c), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs", [dict(freq_hz=8000.0, bandwidth_hz=80.0), dict(freq_hz=500.0, bandwidth_hz=0.0),

@@ -1,0 +1,26 @@
+"""Slow, obvious references for every public kernel wrapper (stumpy's tests/naive.py).
+
+Each is written from the definition in the wrapper's docstring and docs/ (metrics.md, cues.md,
+posture.md, diarization.md) in plain Python or numpy, loop by loop where that is clearest, and
+never line by line after the kernel, so a wrong algorithm shows. The tests next to each module
+compare the kernel with its reference on hand-made, random (seeded) and NaN-laden input:
+
+    from tests import naive
+    np.testing.assert_array_equal(bool_runs(flags)[0], naive.bool_runs(flags)[0])
+
+One module per stage; every name is re-exported here under the public wrapper's name.
+"""
+
+from .conversation import (box_smooth, bridge_pauses, chunk_stats, glr_distances, lstm_cell, lstm_embedding,
+                           mfcc, mouth_activity, prune_affinity, refill_masked, run_floor, analyze_turns,
+                           second_speaker, speech_chunks, suppress_leak, viterbi, window_votes)
+from .demo import gaze_slide, lid_weight, rasterize, resonate, resonator
+from .evaluation import diarization_error
+from .face import (angle_to, direction, equal_runs, eye_contact, eye_gaze_frame, head_pose_frame, held_runs, line_of_sight_one, pose_angle_frame,
+                   iris_diameter_px, lean_events, line_of_sight, mouth_opening, pose_angles, swing_events, yaw_pitch)
+from .perception import (audible_frames, bool_runs, decide_frames, extend_speech, fill_sounding_pauses,
+                         frame_energy_db, highpass, landmark_array, level_gate, runs, segments_to_frames,
+                         smooth_frames, speech_segments, suppress_echo)
+from .posture import either, posture, posture_frame, segment_distance, behind
+
+__all__ = [name for name in dir() if not name.startswith("_")]
