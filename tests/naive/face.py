@@ -120,26 +120,24 @@ def equal_runs(flags):
 
 
 def held_runs(x, times, enter, leave, hold_s, max_gap_s):
+    """(first, last) frame of each run: it starts at a finite x >= enter and grows forward over
+    every finite x > leave and over frames without a value (NaN) while they end within max_gap_s of
+    the last frame kept; it counts when the time from its first frame's start to its last frame's end
+    is at least hold_s."""
+    x, n = np.asarray(x, np.float64), len(x)
     ends = list(times[1:]) + [times[-1] + float(np.median(np.diff(times)))]
-    found, inside, first, last = [], False, 0, 0
-    for i, v in enumerate(x):
-        if math.isnan(v):
-            if inside and ends[i] - ends[last] > max_gap_s:
-                inside = False
-                if ends[last] - times[first] >= hold_s:
-                    found.append((first, last))
+    found, i = [], 0
+    while i < n:
+        if not (np.isfinite(x[i]) and x[i] >= enter):
+            i += 1
             continue
-        if inside and v > leave:
-            last = i
-            continue
-        if inside:
-            inside = False
-            if ends[last] - times[first] >= hold_s:
-                found.append((first, last))
-        if v >= enter:
-            inside, first, last = True, i, i
-    if inside and ends[last] - times[first] >= hold_s:
-        found.append((first, last))
+        last, j = i, i + 1
+        while j < n and (x[j] > leave if np.isfinite(x[j]) else ends[j] - ends[last] <= max_gap_s):
+            last = j if np.isfinite(x[j]) else last
+            j += 1
+        if ends[last] - times[i] >= hold_s:
+            found.append((i, last))
+        i = j
     return found
 
 

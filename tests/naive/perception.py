@@ -59,17 +59,34 @@ def frame_energy_db(x, frame_len):
                      for i in range(0, len(x) - frame_len + 1, frame_len)], dtype=np.float32)
 
 
-def level_gate(band_db, voiced, *, hop_s, min_snr_db, range_db, floor_rise_db_per_s, level_tau_s):
-    floor, level, out = FLOOR_MIN_DB, None, []
-    for e, v in zip(band_db, voiced):
+def rising_floor(levels_db, *, rise_db: float, first: float | None) -> np.ndarray:
+    """The noise floor after each frame: down to the level at once, else up by `rise_db` per frame;
+    levels below FLOOR_MIN_DB count as FLOOR_MIN_DB; `first` is the floor before frame 0 (None: the
+    first level)."""
+    floors, floor = [], first
+    for e in levels_db:
         e = max(float(e), FLOOR_MIN_DB)
-        floor = e if e < floor else floor + floor_rise_db_per_s * hop_s
-        threshold = floor + min_snr_db if level is None else max(floor + min_snr_db, level - range_db)
-        keep = bool(v) and e > threshold
-        if keep:
-            level = e if level is None else level + min(1.0, hop_s / level_tau_s) * (e - level)
-        out.append(keep)
-    return np.array(out, dtype=bool)
+        floor = e if floor is None or e < floor else floor + rise_db
+        floors.append(floor)
+    return np.array(floors, np.float64)
+
+
+def level_gate(band_db, voiced, *, hop_s, min_snr_db, range_db, floor_rise_db_per_s, level_tau_s):
+    """A voiced frame is kept when its level (>= FLOOR_MIN_DB) exceeds both floor + min_snr_db and the
+    running speech level - range_db; the speech level starts at the first kept frame and then moves a
+    share min(1, hop_s / level_tau_s) toward each kept frame's level."""
+    e = np.maximum(np.asarray(band_db, np.float64), FLOOR_MIN_DB)
+    floors = rising_floor(band_db, rise_db=floor_rise_db_per_s * hop_s, first=FLOOR_MIN_DB)
+    share = min(1.0, hop_s / level_tau_s)
+    speech_level, out = None, np.zeros(e.size, bool)
+    for k in np.flatnonzero(np.asarray(voiced, bool)):          # only voiced frames can move the level
+        bar = floors[k] + min_snr_db
+        if speech_level is not None:
+            bar = max(bar, speech_level - range_db)
+        if e[k] > bar:
+            out[k] = True
+            speech_level = e[k] if speech_level is None else (1 - share) * speech_level + share * e[k]
+    return out
 
 
 def smooth_frames(speech, fill, min_len, pad, hang):
@@ -89,12 +106,11 @@ def smooth_frames(speech, fill, min_len, pad, hang):
 
 
 def audible_frames(level_db, raw_voiced, *, hop_s, floor_rise_db_per_s, audible_db, voiced_audible_db):
-    floor, out = None, []
-    for e, v in zip(level_db, raw_voiced):
-        e = max(float(e), FLOOR_MIN_DB)
-        floor = e if floor is None or e < floor else floor + floor_rise_db_per_s * hop_s
-        out.append(e - floor > audible_db or (bool(v) and e - floor > voiced_audible_db))
-    return np.array(out, dtype=bool)
+    """Audible: the level is more than audible_db over its rising floor, or more than voiced_audible_db
+    where webrtcvad heard a voice."""
+    above = np.maximum(np.asarray(level_db, np.float64), FLOOR_MIN_DB) - rising_floor(
+        level_db, rise_db=floor_rise_db_per_s * hop_s, first=None)
+    return (above > audible_db) | (np.asarray(raw_voiced, bool) & (above > voiced_audible_db))
 
 
 def extend_speech(speech, audible, before, after):
