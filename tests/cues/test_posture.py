@@ -380,6 +380,22 @@ def test_kernel_matches_reference_on_noise(rng):
     assert_matches_reference(*scramble(pose, world, rng, nan_share=0.2), (800, 800))
 
 
+def test_frames_then_baseline_match_reference(rng):
+    """posture_frames (per-frame geometry) and posture_from (against a baseline) apart, as a live
+    session runs them, on noise with frames without a body."""
+    pose = rng.uniform(0, 800, (300, 33, 4))
+    pose[..., 3] = rng.uniform(0, 1, (300, 33))
+    world = rng.normal(0, 0.3, (300, 33, 3))
+    pose, world = scramble(pose, world, rng, nan_share=0.2)
+    frames = P.posture_frames(pose, world, (800, 800), config=CFG)
+    for baseline in (None, 0.4):
+        got = P.posture_from(frames, config=CFG, baseline=baseline)
+        want = naive.posture(pose, world, (800, 800), CFG, baseline)
+        for key, ref in want.items():
+            np.testing.assert_allclose(getattr(got, key), ref, rtol=0, atol=1e-5 if key == "ratio" else 0,
+                                       err_msg=key)
+
+
 def test_no_body_is_unknown_not_an_error():
     pose = np.full((5, 33, 4), np.nan, np.float32)
     world = np.full((5, 33, 3), np.nan, np.float32)

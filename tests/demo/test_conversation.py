@@ -379,3 +379,16 @@ def test_demo_wav_sounds_like_two_different_voices(tmp_path, record_property):
                 and not any(o.speaker != who and o.start < s.end and s.start < o.end for o in conv.segments)]
         voice = np.concatenate([x[round(s.start * rate):round(s.end * rate)] for s in solo])
         assert autocorr_f0(voice, rate) == pytest.approx(PRACTICE_F0_HZ[k], rel=0.1), who
+
+
+def test_resonate_matches_the_pole_pair_reference_with_moving_formants(rng):
+    n = 2000
+    x = rng.standard_normal(n)
+    freq = 500 + 1500 * rng.random(n).cumsum() / n
+    bw = rng.uniform(40, 300, n)
+    np.testing.assert_allclose(resonate(x, freq_hz=freq, bandwidth_hz=bw, rate=RATE),
+                               naive.resonate(x, freq_hz=freq, bandwidth_hz=bw, rate=RATE), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(resonate(x, freq_hz=900.0, bandwidth_hz=80.0, rate=RATE),
+                               naive.resonate(x, freq_hz=900.0, bandwidth_hz=80.0, rate=RATE), rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="one channel"):
+        resonate(np.zeros((2, 5)), freq_hz=900.0, bandwidth_hz=80.0, rate=RATE)

@@ -287,3 +287,61 @@ def second_speaker(ll, best, margin, min_frames):
             want[t:u] = -1
         t = u
     return want
+
+
+def kmeans_cosine(x, k, iterations=50):
+    """Spherical k-means of unit rows x [n, d]: seeds row 0, then each next seed the row least similar
+    (cosine) to its most similar seed so far; then assign every row to its most similar centre and
+    move each centre to its rows' normalised sum, until no row changes (at most `iterations` rounds)."""
+    x = np.asarray(x, np.float64)
+    seeds = [0]
+    while len(seeds) < k:
+        nearest = (x @ x[seeds].T).max(axis=1)
+        seeds.append(int(np.argmin(nearest)))
+    centres = x[seeds].copy()
+    labels = np.zeros(len(x), int)
+    for round_ in range(iterations):
+        new = np.argmax(x @ centres.T, axis=1)
+        if round_ > 0 and (new == labels).all():
+            break
+        labels = new
+        for c in range(k):
+            total = x[labels == c].sum(axis=0)
+            if np.linalg.norm(total) > 0:
+                centres[c] = total / np.linalg.norm(total)
+    return labels
+
+
+def spectral_clusters(distances, *, num_speakers=None, min_speakers=2, max_speakers=6, keep=1.0,
+                      first_gap_weight=1.0):
+    """Ng-Jordan-Weiss spectral clustering as docs/diarization.md states it: affinity exp(-d / median
+    off-diagonal distance), each row pruned to its nearest `keep` share and symmetrised, normalised
+    Laplacian I - D^-1/2 A D^-1/2, the count from the largest eigengap (the first weighted) unless
+    given, rows of the first k eigenvectors normalised and clustered by spherical k-means; labels by
+    first appearance."""
+    d = np.asarray(distances, np.float64)
+    n = len(d)
+    if n < 2:
+        return np.zeros(n, int)
+    off = [d[i, j] for i in range(n) for j in range(i + 1, n)]
+    scale = statistics.median(off) or max(off) or 1.0
+    a = np.exp(-d / scale) - np.eye(n)
+    if keep < 1.0:
+        a = prune_affinity(a, max(1, round(keep * (n - 1))))
+    inv = 1 / np.sqrt(np.maximum(a.sum(axis=1), 1e-300))
+    values, vectors = np.linalg.eigh(np.eye(n) - a * np.outer(inv, inv))
+    top = min(max_speakers, n - 1)
+    if num_speakers is not None:
+        k = min(num_speakers, n)
+    else:
+        lo = min(min_speakers, top)
+        gaps = {m: values[m] - values[m - 1] for m in range(lo, top + 1)}
+        if lo in gaps:
+            gaps[lo] *= first_gap_weight
+        k = max(gaps, key=lambda m: (gaps[m], -m)) if gaps else max(lo, 1)
+    if k <= 1:
+        return np.zeros(n, int)
+    rows = vectors[:, :k] / np.maximum(np.linalg.norm(vectors[:, :k], axis=1, keepdims=True), 1e-12)
+    labels = kmeans_cosine(rows, k)
+    order = list(dict.fromkeys(labels.tolist()))
+    return np.array([order.index(v) for v in labels])

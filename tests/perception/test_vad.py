@@ -5,7 +5,6 @@ Truth on real speech is in test_vad_realdata.py; here the structure is exact and
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from attunement.config import default_config
 from attunement.errors import ConfigError, InputError
 from attunement.perception.vad import RATES, VoiceActivityDetector, detect_speech, speech_segments
 from attunement.perception import vad as vad_module
-from attunement.perception.vad_kernels import (FLOOR_MIN_DB, audible_frames, extend_speech,
+from attunement.perception.vad_kernels import (audible_frames, extend_speech,
                                                fill_sounding_pauses, frame_energy_db, highpass,
                                                highpass_coefficients, level_gate, segments_to_frames,
                                                smooth_frames, smooth_speech)
