@@ -102,13 +102,10 @@ def analyze_turns(segments: list[Segment], cfg: TurnConfig, speakers: list[str] 
 # ---------------------------------------------------------------- one channel per speaker
 
 def suppress_leak(speech, level_db, margin_db):
-    """Plain Python: a channel keeps a speech frame if within margin of the loudest speaking channel."""
-    out = np.zeros(speech.shape, dtype=bool)
-    for t in range(speech.shape[1]):
-        speaking = [level_db[c, t] for c in range(speech.shape[0]) if speech[c, t]]
-        for c in range(speech.shape[0]):
-            out[c, t] = bool(speech[c, t]) and level_db[c, t] >= max(speaking) - margin_db
-    return out
+    """A channel [c, t] keeps a speech frame when its level is within margin_db of the loudest
+    channel speaking in that frame."""
+    loudest = np.where(speech, level_db, -np.inf).max(axis=0)
+    return np.asarray(speech, bool) & (level_db >= loudest - margin_db)
 
 
 def refill_masked(speech, own, max_frames):

@@ -54,9 +54,11 @@ def highpass(x, coef, state=None):
 
 
 def frame_energy_db(x, frame_len):
-    """10 log10(mean square + 1e-12) of each whole frame of `frame_len` samples; a partial tail is dropped."""
-    return np.array([10 * math.log10(sum(float(v) ** 2 for v in x[i:i + frame_len]) / frame_len + 1e-12)
-                     for i in range(0, len(x) - frame_len + 1, frame_len)], dtype=np.float32)
+    """10 log10(mean square + 1e-12) of each whole frame of `frame_len` samples (float64 sums); a
+    partial tail is dropped."""
+    n = len(x) // frame_len
+    frames = np.asarray(x[:n * frame_len], np.float64).reshape(n, frame_len)
+    return (10 * np.log10((frames ** 2).mean(axis=1) + 1e-12)).astype(np.float32)
 
 
 def rising_floor(levels_db, *, rise_db: float, first: float | None) -> np.ndarray:
