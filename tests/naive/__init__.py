@@ -11,17 +11,18 @@ compare the kernel with its reference on hand-made, random (seeded) and NaN-lade
 One module per stage; every name is re-exported here under the public wrapper's name.
 """
 
-from .conversation import (box_smooth, kmeans_cosine, spectral_clusters, bridge_pauses, chunk_stats, glr_distances, lstm_cell, lstm_embedding,
-                           mfcc, mouth_activity, prune_affinity, refill_masked, run_floor, analyze_turns,
-                           second_speaker, speech_chunks, suppress_leak, viterbi, window_votes)
+from .conversation import (analyze_turns, box_smooth, bridge_pauses, chunk_stats, glr_distances, kmeans_cosine,
+                           lstm_cell, lstm_embedding, mfcc, mouth_activity, prune_affinity, refill_masked, run_floor,
+                           second_speaker, spectral_clusters, speech_chunks, suppress_leak, viterbi, window_votes)
 from .demo import gaze_slide, lid_weight, rasterize, resonate, resonator
 from .evaluation import diarization_error
-from .face import (angle_to, direction, equal_runs, eye_contact, eye_gaze_frame, head_pose_frame, held_runs, line_of_sight_one, pose_angle_frame,
-                   iris_diameter_px, lean_events, line_of_sight, mouth_opening, pose_angles, swing_events, yaw_pitch)
+from .face import (angle_to, direction, equal_runs, eye_contact, eye_gaze_frame, head_pose_frame, held_runs,
+                   iris_diameter_px, lean_events, line_of_sight, line_of_sight_one, mouth_opening, pose_angle_frame,
+                   pose_angles, swing_events, yaw_pitch)
 from .perception import (audible_frames, bool_runs, decide_frames, extend_speech, fill_sounding_pauses,
-                         frame_energy_db, highpass, landmark_array, level_gate, runs, segments_to_frames,
+                         frame_energy_db, highpass, landmark_array, level_gate, rising_floor, runs, segments_to_frames,
                          smooth_frames, speech_segments, suppress_echo)
-from .posture import either, posture, posture_frame, segment_distance, behind
+from .posture import behind, either, posture, posture_frame, segment_distance
 
 __all__ = ["analyze_turns", "angle_to", "audible_frames", "behind", "bool_runs", "box_smooth",
            "bridge_pauses", "chunk_stats", "decide_frames", "diarization_error", "direction", "either",
@@ -30,7 +31,7 @@ __all__ = ["analyze_turns", "angle_to", "audible_frames", "behind", "bool_runs",
            "iris_diameter_px", "kmeans_cosine", "landmark_array", "lean_events", "level_gate", "lid_weight",
            "line_of_sight", "line_of_sight_one", "lstm_cell", "lstm_embedding", "mfcc", "mouth_activity",
            "mouth_opening", "pose_angle_frame", "pose_angles", "posture", "posture_frame", "prune_affinity",
-           "rasterize", "refill_masked", "resonate", "resonator", "run_floor", "runs", "second_speaker",
+           "rasterize", "rising_floor", "refill_masked", "resonate", "resonator", "run_floor", "runs", "second_speaker",
            "segment_distance", "segments_to_frames", "smooth_frames", "spectral_clusters", "speech_chunks",
            "speech_segments", "suppress_echo", "suppress_leak", "swing_events", "viterbi", "window_votes",
            "yaw_pitch"]

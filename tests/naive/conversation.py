@@ -66,6 +66,8 @@ def run_floor(segs: list[Segment], cfg: TurnConfig) -> tuple[list[tuple], list[T
 
 
 def analyze_turns(segments: list[Segment], cfg: TurnConfig, speakers: list[str] | None = None) -> TurnTaking:
+    """turns.analyze_turns from docs/metrics.md: bridged segments in start order through the floor
+    rules, then each speaker's statistics."""
     ids = list(speakers) if speakers is not None else sorted({s.speaker for s in segments})
     segs = bridge_pauses([s for s in segments if s.end != s.start], cfg.bridge_pause_s)
     segs.sort(key=lambda s: (s.start, -s.end, ids.index(s.speaker)))
@@ -131,6 +133,8 @@ def refill_masked(speech, own, max_frames):
 # ---------------------------------------------------------------- me by mouth movement
 
 def mouth_activity(t, x, window_s):
+    """Standard deviation of the finite openings within +-window_s/2 of each frame; NaN with fewer than
+    3 or no face."""
     out = np.full(t.size, np.nan, dtype=np.float32)
     for i in range(t.size):
         near = x[(np.abs(t - t[i]) <= window_s / 2 + 1e-12)]
@@ -160,6 +164,8 @@ def lstm_embedding(x: np.ndarray, enc) -> np.ndarray:
 
 
 def lstm_cell(gates, gates_x, c, h):
+    """(c, h) after one torch.nn.LSTM step (gates i, f, g, o) of pre-activations gates + gates_x, in
+    float64."""
     g = gates.astype(np.float64) + gates_x
     n = h.shape[1]
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
@@ -168,6 +174,8 @@ def lstm_cell(gates, gates_x, c, h):
 
 
 def window_votes(n, starts, length, scores):
+    """Mean score [n, k] of the windows [start, start + length) covering each frame; NaN where none
+    does."""
     out = np.full((n, scores.shape[1]), np.nan)
     for t in range(n):
         cover = [w for w, s in enumerate(starts) if s <= t < s + length]
@@ -193,6 +201,7 @@ def mfcc(x):
 
 
 def speech_chunks(speech, L):
+    """Each run of speech cut into max(1, round(len / L)) near-equal [start, end) pieces."""
     out, i = [], 0
     while i < len(speech):
         if not speech[i]:
@@ -208,6 +217,8 @@ def speech_chunks(speech, L):
 
 
 def glr_distances(feats, chunks, prior, tau):
+    """The chunks' GLR [c, c] from the frames themselves (features [n, d], chunks [(a, b)]), each
+    covariance shrunk toward `prior` by `tau` frames (the kernel takes sufficient statistics)."""
     def logdet(x):
         c = ((x - x.mean(0)).T @ (x - x.mean(0)) + tau * prior) / (len(x) + tau)
         return np.linalg.slogdet(c)[1]
@@ -217,11 +228,13 @@ def glr_distances(feats, chunks, prior, tau):
         for j in range(i + 1, n):
             a, b = feats[slice(*chunks[i])], feats[slice(*chunks[j])]
             both = np.vstack([a, b])
-            out[i, j] = out[j, i] = 0.5 * (len(both) * logdet(both) - len(a) * logdet(a) - len(b) * logdet(b)) / len(both)
+            ratio = len(both) * logdet(both) - len(a) * logdet(a) - len(b) * logdet(b)
+            out[i, j] = out[j, i] = 0.5 * ratio / len(both)
     return out
 
 
 def viterbi(ll, pen):
+    """The best path by dynamic programming over [to, from] score tables (ties: stay)."""
     n, k = ll.shape
     score, back = ll[0].copy(), np.zeros((n, k), int)
     for t in range(1, n):
@@ -235,6 +248,7 @@ def viterbi(ll, pen):
 
 
 def prune_affinity(a, m):
+    """Each row keeps its m largest entries (the rest 0), then (A + A^T) / 2."""
     out = np.zeros_like(a)
     for i in range(a.shape[0]):
         cut = sorted(a[i], reverse=True)[m - 1]

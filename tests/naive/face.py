@@ -34,11 +34,13 @@ def head_pose_frame(face, robust=3.0, iterations=2):
 
 
 def direction(yaw_deg, pitch_deg):
+    """Unit vector of (yaw, pitch) degrees: yaw turns right (+x), pitch up (-y), forward is -z."""
     y, p = math.radians(yaw_deg), math.radians(pitch_deg)
     return np.array([math.sin(y) * math.cos(p), -math.sin(p), -math.cos(y) * math.cos(p)])
 
 
 def yaw_pitch(v):
+    """(yaw, pitch) degrees of a direction vector (the inverse of `direction`)."""
     v = np.asarray(v, np.float64) / np.linalg.norm(v)
     return math.degrees(math.atan2(v[0], -v[2])), math.degrees(math.asin(max(-1.0, min(1.0, -v[1]))))
 
@@ -87,6 +89,8 @@ def eye_gaze_frame(face, app, s, radius, bias=(0.0, 0.0)):
 
 
 def eye_contact(times, angle, state, on, off, min_s, bridge_s):
+    """Contact per frame: hysteresis (on at <= on, off at > off; closed eyes hold, no face ends it),
+    then short breaks bridged (not across no-face frames) and short contacts dropped."""
     n = len(times)
     ends = list(times[1:]) + [times[-1] + float(np.median(np.diff(times)))]
     out, cur = [], False

@@ -98,12 +98,15 @@ def segment_distance(s1: np.ndarray, s2: np.ndarray) -> float:
 
 
 def either(*xs: float) -> float:
+    """Three-valued or: 1 if any is 1, 0 if all are 0, else NaN (unknown)."""
     if any(x == 1.0 for x in xs):
         return 1.0
     return 0.0 if all(x == 0.0 for x in xs) else math.nan
 
 
 def posture(pose, world, size, c: PostureConfig, baseline=None) -> dict[str, np.ndarray]:
+    """Every column of cues.posture.posture, frame by frame from `posture_frame`, against `baseline`
+    (None: the percentile of this batch)."""
     rows = [posture_frame(p, w, size[0], size[1], c) for p, w in zip(pose, world)]
     crossed, hidden, clasped, ratio = (np.array(col, np.float64) for col in zip(*rows))
     if baseline is None:
