@@ -21,6 +21,7 @@ from attunement.config import default_config
 from attunement.perception.landmarks import FaceBodyLandmarker, Landmarker, _native_stderr_to_log, landmark_array
 from attunement.records import FACE_POINTS, POSE_POINTS, VideoFrame
 from attunement.sources.video import VideoReader
+from tests.conftest import REPO
 from tests.sources.test_video import FPS, make_clip, portrait
 from tests import naive
 
@@ -282,8 +283,7 @@ def test_mediapipe_start_up_chatter_stays_off_stderr():
             "with FaceBodyLandmarker() as lm:\n"
             "    for k in range(3):\n"
             "        assert lm.process(VideoFrame(portrait(), k / 25, k)).has_face\n")
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests is a package
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    env = dict(os.environ, PYTHONPATH=str(REPO))  # the repo root: tests is a package
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
