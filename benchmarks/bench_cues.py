@@ -3,34 +3,37 @@ synthetic sequences made from the real portrait's landmarks (5 minutes at 30 fps
 
 Prints microseconds per frame and the ratio reference / numba, side by side in one run (machines
 are noisy, ratios less so). The references are the ones the tests check the kernels against
-(tests/test_cues_face.py, tests/test_posture.py), plus a batched numpy SVD fit (the best plain
-numpy does for the pose). Posture frames: mediapipe Pose of the portrait made into a body whose
+(tests/naive), plus a batched numpy SVD fit (the best plain numpy does for the pose). Posture frames: mediapipe Pose of the portrait made into a body whose
 arms take every pose class of test_posture.py (open, hanging, lap, crossed, clasped, behind,
 pockets), seen by random cameras with jitter, 10% of frames without a body.
 Target: all cue kernels together (face and posture) <= 200 us per frame.
 
-    python benchmarks/bench_cues.py
+    python benchmarks/bench_cues.py [--minutes 5]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
-from timing import best_of
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-import test_cues_face as ref  # noqa: E402
-import test_posture as pref  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests is a package
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best_of  # noqa: E402
+
+from tests import naive  # noqa: E402
+from tests.cues import test_posture as bodies  # noqa: E402  (the synthetic arm poses)
+from tests.cues.test_face import portrait_face  # noqa: E402
 
 from attunement.config import default_config  # noqa: E402
 from attunement.cues import distance, gaze, headpose, mouth, nods, posture  # noqa: E402
 from attunement.cues.face import analyze_face  # noqa: E402
-from attunement.cues.face_geometry import CANONICAL, EYE_CORNERS, IRIS_RING, RIGID  # noqa: E402
+from attunement.cues.face_geometry import CANONICAL, RIGID  # noqa: E402
 from attunement.evaluation.head_model import HeadModel, PinholeCamera  # noqa: E402
 
-FPS, MINUTES = 30.0, 5
+FPS = 30.0
 CFG = default_config().cues
 CAM = PinholeCamera(1280, 720, 65.0)
 CAMERA = (CAM.focal_px, CAM.width / 2, CAM.height / 2)
@@ -38,7 +41,7 @@ CAMERA = (CAM.focal_px, CAM.width / 2, CAM.height / 2)
 
 
 def make_frames(n: int, rng) -> tuple[np.ndarray, np.ndarray]:
-    model = HeadModel.from_landmarks(ref.portrait_face())
+    model = HeadModel.from_landmarks(portrait_face())
     t = np.arange(n) / FPS
     yaw = 15 * np.sin(2 * np.pi * 0.07 * t) + 4 * np.sin(2 * np.pi * 2.5 * t) * (np.sin(0.3 * t) > 0.5)
     pitch = 8 * np.sin(2 * np.pi * 0.11 * t) + 5 * np.sin(2 * np.pi * 2.0 * t) * (np.sin(0.2 * t) > 0.6)
@@ -64,8 +67,8 @@ def make_bodies(n: int, rng) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         found = solution.process(image)
     px = np.array([(q.x * w, q.y * h, q.z * w, q.visibility) for q in found.pose_landmarks.landmark], np.float32)
     world = np.array([(q.x, q.y, q.z) for q in found.pose_world_landmarks.landmark], np.float32)
-    body = pref.body_from(px, world, rng)
-    made = [pref.synth(body, kind, rng, n=100) for kind in pref.OPEN_KINDS + pref.CLOSED_KINDS]
+    body = bodies.body_from(px, world, rng)
+    made = [bodies.synth(body, kind, rng, n=100) for kind in bodies.OPEN_KINDS + bodies.CLOSED_KINDS]
     pose, wld = (np.concatenate([m[i] for m in made]).astype(np.float32) for i in (0, 1))
     reps = -(-n // len(pose))
     pose, wld = np.tile(pose, (reps, 1, 1))[:n].copy(), np.tile(wld, (reps, 1, 1))[:n].copy()
@@ -95,21 +98,12 @@ def numpy_fit(faces, robust=3.0, iterations=2):
     return rot, s, t
 
 
-def numpy_iris(faces):
-    ring = faces.astype(np.float64)[:, IRIS_RING, :2]
-    return np.concatenate([np.linalg.norm(ring[:, :, 0] - ring[:, :, 2], axis=-1),
-                           np.linalg.norm(ring[:, :, 1] - ring[:, :, 3], axis=-1)], axis=1).mean(axis=1)
-
-
-def numpy_mouth(faces):
-    f = faces.astype(np.float64)
-    mids = f[:, EYE_CORNERS].mean(axis=2)
-    return np.linalg.norm(f[:, 13] - f[:, 14], axis=1) / np.linalg.norm(mids[:, 0] - mids[:, 1], axis=1)
-
-
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=5.0, help="minutes of frames at 30 fps (default 5)")
+    minutes = parser.parse_args().minutes
     rng = np.random.default_rng(0)
-    n = int(MINUTES * 60 * FPS)
+    n = int(minutes * 60 * FPS)
     faces, times = make_frames(n, rng)
     size = (CAM.width, CAM.height)
     pose = headpose.fit_head_pose(faces, camera=CAMERA)
@@ -126,26 +120,26 @@ def main() -> None:
                  down_first=True)
     rows = [
         ("head pose fit (+camera)", lambda: headpose.fit_head_pose(faces, camera=CAMERA), n,
-         lambda: [ref.ref_fit(f) for f in faces[sub]], m),
+         lambda: [naive.head_pose_frame(f) for f in faces[sub]], m),
         ("  batched numpy SVD fit", None, n, lambda: numpy_fit(faces), n),
         ("pose angles", lambda: headpose.pose_angles(pose.rotation), n,
-         lambda: [ref.ref_angles(r) for r in pose.rotation[sub]], m),
+         lambda: naive.pose_angles(pose.rotation[sub]), m),
         ("eye gaze", lambda: gaze.eye_gaze(faces, pose, radius_units=radius), n,
-         lambda: [ref.ref_gaze(faces[i], pose.apparent[i], pose.scale[i], radius) for i in range(m)], m),
+         lambda: [naive.eye_gaze_frame(faces[i], pose.apparent[i], pose.scale[i], radius) for i in range(m)], m),
         ("angle to lens", lambda: gaze.angle_to(eg.gaze), n,
-         lambda: [ref.ref_dir(*g) @ ref.ref_dir(0, 0) for g in eg.gaze[sub]], m),
+         lambda: naive.angle_to(eg.gaze[sub]), m),
         ("eye contact (hysteresis)", lambda: gaze.eye_contact(times, angle, state, on_deg=10, off_deg=13, min_s=0.3,
                                                                 bridge_s=0.4), n,
-         lambda: ref.ref_contact(times[sub], angle[sub], state[sub], 10, 13, 0.3, 0.4), m),
-        ("iris diameter", lambda: distance.iris_diameter_px(faces), n, lambda: numpy_iris(faces), n),
-        ("mouth opening", lambda: mouth.mouth_opening(faces), n, lambda: numpy_mouth(faces), n),
+         lambda: naive.eye_contact(times[sub], angle[sub], state[sub], 10, 13, 0.3, 0.4), m),
+        ("iris diameter", lambda: distance.iris_diameter_px(faces), n, lambda: naive.iris_diameter_px(faces[sub]), m),
+        ("mouth opening", lambda: mouth.mouth_opening(faces), n, lambda: naive.mouth_opening(faces[sub]), m),
         ("lean events", lambda: distance.lean_events(times, dist, baseline_cm=float(np.median(dist)), margin=0.06,
                                                       release=0.03, hold_s=1.0, max_gap_s=0.25), n,
-         lambda: ref.ref_held(dist[sub] / np.median(dist) - 1, times[sub], 0.06, 0.03, 1.0, 0.25), m),
+         lambda: naive.held_runs(dist[sub] / np.median(dist) - 1, times[sub], 0.06, 0.03, 1.0, 0.25), m),
         ("nods (pitch swings)", lambda: nods.swing_events(times, angles[:, 1], **swing), n,
-         lambda: ref.ref_gestures(times[sub], angles[sub, 1], 3, 0.7, 7, 0.5, 0.25, 2, True), m),
+         lambda: naive.swing_events(times[sub], angles[sub, 1], 3, 0.7, 7, 0.5, 0.25, 2, True), m),
     ]
-    print(f"{n} frames ({MINUTES} min at {FPS:g} fps, 1280x720), best of 3, one thread; us per frame")
+    print(f"{n} frames ({minutes:g} min at {FPS:g} fps, 1280x720), best of 3, one thread; us per frame")
     print(f"{'kernel':<28}{'numba':>10}{'reference':>12}{'ref/numba':>11}")
     total, fit_us = 0.0, float("nan")
     for name, fast, nf, slow, ns in rows:
@@ -165,7 +159,7 @@ def main() -> None:
     body, world, body_size = make_bodies(n, rng)
     pcfg = default_config().posture
     t_post = best_of(lambda: posture.posture(body, world, body_size, config=pcfg)) / n * 1e6
-    t_pref = best_of(lambda: pref.ref_posture(body[sub], world[sub], body_size, pcfg), repeats=1) / m * 1e6
+    t_pref = best_of(lambda: naive.posture(body[sub], world[sub], body_size, pcfg), repeats=1) / m * 1e6
     total += t_post
     print(f"{'posture (all kernels)':<28}{t_post:10.2f}{t_pref:12.1f}{t_pref / t_post:11.1f}")
     print(f"{'all kernels (face+posture)':<28}{total:10.2f}{'':>12}{'':>11}   target <= 200")

@@ -3,16 +3,7 @@ import pytest
 
 from attunement.conversation.speakers import channel_names, refill_masked, suppress_leak
 from attunement.errors import InputError
-
-
-def reference_suppress_leak(speech, level_db, margin_db):
-    """Plain Python: a channel keeps a speech frame if within margin of the loudest speaking channel."""
-    out = np.zeros(speech.shape, dtype=bool)
-    for t in range(speech.shape[1]):
-        speaking = [level_db[c, t] for c in range(speech.shape[0]) if speech[c, t]]
-        for c in range(speech.shape[0]):
-            out[c, t] = bool(speech[c, t]) and level_db[c, t] >= max(speaking) - margin_db
-    return out
+from tests import naive
 
 
 def test_leak_is_dropped_overlap_is_kept():
@@ -28,7 +19,7 @@ def test_matches_reference_on_random_input(rng):
     level = rng.uniform(-70, -10, (3, 500)).astype(np.float32)
     for margin in (0.0, 6.0, 9.0, 30.0):
         np.testing.assert_array_equal(suppress_leak(speech, level, margin_db=margin),
-                                      reference_suppress_leak(speech, level, margin))
+                                      naive.suppress_leak(speech, level, margin))
 
 
 def test_empty_and_silent():
@@ -45,26 +36,6 @@ def test_channel_names():
         channel_names(2, ["ana", "ana"])
 
 
-def reference_refill(speech, own, max_frames):
-    """Plain Python: fill runs of suppressed frames, inside one speech run, flanked by own frames."""
-    out = own.copy()
-    for c in range(speech.shape[0]):
-        t = 0
-        while t < speech.shape[1]:
-            if not speech[c, t]:
-                t += 1
-                continue
-            end = t
-            while end < speech.shape[1] and speech[c, end]:
-                end += 1
-            own_idx = [u for u in range(t, end) if own[c, u]]
-            for a, b in zip(own_idx, own_idx[1:]):
-                if 0 < b - a - 1 <= max_frames:
-                    out[c, a + 1:b] = True
-            t = end
-    return out
-
-
 def test_refill_gives_back_masked_speech_inside_an_unbroken_run():
     speech = np.array([[1, 1, 1, 1, 1, 1, 0, 1, 1, 1]], dtype=bool)
     own = np.array([[1, 0, 0, 1, 0, 0, 0, 0, 0, 1]], dtype=bool)
@@ -79,4 +50,4 @@ def test_refill_matches_reference_on_random_input(rng):
         speech = rng.random((2, 400)) < 0.8
         own = speech & (rng.random((2, 400)) < 0.6)
         for m in (0, 1, 3, 10):
-            np.testing.assert_array_equal(refill_masked(speech, own, max_frames=m), reference_refill(speech, own, m))
+            np.testing.assert_array_equal(refill_masked(speech, own, max_frames=m), naive.refill_masked(speech, own, m))

@@ -23,11 +23,12 @@ from attunement.config import CueConfig, default_config
 from attunement.cues import distance, events, gaze, headpose, mouth, nods
 from attunement.cues.calibration import Baseline, calibrate, load_profile, save_profile
 from attunement.cues.face import analyze_face, stack_landmarks
-from attunement.cues.face_geometry import (CANONICAL, EYE_CORNERS, EYE_LIDS, EYEBALLS, IRIS_RING, RIGID,
+from attunement.cues.face_geometry import (CANONICAL, EYEBALLS, IRIS_RING, RIGID,
                                            build_canonical)
 from attunement.errors import ConfigError, InputError
 from attunement.intervals import bool_runs
 from attunement.records import Landmarks
+from tests import naive
 
 CFG = default_config().cues
 
@@ -78,232 +79,6 @@ def posed_faces(rng, n: int, *, nan_frames=()) -> np.ndarray:
     return out.astype(np.float32)
 
 
-# ---------------------------------------------------------------- references
-
-def ref_fit(face, robust=3.0, iterations=2):
-    """Weighted Umeyama by SVD with Cauchy reweighting: (R, s, t, rms residual)."""
-    dst = np.asarray(face, np.float64)[RIGID]
-    src = CANONICAL
-    if not np.isfinite(dst).all():
-        return np.full((3, 3), np.nan), np.nan, np.full(3, np.nan), np.nan
-    w = np.ones(len(src))
-    for _ in range(iterations + 1):
-        wn = w / w.sum()
-        cs, cd = wn @ src, wn @ dst
-        a, b = src - cs, dst - cd
-        u, sig, vt = np.linalg.svd((a * wn[:, None]).T @ b)
-        d = np.diag([1, 1, np.sign(np.linalg.det(vt.T @ u.T))])
-        rot = vt.T @ d @ u.T
-        s = np.trace(np.diag(sig) @ d) / (wn @ (a ** 2).sum(axis=1))
-        t = cd - s * rot @ cs
-        r = np.linalg.norm(s * src @ rot.T + t - dst, axis=1) / s
-        w = 1 / (1 + (r / robust) ** 2)
-    return rot, s, t, math.sqrt(np.mean(r ** 2))
-
-
-def ref_dir(yaw_deg, pitch_deg):
-    y, p = math.radians(yaw_deg), math.radians(pitch_deg)
-    return np.array([math.sin(y) * math.cos(p), -math.sin(p), -math.cos(y) * math.cos(p)])
-
-
-def ref_yaw_pitch(v):
-    v = np.asarray(v, np.float64) / np.linalg.norm(v)
-    return math.degrees(math.atan2(v[0], -v[2])), math.degrees(math.asin(max(-1.0, min(1.0, -v[1]))))
-
-
-def ref_angles(rot):
-    """(yaw, pitch, roll) by undoing yaw and pitch with explicit axis rotations."""
-    if not np.isfinite(rot).all():
-        return np.full(3, np.nan)
-    yaw, pitch = ref_yaw_pitch(rot @ [0, 0, -1])
-    y, p = math.radians(yaw), math.radians(pitch)
-    ry = np.array([[math.cos(-y), 0, math.sin(-y)], [0, 1, 0], [-math.sin(-y), 0, math.cos(-y)]])
-    rx = np.array([[1, 0, 0], [0, math.cos(-p), -math.sin(-p)], [0, math.sin(-p), math.cos(-p)]])
-    rz = rx.T @ ry.T @ rot
-    return np.array([yaw, pitch, math.degrees(math.atan2(rz[1, 0], rz[0, 0]))])
-
-
-def ref_los(view):
-    """Rodrigues rotation taking (0, 0, 1) to `view`."""
-    a, b = np.array([0.0, 0.0, 1.0]), np.asarray(view, np.float64)
-    v, c = np.cross(a, b), a @ b
-    k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + k + k @ k / (1 + c)
-
-
-def ref_gaze(face, app, s, radius, bias=(0.0, 0.0)):
-    """(eye yaw, pitch), (gaze yaw, pitch), openness of one frame by the eye model, in numpy."""
-    face = np.asarray(face, np.float64)
-    if not np.isfinite(s):
-        return np.full(2, np.nan), np.full(2, np.nan), np.nan
-    h = np.zeros(3)
-    opens = []
-    for e in range(2):
-        iris = face[np.r_[[468, 473][e], IRIS_RING[e]], :2].mean(axis=0)
-        corners = face[EYE_CORNERS[e]]
-        offset = EYEBALLS[e] - CANONICAL[[list(RIGID).index(i) for i in EYE_CORNERS[e]]].mean(axis=0)
-        ball = corners[:, :2].mean(axis=0) + s * (app @ offset)[:2]
-        v = (iris - ball) / (s * radius)
-        if v @ v > 0.998:
-            v *= math.sqrt(0.998 / (v @ v))
-        h += app.T @ np.array([v[0], v[1], -math.sqrt(1 - v @ v)])
-        lids = face[EYE_LIDS[e]]
-        opens.append(np.linalg.norm(lids[0] - lids[1]) / np.linalg.norm(corners[0] - corners[1]))
-    eye = np.array(ref_yaw_pitch(h))
-    g = app @ ref_dir(eye[0] - bias[0], eye[1] - bias[1])
-    return eye, np.array(ref_yaw_pitch(g)), float(np.mean(opens))
-
-
-def ref_contact(times, angle, state, on, off, min_s, bridge_s):
-    n = len(times)
-    ends = list(times[1:]) + [times[-1] + float(np.median(np.diff(times)))]
-    out, cur = [], False
-    for a, st in zip(angle, state):
-        if st == gaze.NO_FACE:
-            cur = False
-        elif st == gaze.EYES_OPEN and not math.isnan(a):
-            cur = (a <= off) if cur else (a <= on)
-        out.append(cur)
-    runs = lambda val: [(i, j) for i, j in _runs(out) if out[i] == val]  # noqa: E731
-    for i, j in runs(False):
-        if i > 0 and j < n - 1 and all(state[k] != gaze.NO_FACE for k in range(i, j + 1)) \
-                and ends[j] - times[i] < bridge_s:
-            out[i:j + 1] = [True] * (j - i + 1)
-    for i, j in runs(True):
-        if ends[j] - times[i] < min_s:
-            out[i:j + 1] = [False] * (j - i + 1)
-    return np.array(out)
-
-
-def _runs(flags):
-    """(first, last) index of each run of equal values."""
-    out, i = [], 0
-    while i < len(flags):
-        j = i
-        while j + 1 < len(flags) and flags[j + 1] == flags[i]:
-            j += 1
-        out.append((i, j))
-        i = j + 1
-    return out
-
-
-def ref_held(x, times, enter, leave, hold_s, max_gap_s):
-    ends = list(times[1:]) + [times[-1] + float(np.median(np.diff(times)))]
-    found, inside, first, last = [], False, 0, 0
-    for i, v in enumerate(x):
-        if math.isnan(v):
-            if inside and ends[i] - ends[last] > max_gap_s:
-                inside = False
-                if ends[last] - times[first] >= hold_s:
-                    found.append((first, last))
-            continue
-        if inside and v > leave:
-            last = i
-            continue
-        if inside:
-            inside = False
-            if ends[last] - times[first] >= hold_s:
-                found.append((first, last))
-        if v >= enter:
-            inside, first, last = True, i, i
-    if inside and ends[last] - times[first] >= hold_s:
-        found.append((first, last))
-    return found
-
-
-def ref_gestures(times, x, min_deg, min_hz, max_hz, ratio, max_gap_s, min_swings, down_first):
-    """Plain-Python nods/shakes: fill short gaps, zigzag turning points, pairwise timing, chains."""
-    times, x = list(times), list(x)
-    n = len(x)
-    ends = times[1:] + [times[-1] + float(np.median(np.diff(times)))]
-    y, seg, s, last = [math.nan] * n, [-1] * n, -1, -1
-    for i in range(n):
-        if math.isnan(x[i]):
-            continue
-        if last < 0:
-            s += 1
-        elif i > last + 1:
-            if times[i] - ends[last] <= max_gap_s:
-                for k in range(last + 1, i):
-                    w = (times[k] - times[last]) / (times[i] - times[last])
-                    y[k], seg[k] = x[last] + w * (x[i] - x[last]), s
-            else:
-                s += 1
-        y[i], seg[i], last = x[i], s, i
-    tps = []
-    for sid in sorted(set(seg) - {-1}):
-        idx = [i for i in range(n) if seg[i] == sid]
-        seg_tps, direction, hi, lo, ext = [], 0, idx[0], idx[0], None
-        for i in idx[1:]:
-            v = y[i]
-            if direction == 0:
-                hi = i if v > y[hi] else hi
-                lo = i if v < y[lo] else lo
-                if y[hi] - v >= min_deg:
-                    seg_tps.append(hi)
-                    direction, ext = -1, i
-                elif v - y[lo] >= min_deg:
-                    seg_tps.append(lo)
-                    direction, ext = 1, i
-            elif direction * (v - y[ext]) > 0:
-                ext = i
-            elif direction * (y[ext] - v) >= min_deg:
-                seg_tps.append(ext)
-                direction, ext = -direction, i
-        if direction != 0 and seg_tps and abs(y[ext] - y[seg_tps[-1]]) >= min_deg:
-            seg_tps.append(ext)
-        tps += seg_tps
-
-    def cross(j, level):
-        d = y[j] - y[j - 1]
-        w = 0.5 if d == 0 else (level - y[j - 1]) / d
-        return times[j - 1] + w * (times[j] - times[j - 1])
-
-    def timing(i0, i1, l0, l1):
-        span = l1 - l0
-        j85 = next((j for j in range(i0 + 1, i1 + 1) if (y[j] - l0) / span >= 0.85), i1)
-        j15 = next((j for j in range(j85 - 1, i0 - 1, -1) if (y[j] - l0) / span <= 0.15), i0)
-        t85, t15 = cross(j85, l0 + 0.85 * span), cross(j15 + 1, l0 + 0.15 * span)
-        return t15 - 0.5 * (t85 - t15), t85 + 0.5 * (t85 - t15), 2 * (t85 - t15)
-
-    def excursion(apex, end, window):
-        step = 1 if end > apex else -1
-        return max([abs(y[j] - y[apex]) for j in range(apex + step, end + step, step)
-                    if abs(times[j] - times[apex]) <= window], default=0.0)
-
-    lo_half, hi_half = 0.5 / max_hz, 0.5 / min_hz
-    pairs = []
-    for k in range(len(tps) - 2):
-        a, apex, b = tps[k:k + 3]
-        if seg[a] != seg[b]:
-            pairs.append(None)
-            continue
-        slack = times[apex] - times[apex - 1]
-        left, right = excursion(apex, a, hi_half + slack), excursion(apex, b, hi_half + slack)
-        amp, sign = min(left, right), (1 if y[apex] > y[a] else -1)
-        if amp < min_deg or amp < ratio * max(left, right):
-            pairs.append(None)
-            continue
-        f = timing(a, apex, y[apex] - sign * amp, y[apex])
-        g = timing(apex, b, y[apex], y[apex] - sign * amp)
-        good = (all(lo_half - slack <= h <= hi_half + slack for h in (f[2], g[2])) and g[0] - f[1] <= max(f[2], g[2]))
-        pairs.append((f, g, amp, y[apex] > y[a]) if good else None)
-    found, k = [], 0
-    while k < len(pairs):
-        if pairs[k] is None or (down_first and pairs[k][3]):
-            k += 1
-            continue
-        b = k
-        while (b + 1 < len(pairs) and pairs[b + 1] is not None
-               and pairs[b + 1][0][0] - pairs[b][1][1] <= max(pairs[b][1][2], pairs[b + 1][0][2])):
-            b += 1
-        if b - k + 2 >= min_swings:
-            found.append((pairs[k][0][0], pairs[b][1][1], (b - k + 2) // 2,
-                          float(np.median([p[2] for p in pairs[k:b + 1]]))))
-        k = b + 1
-    return found
-
-
 # ---------------------------------------------------------------- canonical face
 
 def test_canonical_face_is_rebuilt_from_the_real_portrait():
@@ -331,7 +106,7 @@ def test_fit_matches_svd_umeyama_on_random_poses_with_nan_frames(rng):
     faces[30, 13, :] = np.nan                # a non-rigid point missing: the fit is unaffected
     pose = headpose.fit_head_pose(faces)
     for k in range(len(faces)):
-        rot, s, t, r = ref_fit(faces[k])
+        rot, s, t, r = naive.head_pose_frame(faces[k])
         if k in (3, 17, 25):
             assert np.isnan(pose.scale[k]) and np.isnan(pose.rotation[k]).all() and np.isnan(pose.residual[k])
             continue
@@ -358,7 +133,7 @@ def test_pose_angles_match_reference_and_invert_rotation_from_angles(rng):
     rots = headpose.rotation_from_angles(*ypr.T)
     got = headpose.pose_angles(rots)
     np.testing.assert_allclose(got, ypr, atol=1e-9)
-    np.testing.assert_allclose(got, [ref_angles(r) for r in rots], atol=1e-9)
+    np.testing.assert_allclose(got, [naive.pose_angle_frame(r) for r in rots], atol=1e-9)
     rots[5] = np.nan
     assert np.isnan(headpose.pose_angles(rots)[5]).all()
 
@@ -383,13 +158,13 @@ def test_camera_turn_matches_rodrigues(rng):
         v = np.array([(pose.translation[k, 0] - 320) / 900, (pose.translation[k, 1] - 240) / 900, 1.0])
         v /= np.linalg.norm(v)
         np.testing.assert_allclose(pose.view[k], v, atol=1e-12)
-        np.testing.assert_allclose(pose.rotation[k], ref_los(v) @ pose.apparent[k], atol=1e-9)
+        np.testing.assert_allclose(pose.rotation[k], naive.line_of_sight_one(v) @ pose.apparent[k], atol=1e-9)
 
 
 def test_head_pose_rejects_bad_shapes():
-    with pytest.raises(InputError, match="478"):
+    with pytest.raises(ValueError, match="478"):
         headpose.fit_head_pose(np.zeros((3, 468, 3)))
-    with pytest.raises(InputError, match="rotations"):
+    with pytest.raises(ValueError, match="rotations"):
         headpose.pose_angles(np.zeros((3, 3)))
 
 
@@ -406,7 +181,7 @@ def test_gaze_matches_reference_on_random_frames_with_nan(rng):
     bias = (3.0, -2.0)
     got = gaze.eye_gaze(faces, pose, radius_units=12.3, bias_deg=bias)
     for k in range(30):
-        eye, g, op = ref_gaze(faces[k], pose.apparent[k], pose.scale[k], 12.3, bias)
+        eye, g, op = naive.eye_gaze_frame(faces[k], pose.apparent[k], pose.scale[k], 12.3, bias)
         np.testing.assert_allclose(got.eye[k], eye, atol=1e-6)
         np.testing.assert_allclose(got.gaze[k], g, atol=1e-6)
         np.testing.assert_allclose(got.openness[k], op, rtol=1e-5, equal_nan=True)
@@ -428,9 +203,7 @@ def test_angle_to_matches_dot_product(rng):
     g[7] = np.nan
     target = (4.0, -6.0)
     got = gaze.angle_to(g, target)
-    want = [math.degrees(math.acos(np.clip(ref_dir(*row) @ ref_dir(*target), -1, 1))) if np.isfinite(row).all()
-            else np.nan for row in g]
-    np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_allclose(got, naive.angle_to(g, target), atol=1e-6)
     assert gaze.angle_to(np.array([[4.0, -6.0], [4.0, 24.0]]), target) == pytest.approx([0, 30], abs=1e-5)
 
 
@@ -461,7 +234,7 @@ def test_eye_contact_matches_reference_on_random_series(seed):
     angle[rng.random(n) < 0.05] = np.nan
     state = rng.choice([gaze.NO_FACE, gaze.EYES_OPEN, gaze.EYES_CLOSED], n, p=[0.05, 0.85, 0.1]).astype(np.int8)
     got = gaze.eye_contact(t, angle, state, on_deg=8, off_deg=12, min_s=0.2, bridge_s=0.15)
-    np.testing.assert_array_equal(got, ref_contact(t, angle, state, 8, 12, 0.2, 0.15))
+    np.testing.assert_array_equal(got, naive.eye_contact(t, angle, state, 8, 12, 0.2, 0.15))
 
 
 def test_eye_contact_rejects_bad_settings():
@@ -476,14 +249,8 @@ def test_eye_contact_rejects_bad_settings():
 
 def test_iris_and_mouth_kernels_match_numpy(rng):
     faces = posed_faces(rng, 25, nan_frames=(2, 9))
-    ring = faces.astype(np.float64)[:, IRIS_RING, :2]
-    want = np.concatenate([np.linalg.norm(ring[:, :, 0] - ring[:, :, 2], axis=-1),
-                           np.linalg.norm(ring[:, :, 1] - ring[:, :, 3], axis=-1)], axis=1).mean(axis=1)
-    np.testing.assert_allclose(distance.iris_diameter_px(faces), want, rtol=1e-6)
-    f = faces.astype(np.float64)
-    mids = f[:, EYE_CORNERS].mean(axis=2)
-    want = np.linalg.norm(f[:, 13] - f[:, 14], axis=1) / np.linalg.norm(mids[:, 0] - mids[:, 1], axis=1)
-    np.testing.assert_allclose(mouth.mouth_opening(faces), want, rtol=1e-6)
+    np.testing.assert_allclose(distance.iris_diameter_px(faces), naive.iris_diameter_px(faces), rtol=1e-6)
+    np.testing.assert_allclose(mouth.mouth_opening(faces), naive.mouth_opening(faces), rtol=1e-6)
     assert np.isnan(mouth.mouth_opening(faces)[[2, 9]]).all()
 
 
@@ -523,7 +290,7 @@ def test_held_runs_match_reference(seed):
     ends = events.frame_ends(t)
     starts, stops = np.empty(n, np.int64), np.empty(n, np.int64)
     m = distance._held_runs(x, t, ends, 0.06, 0.03, 0.5, 0.1, starts, stops)
-    assert list(zip(starts[:m].tolist(), stops[:m].tolist())) == ref_held(x, t, 0.06, 0.03, 0.5, 0.1)
+    assert list(zip(starts[:m].tolist(), stops[:m].tolist())) == naive.held_runs(x, t, 0.06, 0.03, 0.5, 0.1)
     assert m > 0
 
 
@@ -531,7 +298,7 @@ def test_held_runs_match_reference(seed):
 def test_runs_kernel_matches_reference(seed):
     flags = np.random.default_rng(seed).random(500) < 0.6
     first, stop = bool_runs(flags)  # stop is exclusive; the reference's last index inclusive
-    want = [(i, j) for i, j in _runs(flags.tolist()) if flags[i]]
+    want = [(i, j) for i, j in naive.equal_runs(flags.tolist()) if flags[i]]
     assert list(zip(first.tolist(), (stop - 1).tolist())) == want
 
 
@@ -589,7 +356,7 @@ def test_gestures_match_reference_on_random_series(seed):
     for down_first, min_swings in ((True, 2), (False, 3)):
         got = nods.swing_events(t, x, kind="g", min_deg=3, min_hz=0.7, max_hz=7, return_ratio=0.5, max_gap_s=0.25,
                                 min_swings=min_swings, down_first=down_first)
-        want = ref_gestures(t, x, 3, 0.7, 7, 0.5, 0.25, min_swings, down_first)
+        want = naive.swing_events(t, x, 3, 0.7, 7, 0.5, 0.25, min_swings, down_first)
         assert len(got) == len(want), (seed, down_first)
         for e, w in zip(got, want):
             assert (e.start, e.end, e.count, e.amplitude) == pytest.approx(w), (seed, down_first)

@@ -20,6 +20,7 @@ from attunement.config import PostureConfig, default_config
 from attunement.cues import posture as P
 from attunement.errors import ConfigError, InputError
 from attunement.records import Landmarks
+from tests import naive
 
 CFG = default_config().posture
 L_SH, R_SH, L_EL, R_EL, L_WR, R_WR = 11, 12, 13, 14, 15, 16
@@ -29,117 +30,9 @@ OPEN_KINDS = ("open", "hanging", "lap")
 CLOSED_KINDS = ("crossed", "clasped", "behind", "pockets")
 
 
-# ---------------------------------------------------------------- plain-Python reference
-
-def ref_frame(p, world, width, height, c: PostureConfig) -> tuple[float, float, float, float]:
-    """(crossed, hidden, clasped, ratio) of one frame, straight from the definitions in docs/posture.md."""
-    nan = math.nan
-
-    def seen(k):
-        return p[k][3] >= c.min_visibility and math.isfinite(p[k][0]) and math.isfinite(p[k][1])
-
-    if not (seen(L_SH) and seen(R_SH)):
-        return nan, nan, nan, nan
-    o = (p[L_SH][:2] + p[R_SH][:2]) / 2
-    across = p[L_SH][:2] - p[R_SH][:2]
-    sw = float(np.hypot(*across))
-    if sw < 1e-6:
-        return nan, nan, nan, nan
-    u = across / sw
-    v = np.array([-u[1], u[0]])
-
-    def body(k):
-        return float((p[k][:2] - o) @ u / sw), float((p[k][:2] - o) @ v / sw)
-
-    ears = [-body(k)[1] for k in (7, 8) if seen(k)]
-    ratio = sum(ears) / len(ears) if ears else nan
-
-    def inside(x, y):
-        return 0 <= x < width and 0 <= y < height
-
-    corners = [o + sw * (a * u + b * v) for a in (-0.5, 0.5) for b in (c.torso_top_sw, c.torso_bottom_sw)]
-    torso_in = all(inside(*q) for q in corners)
-
-    def state(k):
-        if not seen(k):
-            x, y = p[k][0], p[k][1]
-            return "hidden" if math.isfinite(x) and math.isfinite(y) and inside(x, y) and torso_in else "out"
-        return "hidden" if ref_behind(world, k) > c.behind_m else "seen"
-
-    sl, sr = state(L_WR), state(R_WR)
-    (al, bl), (ar, br) = body(L_WR), body(R_WR)
-    hidden = 0.0 if "seen" in (sl, sr) else 1.0 if sl == sr == "hidden" else nan
-
-    def chest(a, b):
-        return abs(a) <= c.chest_half_width_sw and c.chest_top_sw <= b <= c.chest_bottom_sw
-
-    if (sl == "seen" and not chest(al, bl)) or (sr == "seen" and not chest(ar, br)):
-        clasped = 0.0
-    elif sl == sr == "seen":
-        clasped = float(math.hypot(al - ar, bl - br) <= c.clasp_distance_sw)
-    else:
-        clasped = nan
-
-    def band(b):
-        return c.torso_top_sw <= b <= c.torso_bottom_sw
-
-    if sl == sr == "seen":
-        crossed_now = band(bl) and band(br) and ar - al >= c.cross_margin_sw
-        if crossed_now and seen(L_EL) and seen(R_EL):
-            gap = ref_segment_distance(np.array([body(L_EL), (al, bl)]), np.array([body(R_EL), (ar, br)]))
-            crossed_now = gap <= c.forearm_gap_sw
-        crossed = float(crossed_now)
-    elif (sl == "seen" and (al >= 0.5 or not band(bl))) or (sr == "seen" and (ar <= -0.5 or not band(br))):
-        crossed = 0.0
-    elif "out" in (sl, sr) and torso_in:
-        crossed = 0.0
-    else:
-        crossed = nan
-    return crossed, hidden, clasped, ratio
-
-
-def ref_behind(world, k) -> float:
-    """Depth (m) of world point k behind the shoulders, along the horizontal normal of the shoulder line."""
-    world = np.asarray(world, np.float64)
-    across = world[L_SH] - world[R_SH]
-    normal = np.cross(across, [0.0, 1.0, 0.0])
-    norm = np.linalg.norm(normal)
-    return float((world[k] - (world[L_SH] + world[R_SH]) / 2) @ normal / norm) if norm > 1e-9 else math.nan
-
-
-def ref_segment_distance(s1: np.ndarray, s2: np.ndarray) -> float:
-    """Shortest distance between two segments [2, 2], by dense sampling of one against the other exactly."""
-    t = np.linspace(0, 1, 2001)[:, None]
-    pts = s1[0] + t * (s1[1] - s1[0])
-    e = s2[1] - s2[0]
-    ll = float(e @ e)
-    w = np.clip(((pts - s2[0]) @ e) / ll, 0, 1)[:, None] if ll else np.zeros((len(pts), 1))
-    return float(np.min(np.hypot(*(pts - s2[0] - w * e).T)))
-
-
-def ref_or(*xs: float) -> float:
-    if any(x == 1.0 for x in xs):
-        return 1.0
-    return 0.0 if all(x == 0.0 for x in xs) else math.nan
-
-
-def ref_posture(pose, world, size, c: PostureConfig, baseline=None) -> dict[str, np.ndarray]:
-    rows = [ref_frame(p, w, size[0], size[1], c) for p, w in zip(pose, world)]
-    crossed, hidden, clasped, ratio = (np.array(col, np.float64) for col in zip(*rows))
-    if baseline is None:
-        finite = ratio[np.isfinite(ratio)]
-        baseline = float(np.percentile(finite, c.baseline_percentile)) if finite.size else math.nan
-    raised = np.array([math.nan if math.isnan(r) or math.isnan(baseline) else float(r <= baseline - c.raise_margin_sw)
-                       for r in ratio])
-    hands = np.array([ref_or(h, k) for h, k in zip(hidden, clasped)])
-    closed = np.array([ref_or(x, h, r) for x, h, r in zip(crossed, hands, raised)])
-    return dict(crossed=crossed, hidden=hidden, clasped=clasped, hands=hands, raised=raised, open=1.0 - closed,
-                ratio=ratio)
-
-
 def assert_matches_reference(pose, world, size, c=CFG, baseline=None):
     got = P.posture(pose, world, size, config=c, baseline=baseline)
-    want = ref_posture(np.asarray(pose, np.float64), np.asarray(world, np.float64), size, c, baseline)
+    want = naive.posture(np.asarray(pose, np.float64), np.asarray(world, np.float64), size, c, baseline)
     for key, ref in want.items():
         np.testing.assert_allclose(getattr(got, key), ref, rtol=0, atol=1e-5 if key == "ratio" else 0, err_msg=key)
     return got
@@ -487,6 +380,22 @@ def test_kernel_matches_reference_on_noise(rng):
     assert_matches_reference(*scramble(pose, world, rng, nan_share=0.2), (800, 800))
 
 
+def test_frames_then_baseline_match_reference(rng):
+    """posture_frames (per-frame geometry) and posture_from (against a baseline) apart, as a live
+    session runs them, on noise with frames without a body."""
+    pose = rng.uniform(0, 800, (300, 33, 4))
+    pose[..., 3] = rng.uniform(0, 1, (300, 33))
+    world = rng.normal(0, 0.3, (300, 33, 3))
+    pose, world = scramble(pose, world, rng, nan_share=0.2)
+    frames = P.posture_frames(pose, world, (800, 800), config=CFG)
+    for baseline in (None, 0.4):
+        got = P.posture_from(frames, config=CFG, baseline=baseline)
+        want = naive.posture(pose, world, (800, 800), CFG, baseline)
+        for key, ref in want.items():
+            np.testing.assert_allclose(getattr(got, key), ref, rtol=0, atol=1e-5 if key == "ratio" else 0,
+                                       err_msg=key)
+
+
 def test_no_body_is_unknown_not_an_error():
     pose = np.full((5, 33, 4), np.nan, np.float32)
     world = np.full((5, 33, 3), np.nan, np.float32)
@@ -610,11 +519,11 @@ def test_posture_of_landmark_records(body, rng):
 
 
 def test_bad_input_is_one_clear_error():
-    with pytest.raises(InputError, match="pose must be"):
+    with pytest.raises(ValueError, match="pose must be"):
         P.posture(np.zeros((3, 17, 4)), np.zeros((3, 33, 3)), (640, 480), config=CFG)
-    with pytest.raises(InputError, match="frames"):
+    with pytest.raises(ValueError, match="frames"):
         P.posture(np.zeros((3, 33, 4)), np.zeros((2, 33, 3)), (640, 480), config=CFG)
-    with pytest.raises(InputError, match="size"):
+    with pytest.raises(ValueError, match="size"):
         P.posture(np.zeros((3, 33, 4)), np.zeros((3, 33, 3)), (0, 480), config=CFG)
     with pytest.raises(InputError, match="one size"):
         P.posture_of([Landmarks(0.0, (640, 480), np.zeros((478, 3)), np.zeros((33, 4)), np.zeros((33, 3))),

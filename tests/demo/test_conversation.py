@@ -12,6 +12,7 @@ import webrtcvad
 from attunement.errors import InputError
 from attunement.records import Segment
 from attunement.demo.conversation import PRACTICE_F0_HZ, Line, _resonate, expected_from_script, layout, practice_conversation, resonate, synth_voice
+from tests import naive
 
 RATE = 16000
 #: webrtcvad keeps saying "speech" for 3 frames of 30 ms after a run of more than 6 speech
@@ -145,15 +146,6 @@ def autocorr_f0(x, rate, lo=70.0, hi=400.0, frame_s=0.04):
 
 # ---- the resonator kernel against a plain-Python reference -------------------------------
 
-def resonate_reference(x, a, b, c):
-    out, y1, y2 = [], 0.0, 0.0
-    for i in range(len(x)):
-        y = a[i] * x[i] + b[i] * y1 + c[i] * y2
-        out.append(y)
-        y1, y2 = y, y1
-    return np.array(out)
-
-
 def test_resonator_impulse_response_is_the_damped_sine():
     f, bw = 500.0, 100.0
     x = np.zeros(400)
@@ -178,7 +170,7 @@ def test_resonator_kernel_matches_reference_on_random_inputs(rng):
         a = rng.uniform(0.1, 2.0, n)
         out = np.empty(n)
         _resonate(x, a, b, c, out)
-        assert np.allclose(out, resonate_reference(x, a, b, c), rtol=1e-12, atol=1e-12)
+        assert np.allclose(out, naive.resonator(x, a, b, c), rtol=1e-12, atol=1e-12)
 
 
 def test_resonator_follows_moving_formants(rng):
@@ -188,7 +180,7 @@ def test_resonator_follows_moving_formants(rng):
     r = np.exp(-np.pi * bw / RATE)
     b, c = 2 * r * np.cos(2 * np.pi * freq / RATE), -r * r
     assert np.allclose(resonate(x, freq_hz=freq, bandwidth_hz=bw, rate=RATE),
-                       resonate_reference(x, 1 - b - c, b, c), rtol=1e-12, atol=1e-12)
+                       naive.resonator(x, 1 - b - c, b, c), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs", [dict(freq_hz=8000.0, bandwidth_hz=80.0), dict(freq_hz=500.0, bandwidth_hz=0.0),
@@ -387,3 +379,16 @@ def test_demo_wav_sounds_like_two_different_voices(tmp_path, record_property):
                 and not any(o.speaker != who and o.start < s.end and s.start < o.end for o in conv.segments)]
         voice = np.concatenate([x[round(s.start * rate):round(s.end * rate)] for s in solo])
         assert autocorr_f0(voice, rate) == pytest.approx(PRACTICE_F0_HZ[k], rel=0.1), who
+
+
+def test_resonate_matches_the_pole_pair_reference_with_moving_formants(rng):
+    n = 2000
+    x = rng.standard_normal(n)
+    freq = 500 + 1500 * rng.random(n).cumsum() / n
+    bw = rng.uniform(40, 300, n)
+    np.testing.assert_allclose(resonate(x, freq_hz=freq, bandwidth_hz=bw, rate=RATE),
+                               naive.resonate(x, freq_hz=freq, bandwidth_hz=bw, rate=RATE), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(resonate(x, freq_hz=900.0, bandwidth_hz=80.0, rate=RATE),
+                               naive.resonate(x, freq_hz=900.0, bandwidth_hz=80.0, rate=RATE), rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="one channel"):
+        resonate(np.zeros((2, 5)), freq_hz=900.0, bandwidth_hz=80.0, rate=RATE)

@@ -18,6 +18,7 @@ from attunement.errors import InputError
 from attunement.demo import warp as W
 from attunement.demo import warp_kernels as K
 from attunement.evaluation import poses as P
+from tests import naive
 
 RIGHT_IRIS, LEFT_IRIS = 468, 473  # iris centres: the person's right eye is on the image's left
 
@@ -164,43 +165,13 @@ def test_bad_input_is_one_clear_error(portrait):
 
 # ---------------------------------------------------------------- kernels against references
 
-def ref_rasterize(tri_d, tri_s, tri_z, layer, h, w):
-    """Maps, z-buffer and layer buffer by numpy, one triangle at a time over every pixel centre."""
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-    map_x, map_y = xs.copy(), ys.copy()
-    zbuf = np.full((h, w), np.inf)
-    lbuf = np.full((h, w), 2, np.int32)
-    cx, cy = xs + 0.5, ys + 0.5
-    for t in range(len(tri_d)):
-        if not (np.isfinite(tri_d[t]).all() and np.isfinite(tri_s[t]).all()):
-            continue
-        (x0, y0), (x1, y1), (x2, y2) = tri_d[t].tolist()
-        det = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
-        if abs(det) < 1e-9:
-            continue
-        l1 = ((cx - x0) * (y2 - y0) - (cy - y0) * (x2 - x0)) / det
-        l2 = ((x1 - x0) * (cy - y0) - (y1 - y0) * (cx - x0)) / det
-        l0 = 1.0 - l1 - l2
-        z = l0 * tri_z[t, 0] + l1 * tri_z[t, 1] + l2 * tri_z[t, 2]
-        inside = (l0 >= -1e-7) & (l1 >= -1e-7) & (l2 >= -1e-7)
-        win = inside & ((layer[t] < lbuf) | ((layer[t] == lbuf) & (z < zbuf)))
-        lbuf[win], zbuf[win] = layer[t], z[win]
-        map_x[win] = (l0 * tri_s[t, 0, 0] + l1 * tri_s[t, 1, 0] + l2 * tri_s[t, 2, 0] - 0.5)[win]
-        map_y[win] = (l0 * tri_s[t, 0, 1] + l1 * tri_s[t, 1, 1] + l2 * tri_s[t, 2, 1] - 0.5)[win]
-    return map_x, map_y, zbuf, lbuf
-
-
 def run_rasterize(tri_d, tri_s, tri_z, layer, h, w):
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    zbuf = np.full((h, w), np.inf)
-    lbuf = np.full((h, w), 2, np.int32)
-    K.rasterize(tri_d, tri_s, tri_z, layer, xs, ys, zbuf, lbuf)
-    return xs, ys, zbuf, lbuf
+    return K.rasterize(tri_d, tri_s, tri_z, layer, shape=(h, w), empty_layer=2)
 
 
 def check_rasterize(tri_d, tri_s, tri_z, layer, h=60, w=80):
     got = run_rasterize(tri_d, tri_s, tri_z, layer, h, w)
-    want = ref_rasterize(tri_d, tri_s, tri_z, layer, h, w)
+    want = naive.rasterize(tri_d, tri_s, tri_z, layer, h, w)
     np.testing.assert_array_equal(got[3], want[3])
     np.testing.assert_array_equal(got[2], want[2])
     np.testing.assert_allclose(got[0], want[0], atol=1e-4)
@@ -242,57 +213,6 @@ def test_rasterize_skips_nan_and_degenerate_triangles(rng):
     assert np.isfinite(got[0]).all() and np.isfinite(got[1]).all()
 
 
-def ref_lid_weight(poly, shift, radius, x, y):
-    """The lid weight by numpy: inside from OpenCV's polygon test; the distance to the outline after
-    shrinking the coordinates along the shift as documented, over radius / 4, capped at 1."""
-    if cv2.pointPolygonTest(poly.astype(np.float32).reshape(-1, 1, 2), (float(x), float(y)), False) <= 0:
-        return 0.0
-    base, glen = 0.25 * radius, math.hypot(*shift)
-    g = np.asarray(shift, float) / glen if glen else np.array([1.0, 0.0])
-    alpha = min(1.0, base / (1.5 * glen)) if glen else 1.0
-    squeeze = np.eye(2) + (alpha - 1) * np.outer(g, g)
-    a = poly @ squeeze.T
-    e = np.roll(a, -1, axis=0) - a
-    p = squeeze @ np.array([x, y])
-    ll = (e ** 2).sum(axis=1)
-    u = np.clip(np.where(ll > 0, ((p - a) * e).sum(axis=1) / np.where(ll > 0, ll, 1), 0), 0, 1)
-    return float(min(1.0, np.hypot(*(p - a - u[:, None] * e).T).min() / base))
-
-
-def ref_gaze(map_x, map_y, eye, centre, shift, radius):
-    """The iris slide by bisection: q = p - t shift with t = w(q), then a bilinear read of the old maps."""
-    h, w = map_x.shape
-    out_x, out_y = map_x.copy(), map_y.copy()
-    xa, xb = max(math.floor(eye[:, 0].min()), 0), min(math.ceil(eye[:, 0].max()), w - 1)
-    ya, yb = max(math.floor(eye[:, 1].min()), 0), min(math.ceil(eye[:, 1].max()), h - 1)
-    fall = max(radius, 1.5 * math.hypot(*shift))
-
-    def weight(qx, qy):
-        r = math.hypot(qx - centre[0], qy - centre[1])
-        iris = 1.0 if r <= radius else max(0.0, 1.0 - (r - radius) / fall)
-        return min(iris, ref_lid_weight(eye, shift, radius, qx, qy))
-
-    for py in range(ya, yb + 1):
-        for px in range(xa, xb + 1):
-            cx, cy = px + 0.5, py + 0.5
-            if ref_lid_weight(eye, shift, radius, cx, cy) <= 0:
-                continue
-            lo, hi = 0.0, 1.0  # t - w(p - t shift) rises with t
-            for _ in range(60):
-                mid = (lo + hi) / 2
-                lo, hi = (mid, hi) if mid < weight(cx - mid * shift[0], cy - mid * shift[1]) else (lo, mid)
-            t = (lo + hi) / 2
-            fx = min(max(cx - t * shift[0] - 0.5 - xa, 0.0), xb - xa - 1e-6)
-            fy = min(max(cy - t * shift[1] - 0.5 - ya, 0.0), yb - ya - 1e-6)
-            ix, iy = int(fx), int(fy)
-            ax, ay = fx - ix, fy - iy
-            for src, dst in ((map_x, out_x), (map_y, out_y)):
-                block = src[ya + iy:ya + iy + 2, xa + ix:xa + ix + 2]
-                dst[py, px] = ((1 - ay) * ((1 - ax) * block[0, 0] + ax * block[0, 1])
-                               + ay * ((1 - ax) * block[1, 0] + ax * block[1, 1]))
-    return out_x, out_y
-
-
 EYE = np.array([[10, 30], [16, 24], [25, 21], [35, 21], [44, 24], [50, 30], [44, 35], [35, 38], [25, 38],
                 [16, 35]], np.float64)
 
@@ -304,8 +224,8 @@ def test_gaze_slide_matches_reference(shift, rng):
     map_x = (xs + rng.normal(0, 0.3, (h, w))).astype(np.float32)  # any smooth-ish old map
     map_y = (ys + rng.normal(0, 0.3, (h, w))).astype(np.float32)
     centre, radius = np.array([30.0, 29.0]), 6.0
-    want = ref_gaze(map_x, map_y, EYE, centre, shift, radius)
-    K.gaze_slide(map_x, map_y, EYE, centre, np.array(shift), radius)
+    want = naive.gaze_slide(map_x, map_y, EYE, centre, shift, radius)
+    K.gaze_slide(map_x, map_y, eye=EYE, centre=centre, shift=np.array(shift), radius=radius)
     np.testing.assert_allclose(map_x, want[0], atol=2e-3)
     np.testing.assert_allclose(map_y, want[1], atol=2e-3)
 
@@ -316,11 +236,11 @@ def test_gaze_slide_moves_the_iris_and_pins_the_lids():
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     map_x, map_y = xs.copy(), ys.copy()
     centre, radius, shift = np.array([30.0, 29.0]), 6.0, np.array([3.0, 0.0])
-    K.gaze_slide(map_x, map_y, EYE, centre, shift, radius)
+    K.gaze_slide(map_x, map_y, eye=EYE, centre=centre, shift=shift, radius=radius)
     iris_pixel = (29, 33)  # (row, col): centre + shift, well inside the iris disk
     assert map_x[iris_pixel] == pytest.approx(iris_pixel[1] - 3.0, abs=1e-4)
     assert map_y[iris_pixel] == pytest.approx(iris_pixel[0], abs=1e-4)
-    outside = np.array([[ref_lid_weight(EYE, shift, radius, x + 0.5, y + 0.5) <= 0 for x in range(w)]
+    outside = np.array([[naive.lid_weight(EYE, shift, radius, x + 0.5, y + 0.5) <= 0 for x in range(w)]
                         for y in range(h)])
     np.testing.assert_array_equal(map_x[outside], xs[outside])
     assert np.all(np.diff(map_x, axis=1)[~outside[:, 1:] & ~outside[:, :-1]] > 0)  # still one-to-one
@@ -330,5 +250,5 @@ def test_lid_weight_matches_reference(rng):
     for _ in range(300):
         x, y = rng.uniform(5, 55), rng.uniform(15, 45)
         shift = rng.normal(0, 3, 2)
-        assert K.lid_weight(EYE, shift, 6.0, x, y) == pytest.approx(ref_lid_weight(EYE, shift, 6.0, x, y),
+        assert K.lid_weight(EYE, shift, 6.0, x, y) == pytest.approx(naive.lid_weight(EYE, shift, 6.0, x, y),
                                                                        abs=1e-9)

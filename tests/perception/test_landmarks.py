@@ -23,6 +23,7 @@ from attunement.records import FACE_POINTS, POSE_POINTS, VideoFrame
 from attunement.sources.video import VideoReader
 from tests.conftest import REPO
 from tests.sources.test_video import FPS, make_clip, portrait
+from tests import naive
 
 FIELDS = ("x", "y", "z", "visibility", "presence")
 NOSE_TIP, CHIN, FOREHEAD, UPPER_LIP, LOWER_LIP = 1, 152, 10, 13, 14
@@ -37,19 +38,7 @@ POSE_MIRROR = [POSE_NAMES.index(n.replace("LEFT", "RIGHT") if "LEFT" in n else n
 L_SHOULDER, R_SHOULDER = POSE_NAMES.index("LEFT_SHOULDER"), POSE_NAMES.index("RIGHT_SHOULDER")
 
 
-# ---- the protobuf kernel against a plain reading of the message ----
-
-def reference(data: bytes, scale, normalized: bool = True) -> np.ndarray:
-    """float32 [n, len(scale)] from the protobuf library: field j times scale[j], NaN if unset."""
-    cls = landmark_pb2.NormalizedLandmarkList if normalized else landmark_pb2.LandmarkList
-    message = cls.FromString(data)
-    out = np.full((len(message.landmark), len(scale)), np.nan, np.float32)
-    for k, point in enumerate(message.landmark):
-        for j, factor in enumerate(scale):
-            if point.HasField(FIELDS[j]):
-                out[k, j] = getattr(point, FIELDS[j]) * factor
-    return out
-
+# ---- the protobuf kernel against a plain reading of the message (tests/naive) ----
 
 def random_list(rng, n: int, *, nan_share: float = 0.0, unset_share: float = 0.0, normalized=True) -> bytes:
     cls = landmark_pb2.NormalizedLandmarkList if normalized else landmark_pb2.LandmarkList
@@ -80,7 +69,7 @@ def test_kernel_reads_a_hand_made_list_exactly():
 def test_kernel_matches_the_protobuf_library(rng, n, cols, normalized, nan_share, unset_share):
     data = random_list(rng, n, nan_share=nan_share, unset_share=unset_share, normalized=normalized)
     scale = tuple(rng.uniform(1, 1000, cols))
-    np.testing.assert_array_equal(landmark_array(data, points=n, scale=scale), reference(data, scale, normalized))
+    np.testing.assert_array_equal(landmark_array(data, points=n, scale=scale), naive.landmark_array(data, scale, normalized))
 
 
 def test_kernel_skips_unknown_fields(rng):
@@ -90,7 +79,7 @@ def test_kernel_skips_unknown_fields(rng):
     data = b"".join(bytes([0x0A, len(p.SerializeToString()) + len(extra_in)]) + p.SerializeToString() + extra_in
                     for p in base.landmark) + bytes([2 << 3 | 0, 0x05, 3 << 3 | 5, 1, 2, 3, 4])
     np.testing.assert_array_equal(landmark_array(data, points=5, scale=(2.0, 3.0, 4.0)),
-                                  reference(base.SerializeToString(), (2.0, 3.0, 4.0)))
+                                  naive.landmark_array(base.SerializeToString(), (2.0, 3.0, 4.0)))
 
 
 def test_kernel_rejects_malformed_or_miscounted_lists(rng):

@@ -5,7 +5,6 @@ Truth on real speech is in test_vad_realdata.py; here the structure is exact and
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest
@@ -14,110 +13,14 @@ from attunement.config import default_config
 from attunement.errors import ConfigError, InputError
 from attunement.perception.vad import RATES, VoiceActivityDetector, detect_speech, speech_segments
 from attunement.perception import vad as vad_module
-from attunement.perception.vad_kernels import (FLOOR_MIN_DB, audible_frames, extend_speech,
+from attunement.perception.vad_kernels import (audible_frames, extend_speech,
                                                fill_sounding_pauses, frame_energy_db, highpass,
                                                highpass_coefficients, level_gate, segments_to_frames,
                                                smooth_frames, smooth_speech)
 from attunement.records import AudioBlock
+from tests import naive
 
 CONFIG = default_config().vad
-
-
-# ---------------------------------------------------------------- plain-Python references
-
-def ref_highpass(x, coef, state):
-    b0, b1, b2, a1, a2 = coef
-    x1 = x2 = y1 = y2 = 0.0  # direct form I from rest; state is only checked via block splits
-    out = []
-    for v in map(float, x):
-        y = b0 * v + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
-        x2, x1, y2, y1 = x1, v, y1, y
-        out.append(y)
-    return np.array(out, dtype=np.float32)
-
-
-def ref_frame_energy_db(x, frame_len):
-    return np.array([10 * math.log10(sum(float(v) ** 2 for v in x[i:i + frame_len]) / frame_len + 1e-12)
-                     for i in range(0, len(x) - frame_len + 1, frame_len)], dtype=np.float32)
-
-
-def ref_level_gate(band_db, voiced, *, hop_s, min_snr_db, range_db, floor_rise_db_per_s, level_tau_s):
-    floor, level, out = FLOOR_MIN_DB, None, []
-    for e, v in zip(band_db, voiced):
-        e = max(float(e), FLOOR_MIN_DB)
-        floor = e if e < floor else floor + floor_rise_db_per_s * hop_s
-        threshold = floor + min_snr_db if level is None else max(floor + min_snr_db, level - range_db)
-        keep = bool(v) and e > threshold
-        if keep:
-            level = e if level is None else level + min(1.0, hop_s / level_tau_s) * (e - level)
-        out.append(keep)
-    return np.array(out, dtype=bool)
-
-
-def ref_runs(speech):
-    runs, start = [], None
-    for k, s in enumerate(list(speech) + [False]):
-        if s and start is None:
-            start = k
-        elif not s and start is not None:
-            runs.append([start, k])
-            start = None
-    return runs
-
-
-def ref_smooth(speech, fill, min_len, pad, hang):
-    merged = []
-    for run in ref_runs(speech):
-        if merged and run[0] - merged[-1][1] < fill:
-            merged[-1][1] = run[1]
-        else:
-            merged.append(run)
-    out = np.zeros(len(speech), dtype=bool)
-    for a, b in merged:
-        if b - a >= min_len:
-            out[max(0, a - pad):min(len(speech), b + hang)] = True
-    return out
-
-
-def ref_audible(level_db, raw_voiced, *, hop_s, floor_rise_db_per_s, audible_db, voiced_audible_db):
-    floor, out = None, []
-    for e, v in zip(level_db, raw_voiced):
-        e = max(float(e), FLOOR_MIN_DB)
-        floor = e if floor is None or e < floor else floor + floor_rise_db_per_s * hop_s
-        out.append(e - floor > audible_db or (bool(v) and e - floor > voiced_audible_db))
-    return np.array(out, dtype=bool)
-
-
-def ref_extend(speech, audible, before, after):
-    out = np.array(speech, dtype=bool)
-    for a, b in ref_runs(speech):
-        k = a - 1
-        while k >= 0 and a - k <= before and audible[k] and not speech[k]:
-            out[k] = True
-            k -= 1
-        k = b
-        while k < len(speech) and k - b < after and audible[k] and not speech[k]:
-            out[k] = True
-            k += 1
-    return out
-
-
-def ref_fill_sounding(speech, sounding, max_frames, share):
-    out = np.array(speech, dtype=bool)
-    runs = ref_runs(speech)
-    for (_, end), (start, _) in zip(runs, runs[1:]):
-        gap = start - end
-        if gap <= max_frames and sum(sounding[end:start]) >= share * gap:
-            out[end:start] = True
-    return out
-
-
-def ref_segments_to_frames(starts, ends, frames, hop_s, t0):
-    centres = t0 + (np.arange(frames) + 0.5) * hop_s
-    out = np.zeros(frames, dtype=bool)
-    for a, b in zip(starts, ends):
-        out |= (centres >= a) & (centres < b)
-    return out
 
 
 def random_speech(rng, n, p_switch=0.3):
@@ -130,7 +33,7 @@ def random_speech(rng, n, p_switch=0.3):
 def test_highpass_matches_reference_and_butterworth(rng):
     coef = highpass_coefficients(700.0, 16000)
     x = rng.standard_normal(3000).astype(np.float32)
-    np.testing.assert_allclose(highpass(x, coef, np.zeros(2)), ref_highpass(x, coef, None), atol=1e-5)
+    np.testing.assert_allclose(highpass(x, coef, np.zeros(2)), naive.highpass(x, coef, None), atol=1e-5)
     signal = pytest.importorskip("scipy.signal")
     b, a = signal.butter(2, 700.0, "highpass", fs=16000)
     np.testing.assert_allclose(coef, np.r_[b, a[1:]], rtol=1e-12)
@@ -170,7 +73,7 @@ def test_frame_energy_matches_reference(rng, n, frame_len):
     x = (rng.standard_normal(n) * rng.uniform(1e-4, 0.5)).astype(np.float32)
     got = frame_energy_db(x, frame_len)
     assert got.shape == (n // frame_len,) and got.dtype == np.float32
-    np.testing.assert_allclose(got, ref_frame_energy_db(x, frame_len), atol=1e-4)
+    np.testing.assert_allclose(got, naive.frame_energy_db(x, frame_len), atol=1e-4)
 
 
 def test_frame_energy_of_known_signals():
@@ -192,7 +95,7 @@ def test_level_gate_hand_made():
     voiced = np.array([0, 0, 1, 1, 1, 1, 1, 1, 1], dtype=bool)
     got = level_gate(band, voiced, np.full(2, np.nan), **GATE)
     assert got.tolist() == [False, False, True, True, False, False, True, False, False]
-    assert got.tolist() == ref_level_gate(band, voiced, **GATE).tolist()
+    assert got.tolist() == naive.level_gate(band, voiced, **GATE).tolist()
 
 
 def test_level_gate_floor_rises_slowly_and_falls_at_once():
@@ -204,7 +107,7 @@ def test_level_gate_floor_rises_slowly_and_falls_at_once():
     # the floor climbs from -100 at frame 9 by 0.3 dB a frame: -60 > floor + 3 up to frame 9 + 123
     assert not got[:10].any() and got[10:133].all() and not got[133:210].any()
     assert got[211] and state[0] == pytest.approx(-90.0 + 0.3)  # the floor fell to -90 at once
-    assert got.tolist() == ref_level_gate(band, np.ones(band.size, bool), **params).tolist()
+    assert got.tolist() == naive.level_gate(band, np.ones(band.size, bool), **params).tolist()
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 500])
@@ -213,7 +116,7 @@ def test_level_gate_matches_reference_on_random_input(rng, n):
     voiced = rng.random(n) < 0.6
     for params in (GATE, {**GATE, "min_snr_db": 0.0, "range_db": 30.0, "level_tau_s": 0.01}):
         got = level_gate(band, voiced, np.full(2, np.nan), **params)
-        assert got.tolist() == ref_level_gate(band, voiced, **params).tolist()
+        assert got.tolist() == naive.level_gate(band, voiced, **params).tolist()
 
 
 def test_level_gate_in_blocks_equals_one_call(rng):
@@ -255,11 +158,11 @@ def test_smooth_speech_is_fill_drop_extend_fill_in_frames(rng):
     for n in (0, 1, 14, 400):
         for p in (0.1, 0.4):
             s, audible, sounding = random_speech(rng, n, p), rng.random(n) < 0.6, rng.random(n) < 0.5
-            grown = ref_extend(ref_smooth(s, 3, 2, 0, 0), audible, 1, 2)
-            want = ref_fill_sounding(ref_smooth(grown, 3, 0, 0, 0), sounding, 10, 0.5)
+            grown = naive.extend_speech(naive.smooth_frames(s, 3, 2, 0, 0), audible, 1, 2)
+            want = naive.fill_sounding_pauses(naive.smooth_frames(grown, 3, 0, 0, 0), sounding, 10, 0.5)
             got = smooth_speech(s, audible, sounding, hop_s=0.03, config=cfg)
             assert got.tolist() == want.tolist()
-            alone = ref_extend(ref_smooth(s, 0, 2, 0, 0), audible, 1, 2)
+            alone = naive.extend_speech(naive.smooth_frames(s, 0, 2, 0, 0), audible, 1, 2)
             got = smooth_speech(s, audible, sounding, hop_s=0.03, config=cfg, fill_pauses=False)
             assert got.tolist() == alone.tolist()
 
@@ -284,7 +187,7 @@ def test_fill_sounding_pauses_matches_reference_on_random_input(rng, n, max_fram
     for p_speech, p_sounding in ((0.05, 0.9), (0.3, 0.5), (0.8, 0.2)):
         s, sounding = random_speech(rng, n, p_speech), rng.random(n) < p_sounding
         got = fill_sounding_pauses(s, sounding, max_frames=max_frames, share=share)
-        assert got.tolist() == ref_fill_sounding(s, sounding, max_frames, share).tolist()
+        assert got.tolist() == naive.fill_sounding_pauses(s, sounding, max_frames, share).tolist()
 
 
 def test_fill_sounding_pauses_rejects_bad_input():
@@ -300,7 +203,7 @@ def test_smooth_matches_reference_on_random_input(rng, n, fill, min_len, pad, ha
     for p in (0.05, 0.3, 0.8):
         s = random_speech(rng, n, p)
         got = smooth_frames(s, fill_frames=fill, min_frames=min_len, pad_frames=pad, hang_frames=hang)
-        assert got.tolist() == ref_smooth(s, fill, min_len, pad, hang).tolist()
+        assert got.tolist() == naive.smooth_frames(s, fill, min_len, pad, hang).tolist()
 
 
 def test_smooth_all_speech_all_silence_and_input_untouched():
@@ -323,7 +226,7 @@ def test_audible_hand_made():
     state = np.full(1, np.nan)
     got = audible_frames(level, voiced, state, **AUDIBLE)
     assert got.tolist() == [False, False, True, True, False, False, True, True]
-    assert got.tolist() == ref_audible(level, voiced, **AUDIBLE).tolist()
+    assert got.tolist() == naive.audible_frames(level, voiced, **AUDIBLE).tolist()
     assert state[0] == pytest.approx(-75.0 + 3 * 0.03)
 
 
@@ -344,7 +247,7 @@ def test_audible_matches_reference_on_random_input(rng, n):
     voiced = rng.random(n) < 0.5
     for params in (AUDIBLE, {**AUDIBLE, "floor_rise_db_per_s": 30.0, "audible_db": 0.0, "voiced_audible_db": 0.0}):
         got = audible_frames(level, voiced, np.full(1, np.nan), **params)
-        assert got.tolist() == ref_audible(level, voiced, **params).tolist()
+        assert got.tolist() == naive.audible_frames(level, voiced, **params).tolist()
 
 
 def test_audible_in_blocks_equals_one_call(rng):
@@ -386,7 +289,7 @@ def test_extend_matches_reference_on_random_input(rng, n, before, after):
     for p_speech, p_audible in ((0.05, 0.9), (0.3, 0.5), (0.8, 0.2), (0.1, 1.0)):
         s, audible = random_speech(rng, n, p_speech), rng.random(n) < p_audible
         got = extend_speech(s, audible, before_frames=before, after_frames=after)
-        assert got.tolist() == ref_extend(s, audible, before, after).tolist()
+        assert got.tolist() == naive.extend_speech(s, audible, before, after).tolist()
         assert (got | ~s).all()  # speech is never removed
 
 
@@ -416,7 +319,7 @@ def test_speech_segments_matches_reference_and_round_trips(rng, n):
     for p in (0.1, 0.5, 0.9):
         s = random_speech(rng, n, p)
         starts, ends = speech_segments(s, hop_s=0.02, t0=3.0)
-        runs = ref_runs(s)
+        runs = naive.runs(s)
         np.testing.assert_allclose(starts, [3.0 + a * 0.02 for a, _ in runs])
         np.testing.assert_allclose(ends, [3.0 + b * 0.02 for _, b in runs])
         assert segments_to_frames(starts, ends, frames=n, hop_s=0.02, t0=3.0).tolist() == s.tolist()
@@ -427,7 +330,7 @@ def test_segments_to_frames_matches_reference(rng):
     ends = starts + rng.uniform(0.0, 1.5, 40)
     for frames, hop_s, t0 in ((1000, 0.01, 0.0), (333, 0.03, 0.5), (0, 0.01, 0.0)):
         got = segments_to_frames(starts, ends, frames=frames, hop_s=hop_s, t0=t0)
-        assert got.tolist() == ref_segments_to_frames(starts, ends, frames, hop_s, t0).tolist()
+        assert got.tolist() == naive.segments_to_frames(starts, ends, frames, hop_s, t0).tolist()
     assert not segments_to_frames(np.zeros(0), np.zeros(0), frames=5, hop_s=0.01).any()
 
 
@@ -535,7 +438,7 @@ def test_detector_channels_are_independent_and_level_is_raw_energy():
         alone = detect_speech(x, 16000, config=CONFIG, fill_pauses=False)  # as for several channels
         np.testing.assert_array_equal(both.speech[ch], alone.speech[0])
         frame = 16000 * CONFIG.frame_ms // 1000
-        want = ref_frame_energy_db(x[:x.size // frame * frame], frame)
+        want = naive.frame_energy_db(x[:x.size // frame * frame], frame)
         np.testing.assert_allclose(both.level_db[ch], want, atol=1e-4)
     assert both.speech.shape == both.level_db.shape == (2, a.size // frame)
     assert both.speech.dtype == np.bool_ and both.level_db.dtype == np.float32
@@ -557,7 +460,7 @@ def test_detector_takes_every_webrtcvad_rate(rate):
     va = detect_speech(x, rate, config=CONFIG)
     frame = rate * CONFIG.frame_ms // 1000
     assert va.frames == x.size // frame and va.hop_s == CONFIG.frame_ms / 1000
-    np.testing.assert_allclose(va.level_db[0], ref_frame_energy_db(x[:va.frames * frame], frame), atol=1e-4)
+    np.testing.assert_allclose(va.level_db[0], naive.frame_energy_db(x[:va.frames * frame], frame), atol=1e-4)
 
 
 def test_detector_rejects_bad_input():

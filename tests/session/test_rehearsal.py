@@ -15,7 +15,7 @@ from attunement.session.rehearsal.voice import PartnerVoice, espeak_available, s
 from attunement.records import ME, PARTNER
 from attunement.session.rehearsal.schedule import Rehearsal
 from attunement.session.rehearsal.measure import analyze_rehearsal, rehearsal_metrics, user_segments
-from attunement.perception.echo import estimate_echo_delay, estimate_echo_gain, levels_from_frames, line_frame_levels, playback_levels, suppress_echo
+from attunement.perception.echo import estimate_echo_delay, estimate_echo_gain, levels_from_frames, line_frame_levels, playback_levels
 from attunement.session.rehearsal.scenario import format_scenarios, list_scenarios, load_scenario, parse_scenario
 from attunement.conversation.rttm import read_rttm
 from attunement.evaluation.assemble import single_speaker_stretches
@@ -114,79 +114,6 @@ def test_trim_silence_exact():
     x[3200:8000] = 0.5
     y = trim_silence(x, rate=RATE)
     assert len(y) == 4800 and np.all(y == 0.5)
-
-
-# ---------------------------------------------------------------- echo kernel vs reference
-
-def suppress_echo_ref(speech, mic_db, ref_db, gain_db, margin_db, background_db, lag, ref_floor_db,
-                      onset_margin_db=1.5, onset_frames=0):
-    n = len(speech)
-    out = np.zeros(n, dtype=bool)
-    expected = np.full(n, -np.inf)
-    for t in range(n):
-        if not speech[t]:
-            continue
-        window = ref_db[max(0, t - lag - 1):max(0, t - lag + 2)]
-        window = window[~np.isnan(window)]
-        ref = window.max() if window.size else -np.inf
-        if not ref > ref_floor_db:
-            out[t] = True
-        else:
-            expected[t] = max(ref + gain_db, background_db)
-            out[t] = mic_db[t] > expected[t] + margin_db
-    soft = speech & (mic_db > expected + onset_margin_db)
-    kept = out.copy()
-    for t in range(1, n):
-        if kept[t] and not kept[t - 1]:                 # a run onset before any reaching back
-            for u in range(t - 1, max(-1, t - 1 - onset_frames), -1):
-                if not soft[u]:
-                    break
-                out[u] = True
-    return out
-
-
-def _echo_args(speech, mic, ref, **kw):
-    args = dict(gain_db=-10.0, margin_db=6.0, background_db=-60.0, lag=0, ref_floor_db=-70.0)
-    args.update(kw)
-    return suppress_echo(speech, mic, ref, **args), suppress_echo_ref(speech, mic, ref, **args)
-
-
-def test_suppress_echo_hand_made():
-    speech = np.array([1, 1, 1, 1, 1, 1, 0, 1], dtype=bool)
-    ref = np.array([-120, -30, -30, -30, -120, -120, -120, -120], dtype=np.float32)
-    mic = np.array([-50, -40, -25, -41, -45, -55, -20, -30], dtype=np.float32)
-    got, want = _echo_args(speech, mic, ref, lag=0)
-    # frame 0: ref at frame 1 (t+1) is loud, mic -50 < -40+6; frame 2: -25 > -34 (user); frame 4: window
-    # holds frame 3; frame 5: window 4..6 silent -> kept; frame 6 no speech; frame 7 silent ref -> kept.
-    assert got.tolist() == [False, False, True, False, False, True, False, True]
-    got, want = _echo_args(speech, mic, ref, lag=2)
-    # two frames late: frames 2..5 see the line; frame 2 (-25) and frame 4 (-45 < -34) -> user, echo.
-    assert got.tolist() == [True, True, True, False, False, False, False, True]
-    got, want = _echo_args(speech, mic, ref, lag=0, onset_frames=2, onset_margin_db=3.0)
-    # reaching back from frame 2: frame 1 (-40 > -40 + 3?) no: nothing added; with 0 dB margin, frame 1 is.
-    assert got.tolist() == want.tolist() == [False, False, True, False, False, True, False, True]
-    got, want = _echo_args(speech, mic, ref, lag=0, onset_frames=2, onset_margin_db=-0.5)
-    assert got.tolist() == want.tolist() == [False, True, True, False, False, True, False, True]
-    assert got.tolist() == want.tolist()
-
-
-def test_suppress_echo_random_and_nan(rng):
-    for _ in range(20):
-        n = int(rng.integers(1, 300))
-        speech = rng.random(n) < 0.7
-        mic = rng.uniform(-80, -10, n).astype(np.float32)
-        ref = np.where(rng.random(n) < 0.5, -120, rng.uniform(-60, -10, n)).astype(np.float32)
-        ref[rng.random(n) < 0.1] = np.nan
-        mic[rng.random(n) < 0.1] = np.nan
-        got, want = _echo_args(speech, mic, ref, lag=int(rng.integers(0, 5)), gain_db=float(rng.uniform(-30, 0)),
-                               onset_frames=int(rng.integers(0, 8)), onset_margin_db=float(rng.uniform(-100, 4)))
-        assert got.tolist() == want.tolist()
-
-
-def test_suppress_echo_rejects_bad_shapes():
-    with pytest.raises(ValueError):
-        suppress_echo(np.zeros(3, bool), np.zeros(3), np.zeros(4), gain_db=0, margin_db=6, background_db=-60,
-                      lag=1, ref_floor_db=-70)
 
 
 @pytest.mark.parametrize("lag", [0, 1, 4])

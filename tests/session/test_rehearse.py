@@ -15,7 +15,6 @@ from attunement.records import AudioBlock
 from attunement.session.rehearsal.voice import PartnerVoice, espeak_available, shown_duration
 from attunement.session.runners.rehearse import SoundPlayer, run_rehearsal
 from attunement.session.runners.pacing import FrameDecider as FrameDecider, Playback as Playback
-from attunement.perception.echo import decide_frames
 from attunement.session.rehearsal.scenario import load_scenario
 from attunement.demo.conversation import pink_noise, synth_voice
 
@@ -145,60 +144,6 @@ def test_sound_player_shows_line_without_audio():
     shown = []
     assert SoundPlayer(show=shown.append)(0, "Hello there", None, RATE) is False
     assert shown == ["Hello there"]
-
-
-# ---------------------------------------------------------------- the per-frame decision, kernel vs reference
-
-def decide_frames_ref(level_db, band_db, voiced, ref_db, floor, rise_db, min_snr_db, gain_db, margin_db):
-    out = []
-    for lv, band, v, ref in zip(level_db, band_db, voiced, ref_db):
-        floor = band if np.isnan(floor) else min(band, floor + rise_db)
-        speaking = bool(v) and band > floor + min_snr_db
-        if ref > -np.inf:
-            speaking = speaking and lv > ref + gain_db + margin_db
-        out.append(speaking)
-    return np.array(out, dtype=bool), floor
-
-
-def _both(level, band, voiced, ref, floor=np.nan, **kw):
-    args = dict(rise_db=0.1, min_snr_db=6.0, gain_db=-10.0, margin_db=6.0) | kw
-    state = np.full(1, floor)
-    got = decide_frames(level, band, voiced, ref, state=state, **args)
-    want, want_floor = decide_frames_ref(level, band, voiced, ref, floor, *args.values())
-    return got, state[0], want, want_floor
-
-
-def test_decide_frames_hand_made():
-    band = np.array([-60, -30, -30, -59, -30, -30], dtype=np.float32)
-    level = band + 2
-    voiced = np.array([1, 1, 0, 1, 1, 1], dtype=bool)
-    ref = np.array([-np.inf, -np.inf, -np.inf, -np.inf, -20, -40], dtype=np.float32)
-    got, floor, want, want_floor = _both(level, band, voiced, ref)
-    # frame 0 sets the floor (-60: not above it); 1 loud and voiced; 2 unvoiced; 3 quiet; 4 under the
-    # echo (-28 < -20 - 10 + 6 = -24); 5 above it (-28 > -44)
-    assert got.tolist() == want.tolist() == [False, True, False, False, False, True]
-    assert floor == pytest.approx(want_floor) and floor == pytest.approx(-60 + 0.5, abs=1e-5)
-
-
-def test_decide_frames_random_and_nan(rng):
-    for _ in range(20):
-        n = int(rng.integers(0, 200))
-        band = rng.uniform(-80, -10, n).astype(np.float32)
-        level = (band + rng.uniform(0, 5, n)).astype(np.float32)
-        voiced = rng.random(n) < 0.6
-        ref = np.where(rng.random(n) < 0.5, -np.inf, rng.uniform(-60, -10, n)).astype(np.float32)
-        ref[rng.random(n) < 0.1] = np.nan
-        level[rng.random(n) < 0.1] = np.nan
-        floor = float(rng.choice([np.nan, -70.0]))
-        got, floor_got, want, floor_want = _both(level, band, voiced, ref, floor, gain_db=float(rng.uniform(-30, 0)))
-        assert got.tolist() == want.tolist()
-        assert floor_got == pytest.approx(floor_want, nan_ok=True)
-
-
-def test_decide_frames_rejects_bad_shapes():
-    with pytest.raises(ValueError):
-        decide_frames(np.zeros(3), np.zeros(3), np.zeros(3, bool), np.zeros(4), state=np.full(1, np.nan),
-                      rise_db=0.1, min_snr_db=6, gain_db=0, margin_db=6)
 
 
 def test_playback_levels_window_on_grid():

@@ -30,7 +30,7 @@ def spectral_clusters(distances: np.ndarray, *, num_speakers: int | None = None,
     """
     d = np.asarray(distances, dtype=np.float64)
     if d.ndim != 2 or d.shape[0] != d.shape[1]:
-        raise InputError(f"distances must be a square matrix, got shape {d.shape}")
+        raise ValueError(f"distances must be a square matrix, got shape {d.shape}")
     n = d.shape[0]
     if num_speakers is not None and num_speakers < 1:
         raise InputError(f"num_speakers = {num_speakers}: must be >= 1")

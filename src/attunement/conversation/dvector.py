@@ -161,7 +161,7 @@ class MelStream:
     def feed(self, x: np.ndarray) -> None:
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 1:
-            raise InputError(f"mel input must be mono samples [n], got shape {x.shape}")
+            raise ValueError(f"mel input must be mono samples [n], got shape {x.shape}")
         buf = np.concatenate((self._tail, x)) if self._tail.size else x
         n = 0 if buf.size < WIN else 1 + (buf.size - WIN) // HOP
         if n:
@@ -201,7 +201,7 @@ def embed_windows(samples: np.ndarray, rate: int, starts_s: np.ndarray, *,
     mel, power = mel_frames(np.asarray(samples, dtype=np.float32))
     starts = np.round(np.asarray(starts_s, dtype=np.float64) * RATE / HOP).astype(np.int64)
     if starts.size and (starts.min() < 0 or starts.max() >= max(mel.shape[0], 1)):
-        raise InputError(f"window starts {starts_s!r:.60} lie outside the {samples.shape[-1] / RATE:.2f} s of audio")
+        raise ValueError(f"window starts {starts_s!r:.60} lie outside the {samples.shape[-1] / RATE:.2f} s of audio")
     return embed_frames(mel, power, starts, encoder=encoder)
 
 
@@ -253,9 +253,9 @@ def lstm_cell(gates: np.ndarray, gates_x: np.ndarray, c: np.ndarray, h: np.ndarr
     c, h float32 [b, 256] updated (torch.nn.LSTM: i, f, g, o; c = f c + i g; h = o tanh c). `gates` is overwritten."""
     for a in (gates, gates_x, c, h):
         if a.dtype != np.float32 or not a.flags.c_contiguous and a is not gates_x:
-            raise InputError("lstm_cell takes C-contiguous float32 arrays")
+            raise TypeError("lstm_cell takes C-contiguous float32 arrays")
     if gates.shape != gates_x.shape or gates.shape != (h.shape[0], 4 * h.shape[1]) or c.shape != h.shape:
-        raise InputError(f"lstm_cell shapes {gates.shape}, {gates_x.shape}, {c.shape}, {h.shape} do not fit")
+        raise ValueError(f"lstm_cell shapes {gates.shape}, {gates_x.shape}, {c.shape}, {h.shape} do not fit")
     _lstm_gates(gates, gates_x, c, h)
 
 
@@ -313,7 +313,7 @@ def window_votes(n_frames: int, starts: np.ndarray, length: int, scores: np.ndar
     scores = np.ascontiguousarray(scores, dtype=np.float64)
     starts = np.ascontiguousarray(starts, dtype=np.int64)
     if scores.ndim != 2 or scores.shape[0] != starts.size:
-        raise InputError(f"window scores of shape {scores.shape} do not match {starts.size} windows")
+        raise ValueError(f"window scores of shape {scores.shape} do not match {starts.size} windows")
     out = np.zeros((n_frames, scores.shape[1]))
     _window_votes(starts, int(length), scores, out)
     return out

@@ -74,7 +74,7 @@ class MfccStream:
         """Take float32 samples [n]; returns the MFCC frames they completed, float32 [k, 19]."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 1:
-            raise InputError(f"MFCC input must be mono samples [n], got shape {x.shape}")
+            raise ValueError(f"MFCC input must be mono samples [n], got shape {x.shape}")
         if x.size == 0:
             return np.zeros((0, N_CEPS), dtype=np.float32)
         emph = np.empty_like(x)
@@ -116,6 +116,8 @@ def speech_chunks(speech: np.ndarray, *, chunk_frames: int) -> np.ndarray:
     if chunk_frames < 1:
         raise InputError(f"chunk length {chunk_frames} frames must be >= 1")
     speech = np.ascontiguousarray(speech, dtype=np.bool_)
+    if speech.ndim != 1:
+        raise ValueError(f"speech must be 1-D [frames], got shape {speech.shape}")
     out = np.zeros((speech.size + 1, 2), dtype=np.int64)
     n = _speech_chunks(speech, chunk_frames, out)
     return out[:n]
@@ -124,9 +126,14 @@ def speech_chunks(speech: np.ndarray, *, chunk_frames: int) -> np.ndarray:
 def chunk_stats(features: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sufficient statistics of each chunk: counts float64 [c], sums [c, d], scatter sums [c, d, d]."""
     f = np.ascontiguousarray(features, dtype=np.float64)
+    chunks = np.ascontiguousarray(chunks, dtype=np.int64)
+    if f.ndim != 2 or chunks.ndim != 2 or chunks.shape[1] != 2:
+        raise ValueError(f"need features [n, d] and chunks [c, 2], got {f.shape} and {chunks.shape}")
+    if chunks.size and not (chunks.min() >= 0 and chunks.max() <= f.shape[0] and (chunks[:, 0] <= chunks[:, 1]).all()):
+        raise ValueError(f"chunks must be [start, end) spans within the {f.shape[0]} frames")
     c, d = chunks.shape[0], f.shape[1]
     n, s1, s2 = np.zeros(c), np.zeros((c, d)), np.zeros((c, d, d))
-    _chunk_stats(f, np.ascontiguousarray(chunks, dtype=np.int64), n, s1, s2)
+    _chunk_stats(f, chunks, n, s1, s2)
     return n, s1, s2
 
 
@@ -138,10 +145,14 @@ def glr_distances(n: np.ndarray, s1: np.ndarray, s2: np.ndarray, prior: np.ndarr
     would otherwise have singular covariances). 0 for identical statistics, larger when the
     two chunks are less likely one voice (Gish, Siu & Rohlicek 1991).
     """
-    c = n.shape[0]
+    n, s1, s2, prior = (np.ascontiguousarray(a, dtype=np.float64) for a in (n, s1, s2, prior))
+    c, d = n.shape[0], prior.shape[0]
+    if n.ndim != 1 or s1.shape != (c, d) or s2.shape != (c, d, d) or prior.shape != (d, d):
+        raise ValueError(f"need n [c], s1 [c, d], s2 [c, d, d], prior [d, d]; got {n.shape}, {s1.shape}, "
+                         f"{s2.shape}, {prior.shape}")
     out = np.zeros((c, c))
     if c:
-        _glr(n, s1, s2, np.ascontiguousarray(prior, dtype=np.float64), float(shrink_frames), out)
+        _glr(n, s1, s2, prior, float(shrink_frames), out)
     return out
 
 

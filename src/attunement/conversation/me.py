@@ -17,6 +17,7 @@ import numpy as np
 
 from .._numba import kernel
 from ..errors import InputError
+from ..intervals import inside
 from ..records import ME, Segment
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def mouth_activity(t: np.ndarray, opening: np.ndarray, *, window_s: float = WIND
     t = np.ascontiguousarray(t, dtype=np.float64)
     x = np.ascontiguousarray(opening, dtype=np.float32)
     if t.shape != x.shape or t.ndim != 1:
-        raise InputError(f"mouth track times {t.shape} and openings {x.shape} must be equal 1-D shapes")
+        raise ValueError(f"mouth track times {t.shape} and openings {x.shape} must be equal 1-D shapes")
     if t.size > 1 and not np.all(np.diff(t) > 0):
         raise InputError("mouth track times must be strictly increasing")
     out = np.full(t.size, np.nan, dtype=np.float32)
@@ -49,7 +50,7 @@ def speaker_mouth_scores(segments: Sequence[Segment], t: np.ndarray, opening: np
     t = np.asarray(t, dtype=np.float64)
     ok = np.isfinite(activity)
     speakers = sorted({s.speaker for s in segments})
-    talking = {k: _covered(t, [s for s in segments if s.speaker == k]) for k in speakers}
+    talking = {k: inside(t, [s for s in segments if s.speaker == k]) for k in speakers}
     scores = {}
     for k in speakers:
         others = np.zeros(t.size, dtype=bool)
@@ -96,7 +97,7 @@ def moving_mouth_speakers(segments: Sequence[Segment], t: np.ndarray, opening: n
     ok = np.isfinite(activity)
     movers = []
     for k in _by_first_appearance(segments):
-        mask = _covered(t, [s for s in segments if s.speaker == k]) & ok
+        mask = inside(t, [s for s in segments if s.speaker == k]) & ok
         if mask.sum() >= min_frames and float(np.median(activity[mask])) >= min_activity:
             movers.append(k)
     return movers
@@ -119,15 +120,6 @@ def _by_first_appearance(segments: Sequence[Segment]) -> list[str]:
     for s in sorted(segments):
         if s.speaker not in out:
             out.append(s.speaker)
-    return out
-
-
-def _covered(t: np.ndarray, segments: Sequence[Segment]) -> np.ndarray:
-    """bool [n]: t inside any of `segments`."""
-    starts = np.array([s.start for s in segments], dtype=np.float64)
-    ends = np.array([s.end for s in segments], dtype=np.float64)
-    out = np.zeros(t.size, dtype=np.bool_)
-    _mark_covered(t, starts, ends, out)
     return out
 
 
@@ -156,10 +148,3 @@ def _windowed_std(t, x, half, out):
             var = (s2 - s * s / m) / m
             out[i] = np.sqrt(max(var, 0.0))
 
-
-@kernel
-def _mark_covered(t, starts, ends, out):
-    for k in range(starts.size):
-        for i in range(t.size):
-            if starts[k] <= t[i] < ends[k]:
-                out[i] = True

@@ -44,6 +44,8 @@ def box_smooth(x: np.ndarray, width: int, *, runs: np.ndarray | None = None) -> 
     at run edges: speech on either side of a pause is not averaged together.
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 2 or (runs is not None and np.shape(runs) != (x.shape[0],)):
+        raise ValueError(f"x must be 2-D [n, k] and runs [n], got {x.shape} and {np.shape(runs)}")
     lo, hi = run_bounds(x.shape[0], runs)
     out = np.empty_like(x)
     _box_smooth(x, max(int(width), 1), lo, hi, out)
@@ -70,6 +72,8 @@ def viterbi(loglik: np.ndarray, *, switch_penalty: float, free: np.ndarray | Non
     ll = np.ascontiguousarray(loglik, dtype=np.float64)
     path = np.zeros(ll.shape[0], dtype=np.int64)
     free = np.zeros(ll.shape[0], dtype=np.bool_) if free is None else np.ascontiguousarray(free, dtype=np.bool_)
+    if ll.ndim != 2 or free.shape != (ll.shape[0],):
+        raise ValueError(f"loglik must be 2-D [n, k] and free [n], got {ll.shape} and {free.shape}")
     if ll.shape[0]:
         _viterbi(ll, float(switch_penalty), free, np.zeros(ll.shape, dtype=np.int64), path)
     return path
@@ -81,9 +85,14 @@ def second_speaker(loglik: np.ndarray, best: np.ndarray, *, margin: float, min_f
     Runs of the same second speaker shorter than `min_frames` are dropped.
     """
     ll = np.ascontiguousarray(loglik, dtype=np.float64)
+    best = np.ascontiguousarray(best, dtype=np.int64)
+    if ll.ndim != 2 or best.shape != (ll.shape[0],):
+        raise ValueError(f"loglik must be 2-D [n, k] and best [n], got {ll.shape} and {best.shape}")
+    if best.size and not (0 <= best.min() and best.max() < ll.shape[1]):
+        raise ValueError(f"best must index the {ll.shape[1]} columns of loglik")
     out = np.full(ll.shape[0], -1, dtype=np.int64)
     if ll.shape[0] and ll.shape[1] > 1:
-        _second_speaker(ll, np.ascontiguousarray(best, dtype=np.int64), float(margin), int(min_frames), out)
+        _second_speaker(ll, best, float(margin), int(min_frames), out)
     return out
 
 

@@ -13,7 +13,6 @@ from typing import NamedTuple
 import numpy as np
 
 from .._numba import kernel
-from ..errors import InputError
 
 #: Tolerance of every time comparison, seconds; far below any recorded resolution (1 ms).
 EPS_S = 1e-9
@@ -159,6 +158,6 @@ def _as_arrays(starts, ends, speakers) -> tuple[np.ndarray, np.ndarray, np.ndarr
     ends = np.ascontiguousarray(ends, dtype=np.float64)
     speakers = np.ascontiguousarray(speakers, dtype=np.int32)
     if not (starts.ndim == 1 and starts.shape == ends.shape == speakers.shape):
-        raise InputError(f"starts, ends, speakers must be 1-d of one length, got "
+        raise ValueError(f"starts, ends, speakers must be 1-d of one length, got "
                          f"{starts.shape}, {ends.shape}, {speakers.shape}")
     return starts, ends, speakers

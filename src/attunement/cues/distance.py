@@ -84,7 +84,7 @@ def lean_events(times: np.ndarray, distance: np.ndarray, *, baseline_cm: float, 
     times = as_times(times)
     dist = np.ascontiguousarray(distance, np.float64)
     if dist.shape != times.shape:
-        raise InputError(f"distances {dist.shape} must match the frame times {times.shape}")
+        raise ValueError(f"distances {dist.shape} must match the frame times {times.shape}")
     if not (baseline_cm > 0 and 0 <= release < margin < 1 and hold_s >= 0 and max_gap_s >= 0):
         raise InputError(f"lean needs baseline_cm ({baseline_cm}) > 0, 0 <= release ({release}) < margin "
                          f"({margin}) < 1, hold_s ({hold_s}) and max_gap_s ({max_gap_s}) >= 0")

@@ -39,7 +39,7 @@ def as_times(times: np.ndarray, n: int | None = None) -> np.ndarray:
     """Validate frame times (seconds, strictly increasing, finite) and return them as float64 [n]."""
     t = np.ascontiguousarray(times, np.float64)
     if t.ndim != 1 or (n is not None and t.shape[0] != n):
-        raise InputError(f"frame times must have shape ({n if n is not None else 'frames'},), got {t.shape}")
+        raise ValueError(f"frame times must have shape ({n if n is not None else 'frames'},), got {t.shape}")
     if not np.isfinite(t).all() or (t.size > 1 and not (np.diff(t) > 0).all()):
         raise InputError("frame times must be finite and strictly increasing (seconds on the session clock)")
     return t

@@ -33,7 +33,7 @@ from .face_geometry import (
     IRIS_RING,
     RIGID,
 )
-from .headpose import HeadPose, as_faces, clamp_unit
+from .headpose import HeadPose, as_faces
 
 #: Iris points averaged for each eye's iris centre: the centre and its four ring points.
 IRIS_POINTS = np.concatenate([IRIS_CENTRE[:, None], IRIS_RING], axis=1)
@@ -81,7 +81,7 @@ def eye_features(faces: np.ndarray, pose: HeadPose) -> EyeFeatures:
     faces = as_faces(faces)
     n = faces.shape[0]
     if pose.scale.shape != (n,):
-        raise InputError(f"head pose has {pose.scale.shape[0]} frames, landmarks have {n}")
+        raise ValueError(f"head pose has {pose.scale.shape[0]} frames, landmarks have {n}")
     offset = np.empty((n, 2, 2))
     openness = np.empty(n)
     _features(faces, pose.apparent, pose.scale, IRIS_POINTS, EYE_CORNERS, EYE_LIDS, EYE_OFFSETS, offset, openness)
@@ -97,7 +97,7 @@ def gaze_of(features: EyeFeatures, pose: HeadPose, *, radius_units: float,
     """
     n = features.openness.shape[0]
     if pose.scale.shape != (n,):
-        raise InputError(f"head pose has {pose.scale.shape[0]} frames, eye features have {n}")
+        raise ValueError(f"head pose has {pose.scale.shape[0]} frames, eye features have {n}")
     if not radius_units > 0:
         raise InputError(f"eyeball radius = {radius_units} canonical units: must be > 0")
     eye = np.empty((n, 2))
@@ -116,6 +116,16 @@ def eye_gaze(faces: np.ndarray, pose: HeadPose, *, radius_units: float,
 def radius_units(iris_units: float, *, eyeball_radius_mm: float, iris_diameter_mm: float) -> float:
     """The eyeball radius in canonical units, for a person whose iris measures `iris_units` of them."""
     return eyeball_radius_mm * iris_units / iris_diameter_mm
+
+
+@kernel
+def _clamp_unit(x):
+    """x clipped to [-1, 1] for asin/acos; NaN stays NaN (headpose has its own: no private import)."""
+    if x > 1.0:
+        return 1.0
+    if x < -1.0:
+        return -1.0
+    return x
 
 
 @kernel
@@ -183,21 +193,21 @@ def _gaze(offset, rot, radius, bias_y, bias_p, eye, gaze):
                 h[j] += rot[f, 0, j] * vx + rot[f, 1, j] * vy + rot[f, 2, j] * vz
         norm = math.sqrt(h[0] * h[0] + h[1] * h[1] + h[2] * h[2])
         eye_y = math.atan2(h[0], -h[2])
-        eye_p = math.asin(clamp_unit(-h[1] / norm))
+        eye_p = math.asin(_clamp_unit(-h[1] / norm))
         eye[f, 0] = math.degrees(eye_y)
         eye[f, 1] = math.degrees(eye_p)
         _direction(eye_y - bias_y, eye_p - bias_p, h)
         for j in range(3):
             g[j] = rot[f, j, 0] * h[0] + rot[f, j, 1] * h[1] + rot[f, j, 2] * h[2]
         gaze[f, 0] = math.degrees(math.atan2(g[0], -g[2]))
-        gaze[f, 1] = math.degrees(math.asin(clamp_unit(-g[1])))
+        gaze[f, 1] = math.degrees(math.asin(_clamp_unit(-g[1])))
 
 
 def angle_to(gaze_deg: np.ndarray, target_deg: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Angle in degrees [n] between each gaze direction (yaw, pitch) [n, 2] and a target direction."""
     gaze_deg = np.ascontiguousarray(gaze_deg, np.float64)
     if gaze_deg.ndim != 2 or gaze_deg.shape[1] != 2:
-        raise InputError(f"gaze must have shape (frames, 2), got {gaze_deg.shape}")
+        raise ValueError(f"gaze must have shape (frames, 2), got {gaze_deg.shape}")
     out = np.empty(gaze_deg.shape[0])
     _angle_to(gaze_deg, math.radians(target_deg[0]), math.radians(target_deg[1]), out)
     return out
@@ -214,7 +224,7 @@ def _angle_to(gaze, ty, tp, out):
             continue
         _direction(math.radians(gaze[f, 0]), math.radians(gaze[f, 1]), g)
         c = g[0] * t[0] + g[1] * t[1] + g[2] * t[2]
-        out[f] = math.degrees(math.acos(clamp_unit(c)))
+        out[f] = math.degrees(math.acos(_clamp_unit(c)))
 
 
 def eye_states(gaze: EyeGaze, *, blink_openness: float) -> np.ndarray:
@@ -239,7 +249,7 @@ def eye_contact(times: np.ndarray, angle_deg: np.ndarray, state: np.ndarray, *, 
     angle = np.ascontiguousarray(angle_deg, np.float64)
     state = np.ascontiguousarray(state, np.int8)
     if angle.shape != (n,) or state.shape != (n,):
-        raise InputError(f"angles {angle.shape} and states {state.shape} must match the {n} frame times")
+        raise ValueError(f"angles {angle.shape} and states {state.shape} must match the {n} frame times")
     if not 0 <= on_deg <= off_deg or min_s < 0 or bridge_s < 0:
         raise InputError(f"eye contact needs 0 <= on_deg ({on_deg}) <= off_deg ({off_deg}) and "
                          f"min_s ({min_s}), bridge_s ({bridge_s}) >= 0")

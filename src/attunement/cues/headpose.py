@@ -50,7 +50,7 @@ def as_faces(faces: np.ndarray) -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1:] != (478, 3):
-        raise InputError(f"face landmarks must have shape (frames, 478, 3), got {arr.shape}")
+        raise ValueError(f"face landmarks must have shape (frames, 478, 3), got {arr.shape}")
     return np.ascontiguousarray(arr, np.float32)
 
 
@@ -83,8 +83,25 @@ def fit_head_pose(faces: np.ndarray, *, camera: tuple[float, float, float] | Non
     return HeadPose(rot, app, view, scale, trans, resid)
 
 
+def line_of_sight(view: np.ndarray) -> np.ndarray:
+    """The smallest rotations [n, 3, 3] taking the optical axis (0, 0, 1) to unit vectors `view`
+    [n, 3] (the direction from the camera to the head); NaN views give NaN rotations."""
+    view = np.ascontiguousarray(view, np.float64)
+    if view.ndim != 2 or view.shape[1] != 3:
+        raise ValueError(f"views must have shape (frames, 3), got {view.shape}")
+    out = np.empty((view.shape[0], 3, 3))
+    _lines_of_sight(view, out)
+    return out
+
+
 @kernel
-def clamp_unit(x):
+def _lines_of_sight(view, out):
+    for f in range(view.shape[0]):
+        _line_of_sight(view[f], out[f])
+
+
+@kernel
+def _clamp_unit(x):
     """x clipped to [-1, 1] for asin/acos; NaN stays NaN."""
     if x > 1.0:
         return 1.0
@@ -94,7 +111,7 @@ def clamp_unit(x):
 
 
 @kernel
-def line_of_sight(view, out):
+def _line_of_sight(view, out):
     """The smallest rotation [3, 3] taking the optical axis (0, 0, 1) to the unit vector `view`, into out."""
     vx, vy, vz = view[0], view[1], view[2]
     k = 1.0 / (1.0 + vz)
@@ -121,7 +138,7 @@ def _to_camera(app, trans, focal, cx, cy, rot, view):
             view[f, 0], view[f, 1], view[f, 2] = 0.0, 0.0, 1.0
         if not np.isfinite(trans[f, 0]):
             view[f] = np.nan
-        line_of_sight(view[f], los)
+        _line_of_sight(view[f], los)
         for a in range(3):
             for b in range(3):
                 rot[f, a, b] = los[a, 0] * app[f, 0, b] + los[a, 1] * app[f, 1, b] + los[a, 2] * app[f, 2, b]
@@ -277,7 +294,7 @@ def pose_angles(rotation: np.ndarray) -> np.ndarray:
     """Yaw, pitch, roll in degrees [n, 3] of rotations [n, 3, 3] (NaN rotations give NaN)."""
     rotation = np.ascontiguousarray(rotation, np.float64)
     if rotation.ndim != 3 or rotation.shape[1:] != (3, 3):
-        raise InputError(f"rotations must have shape (frames, 3, 3), got {rotation.shape}")
+        raise ValueError(f"rotations must have shape (frames, 3, 3), got {rotation.shape}")
     out = np.empty((rotation.shape[0], 3))
     _angles(rotation, out)
     return out
@@ -288,7 +305,7 @@ def _angles(rot, out):
     for f in range(rot.shape[0]):
         fx, fy, fz = -rot[f, 0, 2], -rot[f, 1, 2], -rot[f, 2, 2]   # forward = R·(0, 0, -1)
         yaw = math.atan2(fx, -fz)
-        pitch = math.asin(clamp_unit(-fy))
+        pitch = math.asin(_clamp_unit(-fy))
         # roll: the head's x axis after undoing yaw and pitch, Rx(-pitch)^T Ry(-yaw)^T R e_x
         cy, sy, cp, sp = math.cos(yaw), math.sin(yaw), math.cos(pitch), math.sin(pitch)
         x0, x1, x2 = rot[f, 0, 0], rot[f, 1, 0], rot[f, 2, 0]

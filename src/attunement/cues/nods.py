@@ -31,7 +31,7 @@ def swing_events(times: np.ndarray, angle_deg: np.ndarray, *, kind: str, min_deg
     times = as_times(times)
     x = np.ascontiguousarray(angle_deg, np.float64)
     if x.shape != times.shape:
-        raise InputError(f"angles {x.shape} must match the frame times {times.shape}")
+        raise ValueError(f"angles {x.shape} must match the frame times {times.shape}")
     if not (min_deg > 0 and 0 < min_hz < max_hz and 0 <= return_ratio <= 1 and max_gap_s >= 0 and min_swings >= 2):
         raise InputError(f"{kind}: need min_deg ({min_deg}) > 0, 0 < min_hz ({min_hz}) < max_hz ({max_hz}), "
                          f"0 <= return_ratio ({return_ratio}) <= 1, max_gap_s >= 0, min_swings ({min_swings}) >= 2")

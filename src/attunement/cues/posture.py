@@ -83,10 +83,10 @@ def posture_frames(pose: np.ndarray, pose_world: np.ndarray, size: tuple[int, in
     pose = _array(pose, (POSE_POINTS, 4), "pose")
     world = _array(pose_world, (POSE_POINTS, 3), "pose_world")
     if world.shape[0] != pose.shape[0]:
-        raise InputError(f"pose has {pose.shape[0]} frames but pose_world has {world.shape[0]}")
+        raise ValueError(f"pose has {pose.shape[0]} frames but pose_world has {world.shape[0]}")
     width, height = (float(s) for s in size)
     if not (width > 0 and height > 0):
-        raise InputError(f"frame size {size} must be positive (width, height) in pixels")
+        raise ValueError(f"frame size {size} must be positive (width, height) in pixels")
     n = pose.shape[0]
     crossed, hidden, clasped, ratio = (np.empty(n, np.float32) for _ in range(4))
     _geometry(pose, world, width, height, _params(config), crossed, hidden, clasped, ratio)
@@ -107,7 +107,7 @@ def posture_from(frames: PostureFrames, *, config: PostureConfig, baseline: floa
 def posture_of(frames: Sequence[Landmarks], *, config: PostureConfig, baseline: float | None = None) -> Posture:
     """`posture` of a sequence of Landmarks records of one camera (all of one frame size)."""
     if not frames:
-        raise InputError("posture_of needs at least one Landmarks record")
+        raise ValueError("posture_of needs at least one Landmarks record")
     sizes = {tuple(f.size) for f in frames}
     if len(sizes) != 1:
         raise InputError(f"all frames must have one size, got {sorted(sizes)}")
@@ -128,7 +128,7 @@ def _array(x: np.ndarray, tail: tuple[int, int], name: str) -> np.ndarray:
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3 or x.shape[1:] != tail:
-        raise InputError(f"{name} must be [n, {tail[0]}, {tail[1]}] (mediapipe Pose), got shape {x.shape}")
+        raise ValueError(f"{name} must be [n, {tail[0]}, {tail[1]}] (mediapipe Pose), got shape {x.shape}")
     return np.ascontiguousarray(x)
 
 

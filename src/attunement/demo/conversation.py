@@ -334,7 +334,7 @@ def resonate(x: np.ndarray, *, freq_hz, bandwidth_hz, rate: int) -> np.ndarray:
     """
     x = np.ascontiguousarray(x, dtype=np.float64)
     if x.ndim != 1:
-        raise InputError(f"resonate takes one channel [n], got shape {x.shape}")
+        raise ValueError(f"resonate takes one channel [n], got shape {x.shape}")
     freq = np.ascontiguousarray(np.broadcast_to(np.asarray(freq_hz, dtype=np.float64), x.shape))
     bw = np.ascontiguousarray(np.broadcast_to(np.asarray(bandwidth_hz, dtype=np.float64), x.shape))
     if x.size and not (np.all((freq > 0) & (freq < rate / 2)) and np.all(bw > 0)):

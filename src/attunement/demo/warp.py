@@ -290,11 +290,7 @@ def _warp(image: np.ndarray, src: np.ndarray, pose: Pose) -> tuple[np.ndarray, n
     if flipped.any():
         raise InputError(f"{pose} moves the head too far from where it is in the image for this warp "
                          "(the band around the face folds); use a smaller shift, scale or angle")
-    h, w = image.shape[:2]
-    map_x, map_y = (m.copy() for m in _identity_maps(h, w))
-    zbuf = np.full((h, w), np.inf)
-    lbuf = np.full((h, w), _BAND + 1, np.int32)
-    rasterize(tri_d, tri_s, tri_z, layer, map_x, map_y, zbuf, lbuf)
+    map_x, map_y, _, _ = rasterize(tri_d, tri_s, tri_z, layer, shape=image.shape[:2], empty_layer=_BAND + 1)
     _, _, holes = _mesh()
     for iris, (corner, _) in zip((RIGHT_IRIS, LEFT_IRIS), EYE_CORNERS):
         loop = next(lp for lp in holes if corner in lp)
@@ -302,18 +298,10 @@ def _warp(image: np.ndarray, src: np.ndarray, pose: Pose) -> tuple[np.ndarray, n
         if start is None:  # iris centre outside the eye opening (eye nearly closed)
             start = move(src[iris[0]][None])[0, :2]
         radius = 0.25 * sum(np.linalg.norm(target[k, :2] - target[iris[0], :2]) for k in iris[1:])
-        gaze_slide(map_x, map_y, np.ascontiguousarray(head[loop, :2]), start, target[iris[0], :2] - start,
-              float(radius))
+        gaze_slide(map_x, map_y, eye=head[loop, :2], centre=start, shift=target[iris[0], :2] - start,
+                   radius=float(radius))
     out = cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out, target.astype(np.float32)
-
-
-@functools.lru_cache(maxsize=4)
-def _identity_maps(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """remap() maps of the unchanged image: pixel (i, j) reads pixel (i, j)."""
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    xs.flags.writeable = ys.flags.writeable = False
-    return xs, ys
 
 
 def _check(image: np.ndarray, src_landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,8 @@
 """Fast per-pixel kernels of the face warp (demo/warp.py): triangle rasterisation with a depth
-buffer, and the iris slide of a gaze turn with the lids pinned."""
+buffer, and the iris slide of a gaze turn with the lids pinned.
+
+Each public function validates and allocates; a private numba kernel fills what it is given.
+Pixel (row i, column j) has its centre at (j + 0.5, i + 0.5) in landmark coordinates."""
 
 from __future__ import annotations
 
@@ -10,10 +13,39 @@ import numpy as np
 from .._numba import kernel
 
 
+def rasterize(tri_d: np.ndarray, tri_s: np.ndarray, tri_z: np.ndarray, layer: np.ndarray, *,
+              shape: tuple[int, int], empty_layer: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """remap() maps of a triangle mesh warp: (map_x, map_y float32 [h, w], depth float64 [h, w],
+    winning layer int32 [h, w]) for an image of `shape` (h, w).
+
+    tri_d : float [t, 3, 2], the triangles' corners in the target image (pixels)
+    tri_s : float [t, 3, 2], the same triangles in the source image
+    tri_z : float [t, 3], depth at each target corner (smaller is nearer)
+    layer : int [t], each triangle's layer (a lower layer wins over a higher one)
+
+    Every pixel centre inside a target triangle reads the source point with the same barycentric
+    coordinates, from the triangle of the lowest layer and, within it, the nearest depth; a pixel no
+    triangle covers reads itself (identity map, depth inf, layer `empty_layer`). Triangles with a NaN
+    or infinite corner, or without area, are skipped.
+    """
+    tri_d, tri_s = (np.ascontiguousarray(a, np.float64) for a in (tri_d, tri_s))
+    tri_z, layer = np.ascontiguousarray(tri_z, np.float64), np.ascontiguousarray(layer, np.int32)
+    t = tri_d.shape[0]
+    if tri_d.shape != (t, 3, 2) or tri_s.shape != (t, 3, 2) or tri_z.shape != (t, 3) or layer.shape != (t,):
+        raise ValueError(f"need tri_d, tri_s [t, 3, 2], tri_z [t, 3], layer [t]; got {tri_d.shape}, "
+                         f"{tri_s.shape}, {tri_z.shape}, {layer.shape}")
+    h, w = shape
+    if h < 0 or w < 0:
+        raise ValueError(f"image shape {shape} must be (h, w) >= 0")
+    map_y, map_x = np.mgrid[0:h, 0:w].astype(np.float32)
+    zbuf = np.full((h, w), np.inf)
+    lbuf = np.full((h, w), empty_layer, np.int32)
+    _rasterize(tri_d, tri_s, tri_z, layer, map_x, map_y, zbuf, lbuf)
+    return map_x, map_y, zbuf, lbuf
+
+
 @kernel
-def rasterize(tri_d, tri_s, tri_z, layer, map_x, map_y, zbuf, lbuf):
-    """For every pixel centre inside a target triangle, the source point with the same barycentric
-    coordinates; the lower layer wins, then the nearer (smaller z) triangle."""
+def _rasterize(tri_d, tri_s, tri_z, layer, map_x, map_y, zbuf, lbuf):
     h, w = map_x.shape
     for t in range(tri_d.shape[0]):
         if not (np.isfinite(tri_d[t]).all() and np.isfinite(tri_s[t]).all()):
@@ -47,9 +79,10 @@ def rasterize(tri_d, tri_s, tri_z, layer, map_x, map_y, zbuf, lbuf):
                     map_y[py, px] = l0 * tri_s[t, 0, 1] + l1 * tri_s[t, 1, 1] + l2 * tri_s[t, 2, 1] - 0.5
 
 
-@kernel
-def gaze_slide(map_x, map_y, eye, centre, shift, radius):
-    """Slide the iris by `shift` pixels inside the eye opening `eye` [k, 2] (target pixels).
+def gaze_slide(map_x: np.ndarray, map_y: np.ndarray, *, eye: np.ndarray, centre, shift, radius: float) -> None:
+    """Slide the iris by `shift` pixels inside the eye opening `eye` [k, 2] (target pixels), in place
+    in the remap() maps `map_x`, `map_y` (float32 [h, w], C-contiguous); `centre` (x, y) and
+    `radius` (pixels) are the iris disk's where the slide starts.
 
     Displacement d(q) = shift * w(q), w = min(w_iris, w_lids): w_iris = 1 on the iris disk
     (`radius` about `centre`) and falls linearly to 0 over max(radius, 1.5 |shift|) beyond it;
@@ -57,6 +90,24 @@ def gaze_slide(map_x, map_y, eye, centre, shift, radius):
     shift . grad w >= -2/3, so q -> q + d(q) stays one-to-one: each target pixel p reads the
     head-warp map at the q with q + d(q) = p (fixed-point iteration), and the iris texture
     moves as a whole.
+    """
+    for name, m in (("map_x", map_x), ("map_y", map_y)):
+        if not (isinstance(m, np.ndarray) and m.dtype == np.float32 and m.ndim == 2 and m.flags.c_contiguous):
+            raise TypeError(f"{name} must be a C-contiguous float32 [h, w] array, got {type(m).__name__} "
+                            f"{getattr(m, 'dtype', '')}{getattr(m, 'shape', '')}")
+    if map_x.shape != map_y.shape:
+        raise ValueError(f"map_x {map_x.shape} and map_y {map_y.shape} must be one shape")
+    eye = np.ascontiguousarray(eye, np.float64)
+    centre, shift = np.asarray(centre, np.float64), np.asarray(shift, np.float64)
+    if eye.ndim != 2 or eye.shape[1] != 2 or eye.shape[0] < 3 or centre.shape != (2,) or shift.shape != (2,):
+        raise ValueError(f"need eye [k >= 3, 2], centre [2], shift [2]; got {eye.shape}, {centre.shape}, {shift.shape}")
+    _gaze_slide(map_x, map_y, eye, centre, shift, float(radius))
+
+
+@kernel
+def _gaze_slide(map_x, map_y, eye, centre, shift, radius):
+    """The slide of `gaze_slide`, in place.
+
     """
     h, w = map_x.shape
     if shift[0] == 0.0 and shift[1] == 0.0:
@@ -73,13 +124,13 @@ def gaze_slide(map_x, map_y, eye, centre, shift, radius):
     for py in range(ya, yb + 1):
         for px in range(xa, xb + 1):
             cx, cy = px + 0.5, py + 0.5
-            if lid_weight(eye, shift, radius, cx, cy) <= 0.0:
+            if _lid_weight(eye, shift, radius, cx, cy) <= 0.0:
                 continue
             qx, qy = cx, cy
             for _ in range(60):  # contraction by <= 2/3 per step
                 r = math.hypot(qx - centre[0], qy - centre[1])
                 wq = min(1.0 if r <= radius else max(0.0, 1.0 - (r - radius) / fall),
-                         lid_weight(eye, shift, radius, qx, qy))
+                         _lid_weight(eye, shift, radius, qx, qy))
                 nx, ny = cx - shift[0] * wq, cy - shift[1] * wq
                 done = abs(nx - qx) + abs(ny - qy) < 1e-9
                 qx, qy = nx, ny
@@ -96,8 +147,19 @@ def gaze_slide(map_x, map_y, eye, centre, shift, radius):
                              + ay * ((1 - ax) * old_y[iy + 1, ix] + ax * old_y[iy + 1, ix + 1]))
 
 
+def lid_weight(poly: np.ndarray, shift, radius: float, x: float, y: float) -> float:
+    """The lids' weight at point (x, y), pixels: 0 outside the eye opening `poly` [k, 2]; inside, the
+    distance to its outline over radius / 4, capped at 1, with distances along `shift` [2] shrunk by
+    min(1, (radius / 4) / (1.5 |shift|)) (see `gaze_slide`)."""
+    poly = np.ascontiguousarray(poly, np.float64)
+    shift = np.asarray(shift, np.float64)
+    if poly.ndim != 2 or poly.shape[1] != 2 or poly.shape[0] < 3 or shift.shape != (2,):
+        raise ValueError(f"need poly [k >= 3, 2] and shift [2]; got {poly.shape} and {shift.shape}")
+    return float(_lid_weight(poly, shift, float(radius), float(x), float(y)))
+
+
 @kernel
-def lid_weight(poly, shift, radius, x, y):
+def _lid_weight(poly, shift, radius, x, y):
     """0 outside the eye opening `poly` [k, 2]; inside, the distance to its outline over radius / 4,
     capped at 1, with distances along `shift` shrunk by min(1, (radius / 4) / (1.5 |shift|)): the
     lids hold the sclera near the eye corners over about 1.5 |shift| along the slide, the iris
