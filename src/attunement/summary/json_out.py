@@ -31,14 +31,21 @@ def review_to_json(review: Review) -> dict[str, Any]:
 
 
 def write_private(path: str | Path, text: str) -> None:
-    """Write `text` to `path` with mode 0600: session results are the user's alone."""
+    """Write `text` to `path` with mode 0600 (session results are the user's alone), whole or not at
+    all: into a temporary name beside it, then renamed, so an interruption leaves no partial file."""
     path = Path(path)
     if path.parent and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: str | Path, review: Review) -> None:
