@@ -22,7 +22,8 @@ def session(args, config) -> int:
     result = practise(config=config, camera=args.camera, mic=args.mic, duration_s=args.duration,
                       window=not args.no_window, keep_media=args.keep_media, profile_path=profile,
                       calibrate_s=calibrate_s, channels_are_speakers=args.channels_are_speakers,
-                      num_speakers=args.speakers, me=args.me)
+                      num_speakers=args.speakers, me=args.me,
+                      words=config.words.transcribe and not args.no_words, keep_words=True if args.keep_words else None)
     _print_end(result, config)
     return 0
 

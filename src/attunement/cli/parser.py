@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     _speakers(se, "how many people share the one microphone (default: estimated; 1 = only you)")
     se.add_argument("--me", metavar="SPEAKER",
                     help="the speaker id who is you (default: the voice whose mouth is on camera)")
+    se.add_argument("--no-words", action="store_true", help="do not transcribe what is said")
+    se.add_argument("--keep-words", action="store_true",
+                    help="keep and show the transcript (by default only counts and labels are kept)")
     se.set_defaults(handler=live.session)
 
     rh = sub.add_parser("rehearse", help="practise a hard conversation alone: the partner speaks, you answer")
