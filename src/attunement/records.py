@@ -155,6 +155,7 @@ class Review:
     vision: object | None = None
     words: tuple | None = None     # perception/asr.py's Utterances, in start order; None: not transcribed
     language: object | None = None  # conversation/language.py's Language (its keep_words: the text may be kept)
+    kind: str = "review"  # what it came from: "review" (a recording), "live" (attune session), "rehearsal"
 
     @property
     def on_camera(self) -> str | None:
