@@ -54,7 +54,7 @@ def _seen(mask: np.ndarray, step_s: float, what: str) -> tuple[float, str]:
     share = float(mask.mean()) if n else 0.0
     seconds = float(mask.sum()) * step_s
     score = min(share / 0.5, _ramp(seconds, 0.0, MIN_SEEN_S))  # half the video seen is enough
-    return score, (f"{what} was in view only {seconds:.1f} s ({share:.0%} of the video)")
+    return score, f"{what} was in view for only {seconds:.0f} s, {'under half' if share < 0.5 else 'part'} of the video"
 
 
 def cue_confidence(face: FaceCues, *, posture_seen: np.ndarray, iris_px: float,
@@ -75,7 +75,7 @@ def cue_confidence(face: FaceCues, *, posture_seen: np.ndarray, iris_px: float,
         base = (1.0, "")
     elif face.baseline == "session":
         base = (min(1.0, face.baseline_support / 0.6),
-                f"only {face.baseline_support:.0%} of the time did the gaze agree on where the lens is")
+                "the gaze seldom settled on one direction, so where the lens is could not be told")
     elif face.baseline_support >= steady_share:  # refused as implausible, not for want of support
         base = (0.3, "the gaze held steadily one direction too far from the lens to tell a look at a screen or "
                      "notes from how this face's eyes are set (a calibration, attune calibrate, would tell)")

@@ -267,10 +267,9 @@ def _seeing_notes(review, cues) -> list[str]:
         notes.append(say("note", "no_posture_at_all"))
     elif n and cues["frames_without_posture"] > 0.5 * n:
         notes.append(say("note", "no_posture", often=how_often(cues["frames_without_posture"] / n)))
-    for cue, what in (("eye_contact", "eye contact"), ("nods", "nodding"), ("posture", "posture")):
-        level = cues.get("confidence", {}).get(cue)
-        if level and not level["trusted"] and cues["face_visible_share"]:  # the face note covers no face at all
-            notes.append(say("note", "not_judged", what=what, why="; ".join(level["why"]) or "too little was seen"))
+    level = cues.get("confidence", {}).get("eye_contact")  # posture, nods: the notes above say what was unseen
+    if level and not level["trusted"] and cues["face_visible_share"]:
+        notes.append(say("note", "not_judged", what="eye contact", why="; ".join(level["why"]) or "too little was seen"))
     if cues["baseline"] == "geometry" and cues["face_visible_share"] and trusted(cues, "eye_contact"):
         notes.append(say("note", "geometry_only"))
     if review.on_camera is None and len(review.speakers) > 1:
