@@ -77,3 +77,17 @@ def test_silence_is_a_note_not_a_strength():
     s = summary_of([], duration_s=10.0)
     assert s.strengths == () and s.suggestions == ()
     assert any("no speech" in n.lower() for n in s.notes), s.notes
+
+
+def test_the_demo_says_who_spoke_over_whom_and_suggests_only_from_trusted_cues(demo_clips):
+    review = demo_clips.review(20.0)
+    s = summarize(review, config=CONFIG.summary)
+    print(s.text())
+    cues = review.vision.confidence
+    assert all("level" in c and "why" in c for c in cues.values()) and set(cues) >= {"eye_contact", "posture"}
+    if any("spoke at once" in x for x in s.suggestions):
+        assert any("started while" in x for x in s.suggestions), s.suggestions
+    if not cues["eye_contact"]["trusted"]:
+        assert not any("eye contact" in x or "looked away" in x for x in s.suggestions + s.strengths)
+    if not cues["posture"]["trusted"]:
+        assert not any("arms crossed" in x for x in s.suggestions)
