@@ -94,7 +94,7 @@ def lid_states(state: np.ndarray, openness: np.ndarray, times: np.ndarray, angle
     Lids lowered below `lowered_ratio` of the person's open level (90th percentile of the lid
     gap) count as closed: looking down at notes or a phone lowers the lids and the iris
     landmarks then read too little of the turn. A closure (or lowered lids) that lasts longer
-    than `hold_s` is not a blink: the whole run reads as open eyes looking away (angle 180 deg),
+    than `hold_s` (a blink and the lids opening again) is not a blink: the whole run reads as open eyes looking away (angle 180 deg),
     so it ends eye contact instead of keeping it. Returns new (state int8, angle float64) arrays.
     """
     state = np.array(state, np.int8)
