@@ -91,3 +91,14 @@ def test_the_demo_says_who_spoke_over_whom_and_suggests_only_from_trusted_cues(d
         assert not any("eye contact" in x or "looked away" in x for x in s.suggestions + s.strengths)
     if not cues["posture"]["trusted"]:
         assert not any("arms crossed" in x for x in s.suggestions)
+
+
+def test_a_few_seconds_of_two_voices_suggest_nothing_about_turns():
+    segs = [Segment(0, 1.5, "me"), Segment(1.0, 2.6, "partner"), Segment(2.8, 3.2, "me")]
+    review = review_annotation(segs, config=CONFIG, source="test", duration_s=4.0)
+    s = summarize(review, config=CONFIG.summary)
+    assert s.suggestions == (), s.suggestions
+    assert any("couldn't judge the turn-taking" in n and "seconds of speech" in n for n in s.notes), s.notes
+    from attunement.summary.json_out import review_to_json
+    conf = review_to_json(review)["confidence"]["turn_taking"]
+    assert not conf["trusted"] and conf["why"]

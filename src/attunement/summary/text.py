@@ -18,6 +18,7 @@ import numpy as np
 from ..config import SummaryConfig
 from ..intervals import inside
 from ..records import Review
+from .confidence import turn_taking_confidence
 from .cues_json import review_cues
 from .language_text import language_strengths, language_suggestions
 
@@ -109,8 +110,11 @@ def summarize(review: Review, *, config: SummaryConfig) -> Summary:
                              _backchannels(review), _let_finish(review)) if s]
     strengths += _cue_strengths(review, cues) if cues else []
     strengths += language_strengths(review, say, person, how_many)
+    turns = turn_taking_confidence(review)
     suggestions = [s for s in (_interruptions(review), _imbalance(review, talkers, config),
-                               _monologue(review, config), _long_gaps(review, config)) if s]
+                               _monologue(review, config), _long_gaps(review, config)) if s] if turns["trusted"] else []
+    if not turns["trusted"] and len(talkers) >= 2:  # one voice or none: the notes above say so
+        notes.append(say("note", "not_judged", what="the turn-taking", why="; ".join(turns["why"])))
     suggestions += language_suggestions(review, say, person, when_t)
     suggestions = (_cue_suggestions(review, cues) if cues else []) + suggestions
     if not strengths and len(talkers) >= 2:  # a conversation took place: that much was done
