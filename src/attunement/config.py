@@ -212,6 +212,9 @@ class CueConfig:
     calibration_max_shift_deg: float
     self_accept_deg: float
     self_max_shift_deg: float
+    self_min_support: float
+    lowered_lid_ratio: float
+    closed_hold_s: float
     lean_margin: float
     lean_release: float
     lean_hold_s: float
@@ -240,12 +243,13 @@ class CueConfig:
         if not 0 < self.gesture_min_hz < self.gesture_max_hz:
             raise ConfigError(f"[cues] gesture_min_hz = {self.gesture_min_hz}, gesture_max_hz = "
                               f"{self.gesture_max_hz}: need 0 < min < max")
-        for key in ("blink_openness", "baseline_min_share", "gesture_return_ratio"):
+        for key in ("blink_openness", "baseline_min_share", "gesture_return_ratio", "self_min_support",
+                    "lowered_lid_ratio"):
             if not 0 <= getattr(self, key) <= 1:
                 raise ConfigError(f"[cues] {key} = {getattr(self, key)}: must lie in [0, 1]")
         for key in ("contact_min_s", "contact_bridge_s", "lean_hold_s", "gap_fill_s", "baseline_max_head_deg",
                     "calibration_accept_deg", "calibration_max_shift_deg", "self_accept_deg", "self_max_shift_deg",
-                    "baseline_min_frames"):
+                    "baseline_min_frames", "closed_hold_s"):
             if not getattr(self, key) >= 0:
                 raise ConfigError(f"[cues] {key} = {getattr(self, key)}: must be >= 0")
         if self.shake_min_swings < 2:

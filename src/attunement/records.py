@@ -156,6 +156,7 @@ class Review:
     words: tuple | None = None     # perception/asr.py's Utterances, in start order; None: not transcribed
     language: object | None = None  # conversation/language.py's Language (its keep_words: the text may be kept)
     goals: dict | None = None       # a rehearsal's practice goals: goal -> ((start s, quote or None), ...)
+    kind: str = "review"  # what it came from: "review" (a recording), "live" (attune session), "rehearsal"
 
     @property
     def on_camera(self) -> str | None:

@@ -2,8 +2,8 @@
 leaning, nods and shakes, mouth opening.
 
 Which baseline is used, in this order: a calibrated `Baseline` (profile) if given; else a
-self-baseline from the session itself, accepted only from frames whose geometry-only gaze is
-already near the lens (gaze.lens_bias); else geometry alone. The lean reference distance is the
+self-baseline from the session itself, the densest direction of gaze when it is plausible and
+supported (gaze_baseline.densest_bias); else geometry alone. The lean reference distance is the
 baseline's, else the median over the first `baseline_s` seconds with a face, else the batch median.
 """
 
@@ -29,15 +29,16 @@ from .distance import (
 )
 from .events import CueEvent, as_times, runs_to_events
 from .gaze import (
+    EYES_OPEN,
     EyeFeatures,
     angle_to,
     eye_contact,
     eye_features,
     eye_states,
     gaze_of,
-    lens_bias,
     radius_units,
 )
+from .gaze_baseline import densest_bias, lid_states
 from .headpose import HeadPose, as_faces, fit_head_pose, pose_angles, relative_angles
 from .mouth import mouth_opening
 from .nods import head_gestures
@@ -54,7 +55,8 @@ class FaceCues:
     eye-in-head angles; eye_openness [n]: lid gap over eye width (under `blink_openness`: closed).
     lens_angle_deg [n]: angle from the gaze to the eye-contact target, degrees; eye_contact bool [n].
     distance_cm [n]; mouth [n]: mouth opening (mouth.py). baseline: "profile", "session" or
-    "geometry", with `baseline_note` saying why. All NaN (eye_contact False) without a face.
+    "geometry", with `baseline_note` saying why and `baseline_support` how much of the session agreed
+with a self-baseline (share of open-eye frames near it; 1 for a profile). All NaN (eye_contact False) without a face.
     """
 
     times: np.ndarray
@@ -71,6 +73,7 @@ class FaceCues:
     events: tuple[CueEvent, ...]
     baseline: str
     baseline_note: str
+    baseline_support: float = float("nan")
 
     @property
     def eye_contact_share(self) -> float:
@@ -147,18 +150,23 @@ def face_cues(frames: FaceFrames, times: np.ndarray, size: tuple[int, int], *, c
     gaze = gaze_of(frames.eyes, pose, radius_units=radius)
     if baseline is not None:
         source, note, bias = "profile", f"calibrated baseline of {baseline.frames} frames", baseline.eye_bias_deg
+        support = 1.0
     elif self_baseline:
-        bias, note = lens_bias(gaze, pose, target_deg=(0.0, 0.0), accept_deg=config.self_accept_deg,
-                               min_share=config.baseline_min_share, min_frames=config.baseline_min_frames,
-                               max_shift_deg=config.self_max_shift_deg, blink_openness=config.blink_openness)
+        open_eyes = eye_states(gaze, blink_openness=config.blink_openness) == EYES_OPEN
+        bias, support, note = densest_bias(gaze, pose, open_eyes=open_eyes, radius_deg=config.self_accept_deg,
+                                           max_shift_deg=config.self_max_shift_deg,
+                                           min_support=config.self_min_support,
+                                           min_frames=config.baseline_min_frames)
         source = "session" if bias is not None else "geometry"
     else:
-        source, note, bias = "geometry", "self-baseline not requested", None
+        source, note, bias, support = "geometry", "self-baseline not requested", None, float("nan")
     if bias is not None:
         gaze = gaze_of(frames.eyes, pose, radius_units=radius, bias_deg=bias)
     target = (config.camera_yaw_offset_deg, config.camera_pitch_offset_deg)
     angle = angle_to(gaze.gaze, target)
-    contact = eye_contact(times, angle, eye_states(gaze, blink_openness=config.blink_openness),
+    state, held = lid_states(eye_states(gaze, blink_openness=config.blink_openness), gaze.openness, times, angle,
+                             lowered_ratio=config.lowered_lid_ratio, hold_s=config.closed_hold_s)
+    contact = eye_contact(times, held, state,
                           on_deg=config.contact_on_deg, off_deg=config.contact_off_deg,
                           min_s=config.contact_min_s, bridge_s=config.contact_bridge_s)
     focal = focal_length_px(size[0], config.camera_hfov_deg)
@@ -173,7 +181,7 @@ def face_cues(frames: FaceFrames, times: np.ndarray, size: tuple[int, int], *, c
     return FaceCues(times=times, has_face=has_face, head_deg=head, head_rel_deg=rel, eye_deg=gaze.eye,
                     gaze_deg=gaze.gaze, eye_openness=gaze.openness, lens_angle_deg=angle, eye_contact=contact,
                     distance_cm=dist, mouth=frames.mouth, events=tuple(sorted(events + nods + shakes)),
-                    baseline=source, baseline_note=note)
+                    baseline=source, baseline_note=note, baseline_support=support)
 
 
 def _reference_distance(times: np.ndarray, dist: np.ndarray, config: CueConfig) -> float:

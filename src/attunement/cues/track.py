@@ -15,6 +15,7 @@ from ..config import Config, default_config
 from ..errors import InputError
 from ..records import FACE_POINTS, POSE_POINTS, Landmarks
 from .calibration import Baseline
+from .confidence import cue_confidence
 from .face import FaceCues, FaceFrames, face_cues, face_frames, join_frames
 from .posture import Posture, PostureFrames, posture_frames, posture_from
 
@@ -28,6 +29,7 @@ class Vision:
     face: FaceCues
     posture: Posture
     problems: tuple[str, ...] = field(default_factory=tuple)
+    confidence: dict = field(default_factory=dict)  # cue -> {"level", "trusted", "evidence", "why"} (confidence.py)
 
     @property
     def times(self) -> np.ndarray:
@@ -108,7 +110,11 @@ def vision_from_track(track: LandmarkTrack, *, config: Config, profile: Baseline
         problems += ("no face was in view, so eye contact, leaning and nods could not be judged",)
     elif face.has_face.mean() < 0.8:
         problems += (f"the face was out of view for {100 * (1 - face.has_face.mean()):.0f}% of the video",)
-    return Vision(face=face, posture=posture, problems=problems)
+    iris = frames.iris_px[face.has_face]
+    confidence = cue_confidence(face, posture_seen=np.isfinite(posture.open),
+                                iris_px=float(np.median(iris)) if iris.size else float("nan"),
+                                steady_share=config.cues.self_min_support)
+    return Vision(face=face, posture=posture, problems=problems, confidence=confidence)
 
 
 def _per_frame(config: Config) -> tuple:

@@ -46,12 +46,13 @@ def for_vad(block: AudioBlock, vad_channels: int) -> AudioBlock:
     return block
 
 
-def assemble_review(source: str, *, config: Config, activity: VoiceActivity, speakers, duration_s: float,
+def assemble_review(source: str, *, config: Config, activity: VoiceActivity | None, speakers, duration_s: float,
                     vision: Vision | None = None, me: str | None = None,
                     reference: Sequence[Segment] | None = None, info: MediaInfo | None = None,
-                    problems: tuple[str, ...] = ()) -> Review:
+                    problems: tuple[str, ...] = (), kind: str = "review", heard: bool = True) -> Review:
     """The Review from what a pass collected (the offline review and the live session share it):
-    speakers' segments, `me` by name or by mouth movement, then the turn-taking."""
+    speakers' segments, `me` by name or by mouth movement, then the turn-taking. `kind`: "review",
+    "live" or "rehearsal" (the summary's words fit it); `heard=False`: there was no sound to hear."""
     segments = speakers.finish(activity, duration_s)
     if isinstance(speakers, Diarizer) and len({s.speaker for s in segments}) > 1:
         problems += ("who spoke when was told apart by voice alone from one shared microphone; "
@@ -66,10 +67,19 @@ def assemble_review(source: str, *, config: Config, activity: VoiceActivity, spe
     labelled = any(s.speaker == ME for s in segments)
     ids = _speaker_ids(segments, None if labelled else reference, speakers)
     turns = analyze_turns(segments, config=config.turns, speakers=ids)
-    if not segments:
-        problems += ("no speech was heard in this recording",)
+    if not segments and heard:
+        problems += ("no speech was heard in this recording: it is silent or too quiet, so there is nothing "
+                     "here about talking or listening",)
     return Review(input=source, duration_s=duration_s, speakers=tuple(ids), segments=turns.segments,
-                  turn_taking=turns, info=info, activity=activity, problems=problems, vision=vision)
+                  turn_taking=turns, info=info, activity=activity, problems=problems, vision=vision, kind=kind)
+
+
+def silent_review(source: str, *, config: Config, vision: Vision, info: MediaInfo | None = None) -> Review:
+    """The Review of a video without a sound track: what the camera shows, and a note that there was no sound."""
+    duration = float(vision.times[-1] - vision.times[0]) if vision.times.size else 0.0
+    return assemble_review(source, config=config, activity=None, speakers=FromAnnotation([]),
+                           duration_s=duration, vision=vision, info=info, heard=False,
+                           problems=("the video has no sound track, so only what the camera shows is reviewed",))
 
 
 def _speaker_ids(segments, reference, speakers) -> list[str]:

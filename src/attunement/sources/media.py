@@ -299,6 +299,12 @@ def open_container(path: str) -> av.container.InputContainer:
                          "not a media file, or a damaged one") from None
 
 
+def tracks(path: str | os.PathLike) -> tuple[bool, bool]:
+    """(has an audio track, has a video track) of a media file; bad input raises InputError."""
+    with open_container(os.fspath(path)) as container:
+        return bool(container.streams.audio), bool(container.streams.video)
+
+
 def _audio_stream(container: av.container.InputContainer, path: str) -> av.AudioStream:
     if not container.streams.audio:
         held = ", ".join(f"{s.type} {s.codec_context.name}" for s in container.streams) or "no streams"

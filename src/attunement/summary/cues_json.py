@@ -64,6 +64,8 @@ def cues_to_json(vision: Vision, segments: Sequence[Segment], *, me: str | None)
         "nods_while_listening": _listening_count(nod_t, segments, me) if me else None,
         "baseline": face.baseline,
         "baseline_note": face.baseline_note,
+        "baseline_support": None if not np.isfinite(face.baseline_support) else round(face.baseline_support, 3),
+        "confidence": vision.confidence,
         "events": [{"kind": e.kind, "start": round(e.start, 3), "end": round(e.end, 3),
                     **({"amplitude": round(float(e.amplitude), 3)} if np.isfinite(e.amplitude) else {}),
                     **({"count": e.count} if e.count else {})} for e in face.events if e.kind != "eye_contact"],

@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import __version__
 from ..records import Review
+from .confidence import turn_taking_confidence
 from .cues_json import review_cues
 
 SCHEMA_VERSION = "1.0"
@@ -26,6 +27,7 @@ def review_to_json(review: Review) -> dict[str, Any]:
                      for s in review.segments],
         "turn_taking": review.turn_taking.to_json(),
         "problems": list(review.problems),
+        "confidence": {"turn_taking": turn_taking_confidence(review)},
     } | ({"cues": review_cues(review)} if review.vision is not None else {}) | (
         {"language": review.language.to_json()} if review.language is not None else {})
 

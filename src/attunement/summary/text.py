@@ -18,6 +18,7 @@ import numpy as np
 from ..config import SummaryConfig
 from ..intervals import inside
 from ..records import Review
+from .confidence import turn_taking_confidence
 from .cues_json import review_cues
 from .language_text import language_strengths, language_suggestions, practice_lines
 
@@ -44,14 +45,14 @@ class Summary:
     practice: tuple[str, ...] = field(default_factory=tuple)  # a rehearsal's practice goals
 
     def text(self) -> str:
-        parts = ["What went well"] + [f"  - {s}" for s in self.strengths]
+        parts = ["What went well"] + [f"  - {s}" for s in self.strengths] if self.strengths else []
         if self.practice:
             parts += ["", "Your practice goals"] + [f"  - {s}" for s in self.practice]
         if self.suggestions:
             parts += ["", "Something to try next time"] + [f"  - {s}" for s in self.suggestions]
         if self.notes:
             parts += ["", "Notes"] + [f"  - {s}" for s in self.notes]
-        return "\n".join(parts)
+        return "\n".join(parts).lstrip("\n")
 
 
 def clock(t: float) -> str:
@@ -104,20 +105,23 @@ def summarize(review: Review, *, config: SummaryConfig) -> Summary:
     notes = [f"{p[0].upper()}{p[1:]}." if not p.endswith(".") else p for p in review.problems]
     cues = review_cues(review)
     notes += _hearing_notes(review, talkers) + (_seeing_notes(review, cues) if cues else [])
-    if not talkers and not (cues and cues["face_visible_share"]):
-        return Summary((say("strength", "nothing_at_all" if cues else "nothing_heard"),), (), tuple(notes))
+    if not talkers and not (cues and cues["face_visible_share"]):  # nothing done: no strength, a plain note
+        said = any("no speech" in n.lower() for n in notes)
+        return Summary((), (), tuple(notes + ([] if said and not cues else
+                                              [say("note", "nothing_at_all" if cues else "nothing_heard")])))
     strengths = [s for s in (_balance(review, talkers, config), _pace(review, config),
                              _backchannels(review), _let_finish(review)) if s]
     strengths += _cue_strengths(review, cues) if cues else []
     strengths += language_strengths(review, say, person, how_many)
+    turns = turn_taking_confidence(review)
     suggestions = [s for s in (_interruptions(review), _imbalance(review, talkers, config),
-                               _monologue(review, config), _long_gaps(review, config)) if s]
+                               _monologue(review, config), _long_gaps(review, config)) if s] if turns["trusted"] else []
+    if not turns["trusted"] and len(talkers) >= 2:  # one voice or none: the notes above say so
+        notes.append(say("note", "not_judged", what="the turn-taking", why="; ".join(turns["why"])))
     suggestions += language_suggestions(review, say, person, when_t)
     suggestions = (_cue_suggestions(review, cues) if cues else []) + suggestions
-    if not strengths and talkers:
+    if not strengths and len(talkers) >= 2:  # a conversation took place: that much was done
         strengths = [say("strength", "fallback", amount=_minutes(sum(tt.per_speaker[s].talk_time_s for s in talkers)))]
-    elif not strengths:
-        strengths = [say("strength", "nothing_heard")]
     return Summary(tuple(strengths), tuple(suggestions[:MAX_SUGGESTIONS]), tuple(notes),
                    tuple(practice_lines(review, say, when_t)))
 
@@ -147,8 +151,8 @@ def _was(speaker: str) -> str:
 def _hearing_notes(review, talkers) -> list[str]:
     tt = review.turn_taking
     if len(talkers) == 1:
-        return [say("note", "one_voice") if len(review.speakers) == 1
-                else say("note", "only_one", speaker=talkers[0])]
+        one = "one_voice_live" if review.kind == "live" else "one_voice"
+        return [say("note", one) if len(review.speakers) == 1 else say("note", "only_one", speaker=talkers[0])]
     talk = sum(tt.per_speaker[s].talk_time_s for s in talkers)
     if talkers and review.duration_s > 0 and talk / review.duration_s < 0.15:
         return [say("note", "little_speech", often=how_often(talk / review.duration_s))]
@@ -157,6 +161,8 @@ def _hearing_notes(review, talkers) -> list[str]:
 
 def _balance(review, talkers, config) -> str | None:
     shares = [review.turn_taking.per_speaker[s].talk_share for s in talkers]
+    if review.kind == "rehearsal":  # the partner's share is the script's, not something anyone did
+        return None
     if len(talkers) >= 2 and max(shares) <= config.balance_share and min(shares) >= (1 - config.balance_share) / (len(talkers) - 1) * 0.5:
         return say("strength", "balance", names=_names(talkers))
     return None
@@ -177,6 +183,8 @@ def _pace(review, config) -> str | None:
 
 def _backchannels(review) -> str | None:
     bcs = review.turn_taking.backchannels
+    if review.kind == "rehearsal":  # the scripted partner's sounds are not listening
+        bcs = [b for b in bcs if b.by != "partner"]
     if not bcs:
         return None
     who = _names(sorted({b.by for b in bcs}))
@@ -187,7 +195,7 @@ def _backchannels(review) -> str | None:
 def _let_finish(review) -> str | None:
     tt = review.turn_taking
     if len(tt.floor_transfers) >= 2 and not tt.interruptions and not tt.attempted_interruptions:
-        return say("strength", "let_finish")
+        return say("strength", "let_finish_rehearsal" if review.kind == "rehearsal" else "let_finish")
     return None
 
 
@@ -198,7 +206,12 @@ def _interruptions(review) -> str | None:
         return None
     moment = when(events) if len(events) == 1 else phrases()["words"]["first"].format(t=clock(events[0].t))
     return say("suggestion", "interruptions", was="was" if len(events) == 1 else "were", count=how_many(len(events)),
-               when=moment, was_speaking=_was(events[0].of))
+               when=moment, who=started_over(events[0].by, events[0].of))
+
+
+def started_over(by: str, of: str) -> str:
+    """Who spoke over whom: "your partner started while you were speaking", "you started while ann was speaking"."""
+    return phrases()["words"]["started_over"].format(by=person(by), of_was=_was(of))
 
 
 def _imbalance(review, talkers, config) -> str | None:
@@ -206,7 +219,7 @@ def _imbalance(review, talkers, config) -> str | None:
     if not talkers:
         return None
     top = max(talkers, key=lambda s: per[s].talk_share)
-    if len(review.speakers) >= 2 and per[top].talk_share > config.balance_share:
+    if len(review.speakers) >= 2 and per[top].talk_share > config.balance_share and (review.kind != "rehearsal" or top == "me"):
         return say("suggestion", "imbalance", who=person(top), often=how_often(per[top].talk_share),
                    others=_names([s for s in review.speakers if s != top]))
     return None
@@ -262,17 +275,28 @@ def _seeing_notes(review, cues) -> list[str]:
         notes.append(say("note", "no_posture_at_all"))
     elif n and cues["frames_without_posture"] > 0.5 * n:
         notes.append(say("note", "no_posture", often=how_often(cues["frames_without_posture"] / n)))
-    if cues["baseline"] == "geometry" and cues["face_visible_share"]:
+    level = cues.get("confidence", {}).get("eye_contact")  # posture, nods: the notes above say what was unseen
+    if level and not level["trusted"] and cues["face_visible_share"]:
+        notes.append(say("note", "not_judged", what="eye contact", why="; ".join(level["why"]) or "too little was seen"))
+    if cues["baseline"] == "geometry" and cues["face_visible_share"] and trusted(cues, "eye_contact"):
         notes.append(say("note", "geometry_only"))
     if review.on_camera is None and len(review.speakers) > 1:
         notes.append(say("note", "who_is_me"))
     return notes
 
 
+def trusted(cues, cue: str) -> bool:
+    """Whether a camera cue's confidence (cues/confidence.py) is at or above the level the summary speaks from."""
+    level = cues.get("confidence", {}).get(cue)
+    return level is None or bool(level["trusted"])
+
+
 def _cue_strengths(review, cues) -> list[str]:
     """Strengths seen on camera: eye contact (also while listening), nodding while listening, leaning in."""
     who, out = _viewer(review), []
     share, listening = cues["eye_contact_share"], cues["eye_contact_share_listening"]
+    if not trusted(cues, "eye_contact"):
+        share = listening = None
     if share is not None and share >= 0.6:
         also = phrases()["strength"]["eye_contact_also"] if listening is not None and listening >= 0.6 else ""
         out.append(say("strength", "eye_contact", who=who, often=how_often(share), also=also))
@@ -280,10 +304,10 @@ def _cue_strengths(review, cues) -> list[str]:
         out.append(say("strength", "listening_eyes", other=_other(review), who_lower=who, often=how_often(listening),
                        they="you" if who == "you" else "they"))
     nods = [e for e in cues["events"] if e["kind"] == "nod"]
-    if cues["nods_while_listening"]:
+    if cues["nods_while_listening"] and trusted(cues, "nods"):
         out.append(say("strength", "nods", who=who, when=when_t([e["start"] for e in nods])))
     leans = [e for e in cues["events"] if e["kind"] == "lean_in"]
-    if leans:
+    if leans and trusted(cues, "lean_in"):
         out.append(say("strength", "lean_in", who=who, when=when_t([e["start"] for e in leans])))
     return out
 
@@ -292,6 +316,8 @@ def _cue_suggestions(review, cues) -> list[str]:
     """Kind suggestions from the camera: eye contact (overall, or while listening) and crossed arms."""
     who, out = _viewer(review), []
     share, listening = cues["eye_contact_share"], cues["eye_contact_share_listening"]
+    if not trusted(cues, "eye_contact"):
+        share = listening = None
     if share is not None and share < 0.5:
         out.append(say("suggestion", "look_away", who=who, often=how_often(1 - share)))
     elif listening is not None and listening < 0.5:
@@ -300,6 +326,6 @@ def _cue_suggestions(review, cues) -> list[str]:
         out.append(say("suggestion", "look_away_listening", other=_other(review), who_lower=who,
                        often=how_often(1 - listening), t=clock(review.vision.times[away][0])))
     crossed = cues["arms_crossed_share"]
-    if crossed is not None and crossed > 0.3:
+    if crossed is not None and crossed > 0.3 and trusted(cues, "posture"):
         out.append(say("suggestion", "arms_crossed", who=who, often=how_often(crossed)))
     return out

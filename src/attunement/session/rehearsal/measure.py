@@ -142,7 +142,7 @@ def rehearsal_review(activity, track, metrics, vision, *, duration_s: float, con
     segments = [Segment(ln.start, ln.end, PARTNER) for ln in track] + list(metrics["user_segments"])
     return assemble_review(str(folder), config=config, activity=activity, speakers=FromAnnotation(segments),
                            duration_s=duration_s, vision=vision,
-                           me=ME if metrics["user_segments"] else None, problems=problems)
+                           me=ME if metrics["user_segments"] else None, problems=problems, kind="rehearsal")
 
 
 @dataclass(frozen=True)

@@ -214,7 +214,7 @@ def _review(audio, video, speakers, *, config, profile, me, folder, end, problem
     else:
         activity, duration = audio.finish(), audio.end or 0.0
     return assemble_review(str(folder), config=config, activity=activity, speakers=speakers, duration_s=duration,
-                           vision=vision, me=me, problems=tuple(problems))
+                           vision=vision, me=me, problems=tuple(problems), kind="live")
 
 
 def _notes(readers, end: float, camera, mic, audio) -> tuple[str, ...]:

@@ -20,9 +20,9 @@ from ...errors import InputError
 from ...perception.landmarks import FaceBodyLandmarker
 from ...perception.vad import VoiceActivityDetector
 from ...records import Review, Segment
-from ...sources.media import MediaReader
+from ...sources.media import MediaReader, tracks
 from ...sources.video import VideoReader
-from ..assemble import assemble_review, for_vad, speaker_strategy
+from ..assemble import assemble_review, for_vad, silent_review, speaker_strategy
 from ..progress import FACE, SPEAKERS, VOICES, Progress, tell
 from ..words import with_words
 
@@ -49,6 +49,9 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
     """
     if num_speakers is not None and (channels_are_speakers or reference is not None):
         raise InputError("a speaker count goes with one shared microphone, not with --channels-are-speakers or --rttm")
+    if video and tracks(path) == (False, True):  # a muted video: what the camera shows, with a note
+        return silent_review(str(path), config=config,
+                             vision=watch_video(path, config=config, profile=profile, progress=progress))
     with MediaReader(path) as reader:
         info = reader.info
         speakers, vad_channels = speaker_strategy(info.channels, config=config, source=str(path),

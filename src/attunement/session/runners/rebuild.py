@@ -84,7 +84,7 @@ def load_review(folder: str | os.PathLike, *, config: Config | None = None) -> R
         vision = vision_from_track(track_from_records(marks, config=config), config=config, profile=profile)
     speakers = speakers_from_settings(settings, stored.signals, config=config, t0=activity.t0)
     return assemble_review(str(stored.folder), config=config, activity=activity, speakers=speakers,
-                           duration_s=duration, vision=vision, me=settings.get("me"), problems=problems)
+                           duration_s=duration, vision=vision, me=settings.get("me"), problems=problems, kind="live")
 
 
 def load_rehearsal(stored: StoredSession, *, config: Config) -> RehearsalResult:
