@@ -170,3 +170,142 @@ def test_task_reviews_as_attune_review_does_and_bad_files_are_rows(small_batch, 
         assert o.final and len(o.rows) == 1 and what in o.error and "\n" not in o.error
         assert o.rows[0]["error"] == o.error and o.rows[0]["speaker"] is None
     assert abs(sum(r["talk_share"] for r in mono.rows) - 1) < 0.01
+
+
+# --- Dask for real: a scheduler and two worker processes on this machine ----------------------------
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalDask:
+    """A real `dask scheduler` and `dask worker` processes on 127.0.0.1 (random free ports, one thread
+    each, no nanny so that a SIGKILL ends the worker itself); `close()` ends every process started."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.procs, self.workers, self.client = folder, [], [], None
+
+    def start(self, workers: int = 2, timeout_s: float = 60.0) -> "LocalDask":
+        import sys
+
+        from distributed import Client
+
+        dask = Path(sys.executable).with_name("dask")
+        cmd = [str(dask)] if dask.exists() else [sys.executable, "-m", "dask"]
+        src = str(Path(__import__("attunement").__file__).resolve().parents[1])
+        env = os.environ | {"PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+        port = _free_port()
+        self.address = f"tcp://127.0.0.1:{port}"
+        self._start(cmd + ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], env, "scheduler")
+        for k in range(workers):
+            self.workers.append(self._start(cmd + ["worker", self.address, "--nthreads", "1", "--no-nanny",
+                                                    "--host", "127.0.0.1", "--no-dashboard", "--name", f"w{k}",
+                                                    "--death-timeout", str(timeout_s)], env, f"w{k}"))
+        self.client = Client(self.address, timeout=timeout_s)
+        self.client.wait_for_workers(workers, timeout=timeout_s)
+        return self
+
+    def address_of(self, name: str) -> str:
+        return next(a for a, w in self.client.scheduler_info()["workers"].items() if w["name"] == name)
+
+    def _start(self, cmd, env, what):
+        import subprocess
+
+        with open(self.folder / f"{what}.log", "wb") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc.log_path = self.folder / f"{what}.log"
+        self.procs.append(proc)
+        return proc
+
+    def close(self) -> None:
+        import signal
+        import subprocess
+
+        if self.client is not None:
+            self.client.close(timeout=10)
+        for p in reversed(self.procs):  # workers first, one by one: all at once they wait for each other
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+
+
+@pytest.fixture
+def local_dask(tmp_path, request):
+    """A scheduler and two workers, all ended by the finalizer even when starting them fails."""
+    cluster = LocalDask(tmp_path)
+    request.addfinalizer(cluster.close)
+    return cluster.start(workers=2)
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory):
+    """Ten generated conversations of about a minute (every third one with a mic per person) and three
+    damaged files, in a folder."""
+    d = tmp_path_factory.mktemp("recordings")
+    good = [_wav(d / f"{'pairs' if k % 3 == 2 else 'shared'}/talk{k:02d}.wav", seed=k,
+                 channels=2 if k % 3 == 2 else 1, repeat=2) for k in range(10)]
+    _damaged(d, good[0])
+    return d
+
+
+@pytest.mark.slow
+def test_real_dask_cluster_survives_a_killed_worker_and_matches_a_serial_run(recordings, local_dask, tmp_path):
+    import threading
+
+    from attunement.session.batch import run_batch
+
+    from ..conftest import kill_when
+
+    config = default_config()
+    jobs = find_jobs(recordings)
+    serial = [row for i, j in enumerate(jobs)
+              for row in review_job(j, job_key=str(i), config=config, out=tmp_path / "serial").rows]
+
+    out = tmp_path / "out"
+    box: dict = {}
+    runner = threading.Thread(target=lambda: box.update(result=run_batch(jobs, out, config=config,
+                                                                          client=local_dask.client)))
+    runner.start()
+    index, victim = out / "index.jsonl", local_dask.workers[1]
+    victim_address = local_dask.address_of("w1")
+
+    def in_flight_on_victim():  # once the first rows are kept and the victim is reviewing something
+        if not (index.exists() and index.read_text().count("\n") >= 1):
+            return None
+        return local_dask.client.processing(workers=[victim_address]).get(victim_address) or None
+
+    lost = kill_when(victim, in_flight_on_victim, what="the first rows with work on w1", stderr=victim.log_path,
+                     timeout_s=60, poll_s=0.02)
+    runner.join(timeout=120)
+    assert not runner.is_alive(), "the batch did not finish within 120 s after a worker was killed"
+    first = box["result"]
+    assert victim.returncode == -9
+    assert len(local_dask.client.scheduler_info()["workers"]) == 1
+    assert lost and all(k.startswith("attune-review-") for k in lost)  # these were retried on w0
+    assert first.reviewed == 10 and first.failed == 3 and first.submitted == 13 and not first.interrupted
+    assert first.rows == serial
+    assert read_table(out / "table.parquet") == serial
+    errors = {r["file"]: r["error"] for r in first.rows if r["error"]}
+    assert sorted(errors) == ["bad/empty.wav", "bad/notes.wav", "bad/truncated.wav"]
+    assert all(r["speaker"] and r["talk_share"] is not None for r in first.rows if not r["error"])
+
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("review.json")}
+    again = run_batch(jobs, out, config=config, client=local_dask.client)
+    assert (again.submitted, again.reviewed, again.skipped, again.failed) == (0, 0, 10, 3)
+    assert again.rows == serial and {p: p.stat().st_mtime_ns for p in out.rglob("review.json")} == stamps
+
+    _wav(recordings / "shared" / "talk00.wav", seed=99, repeat=2)  # one recording changed
+    third = run_batch(jobs, out, config=config, client=local_dask.client)
+    assert (third.submitted, third.reviewed, third.skipped) == (1, 1, 9)
+    assert [r for r in third.rows if r["file"] != "shared/talk00.wav"] == [
+        r for r in serial if r["file"] != "shared/talk00.wav"]
+    assert [r for r in third.rows if r["file"] == "shared/talk00.wav"] != [
+        r for r in serial if r["file"] == "shared/talk00.wav"]
