@@ -309,3 +309,74 @@ def test_real_dask_cluster_survives_a_killed_worker_and_matches_a_serial_run(rec
         r for r in serial if r["file"] != "shared/talk00.wav"]
     assert [r for r in third.rows if r["file"] == "shared/talk00.wav"] != [
         r for r in serial if r["file"] == "shared/talk00.wav"]
+
+
+# --- the overview page and the command ------------------------------------------------------------
+
+def _rows(file, shares, gap, interruptions=0, contact=None, duration=60.0):
+    return [{"file": file, "speaker": f"s{k}", "duration_s": duration, "talk_share": share, "median_gap_s": gap,
+             "interruptions_made": interruptions if k == 0 else 0, "eye_contact_listening": contact if k == 0 else None,
+             "error": None} for k, share in enumerate(shares)]
+
+
+def test_overview_names_outliers_and_fetches_nothing():
+    import re
+
+    from attunement.session.batch.overview import outliers, recording_measures, render_overview
+
+    rows = [r for k in range(8) for r in _rows(f"r{k}.wav", (0.5 + 0.01 * k, 0.5 - 0.01 * k), 0.2 + 0.01 * k,
+                                                 contact=0.6)]
+    rows += _rows("talker.wav", (0.95, 0.05), 0.25, interruptions=6, contact=0.62)
+    rows += [{"file": "bad.wav", "error": "bad.wav: the file is empty (0 bytes)"}]
+    measures = recording_measures(rows)
+    assert measures["talker.wav"]["balance"] == 0.95 and measures["talker.wav"]["interruptions_per_min"] == 6
+    odd = outliers(measures)
+    assert ("talker.wav", "balance", 0.95, "high") in odd
+    assert ("talker.wav", "interruptions_per_min", 6.0, "high") in odd
+    page = render_overview(rows, config=default_config(), title="t")
+    assert "default-src 'none'" in page and page.count("<svg") == 4
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert "talker.wav" in page and "the file is empty" in page
+
+
+def _attune(*args, cwd=None, timeout=180):
+    import subprocess
+    import sys
+
+    src = str(Path(__import__("attunement").__file__).resolve().parents[1])
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "attunement", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=timeout)
+
+
+def test_command_input_errors_are_one_line(tmp_path):
+    for args, match in [((tmp_path / "nowhere", "--out", tmp_path / "o"), "no such folder or manifest"),
+                        ((tmp_path, "--out", tmp_path / "o", "--workers", "2", "--scheduler", "tcp://x:1"),
+                         "not allowed with"),
+                        ((tmp_path,), "--out")]:
+        proc = _attune("batch", *args)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("attune: error:"), proc.stderr
+        assert match in lines[0]
+
+
+@pytest.mark.slow
+def test_command_on_a_local_cluster_then_resumed(small_batch, tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    proc = _attune("batch", small_batch / "list.csv", "--out", out, "--workers", "1", "--report", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    done = json.loads(proc.stdout)
+    assert (done["recordings"], done["reviewed"], done["failed"], done["workers"]) == (5, 2, 3, 1)
+    assert sorted(e["file"] for e in done["errors"]) == ["bad/empty.wav", "bad/notes.wav", "bad/truncated.wav"]
+    assert "Table:" in proc.stderr and "Traceback" not in proc.stderr and "distributed" not in proc.stderr
+    rows = read_table(out / "table.parquet")
+    assert [r["speaker"] for r in rows if r["file"] == "stereo.wav"] == ["ana", "ben"]
+    assert "default-src 'none'" in (out / "overview.html").read_text()
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o700
+
+    again = _attune("batch", small_batch / "list.csv", "--out", out, "--workers", "1", "--quiet",
+                    "--json", tmp_path / "again.json")
+    assert again.returncode == 0 and again.stdout == "" and again.stderr == "", again.stderr
+    assert json.loads((tmp_path / "again.json").read_text())["reviewed"] == 0

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -81,9 +83,24 @@ def dask_client(*, scheduler: str | None = None, workers: int | None = None) -> 
         return
     if workers is not None and workers < 1:
         raise InputError(f"--workers takes a count of 1 or more, got {workers}")
-    with LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with _ctrl_c_for_us_alone():  # the worker processes inherit SIGINT ignored: Ctrl-C is the client's to handle
+        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+    with cluster, Client(cluster) as client:
         yield client
+
+
+@contextlib.contextmanager
+def _ctrl_c_for_us_alone() -> Iterator[None]:
+    """SIGINT ignored while child processes are started (they keep it ignored), then as it was."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def plan(jobs: Sequence[Job], index: BatchIndex, *, config: Config, out: Path
