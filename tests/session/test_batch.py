@@ -380,3 +380,53 @@ def test_command_on_a_local_cluster_then_resumed(small_batch, tmp_path):
                     "--json", tmp_path / "again.json")
     assert again.returncode == 0 and again.stdout == "" and again.stderr == "", again.stderr
     assert json.loads((tmp_path / "again.json").read_text())["reviewed"] == 0
+
+
+def test_docs_list_every_table_and_manifest_column():
+    from attunement.session.batch import MANIFEST_COLUMNS
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "batch.md").read_text()
+    for column in (*COLUMNS, *MANIFEST_COLUMNS):
+        assert f"| `{column}` |" in text, column
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_what_was_done_and_a_rerun_goes_on(recordings, tmp_path):
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    src = str(Path(__import__("attunement").__file__).resolve().parents[1])
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "attunement", "batch", recordings, "--out", out, "--workers", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)  # its own process group, as a terminal's Ctrl-C reaches it
+    try:
+        index, deadline = out / "index.jsonl", time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and not (
+                index.exists() and index.read_text().count("\n") >= 4):
+            time.sleep(0.02)
+        assert proc.poll() is None, "the batch ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    assert proc.returncode == 130, stderr
+    assert "attune: interrupted: kept" in stderr and "Traceback" not in stderr, stderr
+    entries = [json.loads(line) for line in index.read_text().splitlines()]
+    kept, reviewed = len(entries), sum(e["error"] is None for e in entries)
+    assert 4 <= kept < 13 and len(read_table(out / "table.parquet")) >= kept
+    with pytest.raises(ProcessLookupError):  # the local workers are gone with it
+        for _ in range(100):
+            os.killpg(proc.pid, 0)
+            time.sleep(0.1)
+
+    again = _attune("batch", recordings, "--out", out, "--workers", "1", "--quiet", "--json", "-")
+    done = json.loads(again.stdout)
+    assert (done["reviewed"] + done["skipped"] + done["failed"], done["interrupted"]) == (13, False)
+    assert done["reviewed"] == 10 - reviewed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import threading
 import time
@@ -147,8 +148,9 @@ def run_batch(jobs: Sequence[Job], out: str | Path, *, config: Config, client, r
     result.submitted = len(todo)
     if on_start is not None:
         on_start(result, len(todo))
+    run = secrets.token_hex(4)  # two batches on one scheduler never share a task
     futures = {client.submit(review_job, job, job_key=key, config=config, out=str(out), retries=retries,
-                             pure=False, key=f"attune-review-{i}-{key[:16]}"): (i, job, key)
+                             pure=False, key=f"attune-review-{run}-{i}"): (i, job, key)
                for i, job, key in todo}
     try:
         _collect(futures, known, index, result, on_result)
