@@ -12,7 +12,7 @@ import argparse
 from .. import __version__
 from ..config import MAX_SPEAKERS
 from ..errors import InputError
-from . import live, review, saved
+from . import batch, live, review, saved
 
 CAMERA_HELP = "camera index, /dev/video*, name, a video file to replay, or 'none' (default: the first camera)"
 MIC_HELP = ("microphone: PortAudio index or name, an audio/video file to replay, or 'none' "
@@ -66,6 +66,31 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-video", action="store_true", help="audio only: skip the generated video (faster)")
     _outputs(d)
     d.set_defaults(handler=review.demo)
+
+    b = sub.add_parser("batch", help="review many recordings (a folder or a CSV manifest) into one table, "
+                                     "on this machine or a Dask cluster; reruns skip what is done")
+    b.add_argument("input", help="a folder (searched recursively for media files) or a CSV manifest "
+                                 "(columns: docs/batch.md)")
+    b.add_argument("--out", metavar="DIR", required=True,
+                   help="where each recording's JSON, RTTM and report, the table and the index go")
+    engine = b.add_mutually_exclusive_group()
+    engine.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786 "
+                                                                "(default: a local cluster on this machine)")
+    engine.add_argument("--workers", metavar="N", type=int, help="worker processes of the local cluster "
+                                                                  "(default: one per core, as memory allows)")
+    b.add_argument("--retries", metavar="N", type=int, default=2,
+                   help="times a recording is tried again after an unexpected failure (default 2)")
+    b.add_argument("--channels-are-speakers", action="store_true", help="default for every recording: each "
+                                                                        "channel is one person's microphone")
+    _speakers(b, "default for every recording: how many people share the one microphone")
+    b.add_argument("--names", metavar="NAMES", help="default for every recording: comma-separated speaker names")
+    b.add_argument("--me", metavar="SPEAKER", help="default for every recording: the speaker id who is reviewed")
+    b.add_argument("--no-video", action="store_true", help="ignore video tracks (audio-only reviews)")
+    b.add_argument("--json", metavar="FILE", help="write what the batch did as JSON to FILE ('-': standard output)")
+    b.add_argument("--report", metavar="OUT.html", nargs="?", const="",
+                   help="write the overview page across recordings (default name: DIR/overview.html)")
+    b.add_argument("--quiet", action="store_true", help="no progress line and no summary")
+    b.set_defaults(handler=batch.batch)
 
     c = sub.add_parser("calibrate", help="record your neutral baseline: sit as usual and look into the lens")
     c.add_argument("video", help="a video file whose first seconds show you looking into the lens")
