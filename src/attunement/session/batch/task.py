@@ -81,6 +81,7 @@ def review_rows(job: Job, review: Review) -> list[dict[str, Any]]:
     per = review.turn_taking.to_json()["per_speaker"]
     cues = review_cues(review)
     on_camera = review.on_camera
+    words = review.language.to_json()["per_speaker"] if review.language is not None else {}
     rows = []
     for speaker in review.speakers or (None,):
         p = per.get(speaker, {})
@@ -103,9 +104,18 @@ def review_rows(job: Job, review: Review) -> list[dict[str, Any]]:
             "eye_contact_listening": cues["eye_contact_share_listening"] if mine else None,
             "nods_while_listening": cues["nods_while_listening"] if mine else None,
             "face_visible_share": cues["face_visible_share"] if mine else None,
+            **_language(words.get(speaker)),
             "notes": " | ".join(review.problems) or None,
         })
     return rows
+
+
+def _language(w: dict | None) -> dict[str, Any]:
+    """A speaker's language-cue columns (empty when nothing was transcribed)."""
+    w = w or {}
+    return {"open_questions": w.get("open_question"), "closed_questions": w.get("closed_question"),
+            "i_statements": w.get("i_statement"), "you_blame": w.get("you_blame"), "validations": w.get("validation"),
+            "reflections": w.get("reflection"), "fillers": w.get("fillers"), "words_per_minute": w.get("words_per_minute")}
 
 
 def error_row(job: Job, message: str) -> dict[str, Any]:
