@@ -49,10 +49,11 @@ class Settings:
     """The trained pipeline's settings (from DiarizationConfig's nn_* keys; units in defaults.toml)."""
 
     step_s: float = 2.5
-    cluster_threshold: float = 0.4
+    cluster_threshold: float = 0.5
     min_cluster_share: float = 0.05
     min_clean_s: float = 0.5
     trim_s: float = 0.0
+    embed_every: int = 4
     threads: int = 2
     embed_batch: int = 16
     min_speakers: int = 1
@@ -62,7 +63,7 @@ class Settings:
     def from_config(cls, config: DiarizationConfig) -> "Settings":
         return cls(step_s=config.nn_step_s, cluster_threshold=config.nn_cluster_threshold,
                    min_cluster_share=config.nn_min_cluster_share, min_clean_s=config.nn_min_clean_s,
-                   trim_s=config.nn_trim_s, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers)
+                   trim_s=config.nn_trim_s, embed_every=config.nn_embed_every, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers)
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,16 @@ class NeuralDiarizer:
         self._blocks.append(np.asarray(samples, dtype=np.float32).copy())
 
     def audio(self) -> np.ndarray:
-        """All audio fed so far, mono float32 [n]."""
+        """All audio fed so far, mono float32 [n] (joined in place: peak memory one copy plus one block)."""
         if len(self._blocks) > 1:
-            self._blocks = [np.concatenate(self._blocks)]
+            out = np.empty(sum(b.shape[0] for b in self._blocks), dtype=np.float32)
+            at = 0
+            self._blocks.reverse()
+            while self._blocks:
+                b = self._blocks.pop()
+                out[at:at + b.shape[0]] = b
+                at += b.shape[0]
+            self._blocks = [out]
         return self._blocks[0] if self._blocks else np.zeros(0, dtype=np.float32)
 
     def finish(self, activity: VoiceActivity | None, duration_s: float) -> list[Segment]:
@@ -157,29 +165,33 @@ def diarize_audio(x: np.ndarray, *, settings: Settings = Settings(), num_speaker
         return Diarization(np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int8), t0)
     segmenter, embedder = _Models.get(settings.threads, settings.embed_batch)
     seg = segmenter.segment(x, step_s=settings.step_s)
-    vectors, which, train = window_embeddings(x, seg, embedder, min_clean_s=settings.min_clean_s)
+    chosen = embedded_windows(seg.windows, settings.embed_every)
+    vectors, which, train = window_embeddings(x, seg, embedder, min_clean_s=settings.min_clean_s, windows=chosen)
     clusters = cluster_embeddings(vectors, which, train, seg.windows, settings=settings, num_speakers=num_speakers)
+    if chosen.size < seg.windows:
+        clusters = link_windows(seg, clusters, chosen)
     active, count = reconstruct(seg, clusters, max_count=num_speakers or settings.max_speakers)
     active = active[:, first_seen_order(active)]
     return Diarization(active, count, t0, settings.trim_s)
 
 
-def window_embeddings(x: np.ndarray, seg: sg.Segmentation, embedder: emb.Embedder, *,
-                      min_clean_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def window_embeddings(x: np.ndarray, seg: sg.Segmentation, embedder: emb.Embedder, *, min_clean_s: float,
+                      windows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Embeddings of each (window, local speaker) that talks: float32 [m, 256], which int64 [m, 2]
     (window, local speaker), train bool [m] (at least `min_clean_s` of speech alone: used for
-    clustering; the others are embedded from all their frames, overlap included, and only assigned)."""
-    n_total = int(seg.starts[-1]) + sg.WINDOW
-    padded = np.zeros(n_total, dtype=np.float32)
-    padded[: x.shape[0]] = x[:n_total]
-    feats = emb.fbank(padded)
+    clustering; the others are embedded from all their frames, overlap included, and only assigned).
+    Only the windows listed in `windows` (int64, default all) are embedded."""
+    feats = emb.fbank(x)
+    need = int(seg.starts[-1]) // emb.SHIFT + WINDOW_FBANK
+    if feats.shape[0] < need:  # the last window runs past the end: Kaldi frames of zeros there
+        feats = np.concatenate([feats, np.full((need - feats.shape[0], emb.N_MELS), np.log(emb.EPS), np.float32)])
     act = seg.activity > 0.5
     alone = act & (act.sum(axis=2, keepdims=True) == 1)
     min_clean = int(np.ceil(min_clean_s / sg.FRAME_STEP_S))
     # nearest seg frame of each fbank frame (pyannote interpolates the mask the same way)
     to_seg = np.minimum((np.arange(WINDOW_FBANK) * sg.FRAMES) // WINDOW_FBANK, sg.FRAMES - 1)
     rows, masks, train = [], [], []
-    for w in range(seg.windows):
+    for w in (range(seg.windows) if windows is None else windows):
         for k in range(sg.LOCAL_SPEAKERS):
             clean = int(alone[w, :, k].sum())
             if clean >= min_clean:
@@ -402,6 +414,66 @@ def _assign(sim, perms, k, out):
         for j in range(local):
             if np.isfinite(sim[i, j, 0]) and perms[best_p, j] < k:
                 out[i, j] = perms[best_p, j]
+
+
+def embedded_windows(windows: int, every: int) -> np.ndarray:
+    """Windows whose speakers are embedded: every `every`-th, and the last; int64 ascending."""
+    if every < 1:
+        raise InputError(f"embed_every = {every}: must be >= 1")
+    chosen = np.arange(0, windows, every, dtype=np.int64)
+    if chosen.size and chosen[-1] != windows - 1:
+        chosen = np.append(chosen, np.int64(windows - 1))
+    return chosen
+
+
+def link_windows(seg: sg.Segmentation, clusters: np.ndarray, embedded: np.ndarray) -> np.ndarray:
+    """Clusters of the local speakers of windows that were not embedded, from the embedded
+    windows overlapping them: a local speaker takes the cluster whose (embedded) local speakers
+    are active on the most of the same frames; one window's speakers get distinct clusters.
+
+    clusters : int64 [windows, 3] (rows of `embedded` filled); returns a filled copy.
+    """
+    k = int(clusters.max(initial=-1)) + 1
+    if k == 0:
+        return clusters
+    act = np.ascontiguousarray(seg.activity > 0.5)
+    is_emb = np.zeros(seg.windows, dtype=np.bool_)
+    is_emb[embedded] = True
+    votes = np.zeros((seg.windows, sg.LOCAL_SPEAKERS, k))
+    _link_votes(act, clusters, frame_offsets(seg.starts), is_emb, votes)
+    talks = act.any(axis=1)
+    sim = np.where(talks[:, :, None], votes, -np.inf)
+    linked = assign_window_speakers(sim)
+    out = clusters.copy()
+    out[~is_emb] = linked[~is_emb]
+    return out
+
+
+@kernel
+def _link_votes(act, clusters, offsets, is_emb, votes):
+    """votes[w, s, c] += frames where local speaker s of window w and an embedded window's local
+    speaker of cluster c are both active (only for windows w not embedded)."""
+    windows, frames, local = act.shape
+    for w in range(windows):
+        if is_emb[w]:
+            continue
+        for e in range(windows):
+            if not is_emb[e]:
+                continue
+            shift = offsets[w] - offsets[e]  # frame j of w is frame j + shift of e
+            if shift >= frames or shift <= -frames:
+                continue
+            for j in range(frames):
+                je = j + shift
+                if je < 0 or je >= frames:
+                    continue
+                for s in range(local):
+                    if not act[w, j, s]:
+                        continue
+                    for r in range(local):
+                        c = clusters[e, r]
+                        if c >= 0 and act[e, je, r]:
+                            votes[w, s, c] += 1.0
 
 
 def frame_offsets(starts: np.ndarray) -> np.ndarray:

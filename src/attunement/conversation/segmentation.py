@@ -55,9 +55,13 @@ def window_starts(n_samples: int, *, step: int) -> np.ndarray:
 
 
 class Segmenter:
-    """The segmentation model on `threads` onnxruntime threads, `batch` windows a run."""
+    """The segmentation model on `threads` onnxruntime threads, `batch` windows a run.
 
-    def __init__(self, *, threads: int = 2, batch: int = 16):
+    Memory: its first (SincNet) layer holds 80 filters x 160000 samples per window, about 50 MB
+    a window in float32, so batches stay small (4 windows: about 200 MB at the peak).
+    """
+
+    def __init__(self, *, threads: int = 2, batch: int = 4):
         from ..models import onnx_session
         self.session = onnx_session("segmentation", threads=threads)
         self.batch = batch

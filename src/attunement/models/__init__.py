@@ -222,4 +222,5 @@ def onnx_session(name: str, *, threads: int = 1):
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
+    opts.enable_cpu_mem_arena = False  # inputs vary in length: an arena keeps the largest of each
     return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
