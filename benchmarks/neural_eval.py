@@ -86,6 +86,11 @@ def _mono(path: Path) -> np.ndarray:
     return (audio.mean(axis=0) if audio.ndim == 2 else audio).astype(np.float32)
 
 
+def speech_source(tmp: Path, sentences=range(1, 7)) -> tuple[Path, list[Segment]]:
+    """The read sentences of speech/ laid end to end in tmp/speech.wav, and their truth (see _read_speech)."""
+    return _read_speech(data_dir() / "speech", tmp, sentences)
+
+
 def talks(seeds=(0, 1, 2)) -> list[Item]:
     """Assembled two-person one-microphone talks: from sample.wav's two speakers and from the
     two read-speech speakers of speech/ (their sentences laid end to end in a temporary file)."""
@@ -106,7 +111,7 @@ def talks(seeds=(0, 1, 2)) -> list[Item]:
     return out
 
 
-def _read_speech(folder: Path, tmp: Path) -> tuple[Path, list[Segment]]:
+def _read_speech(folder: Path, tmp: Path, sentences=range(1, 7)) -> tuple[Path, list[Segment]]:
     """The read sentences of speech/ laid end to end (0.5 s apart) with each one's voiced extent
     (frames within 35 dB of its loudest) as truth; plus, per sentence, a copy of its first 0.6 s
     of speech as a short clip for backchannels."""
@@ -114,7 +119,7 @@ def _read_speech(folder: Path, tmp: Path) -> tuple[Path, list[Segment]]:
     parts, segs, t = [], [], 0.0
     gap = np.zeros(8000, dtype=np.float32)
     for who in ("spk1", "spk2"):
-        for k in range(1, 7):
+        for k in sentences:
             x = _mono(folder / f"{who}_snt{k}.wav")
             level = 10 * np.log10(np.maximum(np.convolve(x ** 2, np.ones(400) / 400, "same"), 1e-12))
             voiced = np.flatnonzero(level > level.max() - 35)

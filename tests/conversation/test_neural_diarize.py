@@ -240,3 +240,23 @@ def test_window_starts_reach_the_end():
     assert sg.window_starts(100, step=40000).tolist() == [0]
     starts = sg.window_starts(16000 * 27, step=40000)
     assert starts[0] == 0 and starts[-1] + sg.WINDOW >= 16000 * 27 and starts[-2] + sg.WINDOW < 16000 * 27
+
+
+def test_batches_keep_padded_frames_within_budget():
+    lengths = np.array([50, 60, 300, 900, 998, 998, 998, 998, 998])
+    groups = nd._batches(lengths, np.arange(lengths.size))
+    assert np.concatenate(groups).tolist() == list(range(lengths.size))
+    for g in groups:
+        assert len(g) == 1 or len(g) * lengths[g].max() <= nd.BATCH_FRAMES
+
+
+def test_heard_share_compares_the_model_with_the_detector():
+    from attunement.records import VoiceActivity
+    count = np.zeros(600, np.int8)
+    count[:300] = 1  # the model hears the first ~5 s
+    result = nd.Diarization(np.zeros((600, 1), bool), count)
+    speech = np.zeros((1, 1000), bool)
+    speech[0, :800] = True  # the detector: 0-8 s
+    share = nd.heard_share(result, VoiceActivity(speech, np.zeros((1, 1000), np.float32), 0.01))
+    assert abs(share - 5.1 / 8) < 0.02
+    assert nd.heard_share(result, VoiceActivity(np.zeros((1, 10), bool), np.zeros((1, 10), np.float32), 0.01)) == 1.0

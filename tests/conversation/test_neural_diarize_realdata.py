@@ -64,3 +64,17 @@ def test_the_forced_count_is_exact_on_real_speech(sample, k):
     x, _ = sample
     _, hyp = diarize(x, num_speakers=k)
     assert {s.speaker for s in hyp} == {f"speaker{i + 1}" for i in range(k)}
+
+
+def test_where_the_model_hears_too_little_the_model_free_diarizer_answers(shared_data):
+    """trn01's reference speech lies at the noise floor: the model hears none of what the VAD finds."""
+    from attunement.perception.vad import detect_speech
+    audio, _ = read_audio(shared_data / "conversations" / "ami" / "trn01.wav", rate=16000)
+    x = (audio.mean(axis=0) if audio.ndim == 2 else audio).astype(np.float32)
+    config = default_config()
+    d = NeuralDiarizer(config=config.diarization)
+    d.feed(AudioBlock(x[None], 0.0, 16000))
+    segments = d.finish(detect_speech(x, 16000, config=config.vad), x.size / 16000)
+    assert d.used == "mfcc" and segments
+    _, hyp = diarize(np.asarray(x))  # no activity given: the model's answer, which is silence here
+    assert hyp == []

@@ -42,6 +42,9 @@ HOP_S = sg.FRAME_STEP_S
 WINDOW_FBANK = emb.frame_count(sg.WINDOW)
 #: shortest input given to the embedding model (frames): its pooling needs a few frames after 8x downsampling
 MIN_EMBED_FRAMES = 50
+#: padded frames per embedding batch (4 full windows: about 160 MB of activations at the peak) and most inputs
+BATCH_FRAMES = 4000
+MAX_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class Settings:
     trim_s: float = 0.0
     embed_every: int = 4
     threads: int = 2
-    embed_batch: int = 16
+    embed_batch: int = 32  # most inputs per model run; batches are sized by BATCH_FRAMES
     min_speakers: int = 1
     max_speakers: int = 6
 
@@ -100,10 +103,14 @@ class _Models:
 class NeuralDiarizer:
     """Mono speaker diarization with the trained models; the interface of `diarize.Diarizer`.
 
-    `feed` keeps the audio itself (mono float32 at 16 kHz: 64 kB a second, 230 MB an hour);
-    `finish` runs the pipeline. `num_speakers` forces the count (1-20; clusters beyond
-    max_speakers only when forced). The VoiceActivity given to `finish` is not used: the
-    segmentation model decides where speech is (`speech_activity` gives it as a VoiceActivity).
+    `feed` keeps the audio itself (mono float32 at 16 kHz: 64 kB a second, 230 MB an hour) and
+    the model-free Diarizer's MFCC frames (27 MB an hour); `finish` runs the pipeline.
+    `num_speakers` forces the count (1-20; clusters beyond max_speakers only when forced).
+    The segmentation model decides where speech is (`speech_activity` gives it as a
+    VoiceActivity); the VoiceActivity given to `finish` (may be None) is only compared with it:
+    where the model hears under `nn_min_heard` of the detector's speech (speech at the noise
+    floor, which it was not trained to hear) the model-free Diarizer's result is returned
+    instead, and `used` says "mfcc" (else "neural").
     """
 
     def __init__(self, *, config: DiarizationConfig, num_speakers: int | None = None):
@@ -115,6 +122,11 @@ class NeuralDiarizer:
         self._blocks: list[np.ndarray] = []
         self._t0: float | None = None
         self.result: Diarization | None = None
+        self.used = ""
+        self._fallback = None
+        if config.nn_min_heard > 0:
+            from .diarize import Diarizer
+            self._fallback = Diarizer(config=config, num_speakers=num_speakers)
 
     def feed(self, block: AudioBlock) -> None:
         """Take the next block (float32 [channels, n] at 16 kHz; channels averaged: one microphone)."""
@@ -124,6 +136,8 @@ class NeuralDiarizer:
             self._t0 = float(block.t0)
         samples = block.samples[0] if block.channels == 1 else block.samples.mean(axis=0)
         self._blocks.append(np.asarray(samples, dtype=np.float32).copy())
+        if self._fallback is not None:
+            self._fallback.feed(AudioBlock(self._blocks[-1][None], block.t0, block.rate))
 
     def audio(self) -> np.ndarray:
         """All audio fed so far, mono float32 [n] (joined in place: peak memory one copy plus one block)."""
@@ -143,6 +157,14 @@ class NeuralDiarizer:
         t0 = self._t0 if self._t0 is not None else 0.0
         self.result = diarize_audio(self.audio(), settings=self.settings, num_speakers=self.num_speakers, t0=t0)
         end = duration_s if duration_s > 0 else None
+        if activity is not None and self._fallback is not None:
+            heard = heard_share(self.result, activity)
+            if heard < self.config.nn_min_heard:
+                log.warning("the speech model hears %.0f %% of the detected speech (quiet or far voices); "
+                            "telling voices apart without it", 100 * heard)
+                self.used = "mfcc"
+                return self._fallback.finish(activity, duration_s)
+        self.used = "neural"
         return self.result.segments(end_s=end)
 
     def speech_activity(self) -> VoiceActivity:
@@ -205,8 +227,7 @@ def window_embeddings(x: np.ndarray, seg: sg.Segmentation, embedder: emb.Embedde
     picks = [np.flatnonzero(m[to_seg]) for m in masks]
     order = np.argsort([p.size for p in picks], kind="stable")
     firsts = seg.starts // emb.SHIFT
-    for a in range(0, order.size, embedder.batch):
-        idx = order[a:a + embedder.batch]
+    for idx in _batches(np.array([max(picks[i].size, MIN_EMBED_FRAMES) for i in order]), order):
         longest = max(max(picks[i].size for i in idx), MIN_EMBED_FRAMES)
         f = np.zeros((idx.size, longest, emb.N_MELS), dtype=np.float32)
         wts = np.zeros((idx.size, longest), dtype=np.float32)
@@ -416,6 +437,20 @@ def _assign(sim, perms, k, out):
                 out[i, j] = perms[best_p, j]
 
 
+def _batches(lengths: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
+    """Consecutive groups of `order` (sorted by ascending `lengths`, frames) whose padded size,
+    count x longest, stays within BATCH_FRAMES (at most MAX_BATCH inputs): the model's memory
+    grows with it (ResNet34's first stage holds 32 x 80 floats per frame per layer)."""
+    out, a = [], 0
+    while a < order.size:
+        b = a + 1
+        while b < order.size and b - a < MAX_BATCH and (b + 1 - a) * lengths[b] <= BATCH_FRAMES:
+            b += 1
+        out.append(order[a:b])
+        a = b
+    return out
+
+
 def embedded_windows(windows: int, every: int) -> np.ndarray:
     """Windows whose speakers are embedded: every `every`-th, and the last; int64 ascending."""
     if every < 1:
@@ -566,6 +601,22 @@ def active_to_segments(active: np.ndarray, *, t0: float = 0.0, end_s: float | No
             if end > start:
                 out.append(Segment(float(start), float(end), f"speaker{c + 1}"))
     return sorted(out)
+
+
+def heard_share(result: Diarization, activity: VoiceActivity) -> float:
+    """Share of `activity`'s speech frames (channel 0) where the model hears someone (1.0 if no speech)."""
+    vad = activity.speech[0]
+    if vad.sum() == 0:
+        return 1.0
+    if result.count.size == 0:
+        return 0.0
+    t = activity.t0 + (np.arange(activity.frames) + 0.5) * activity.hop_s
+    offset = result.t0 + sg.FRAME_DURATION_S / 2 - HOP_S / 2
+    k = np.floor((t - offset) / HOP_S).astype(np.int64)
+    inside = (k >= 0) & (k < result.count.size)
+    heard = np.zeros(vad.size, dtype=np.bool_)
+    heard[inside] = result.count[k[inside]] > 0
+    return float((heard & vad).sum() / vad.sum())
 
 
 def speech_activity(result: Diarization, x: np.ndarray | None = None) -> VoiceActivity:

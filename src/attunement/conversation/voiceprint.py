@@ -70,7 +70,7 @@ class VoiceProfile:
 
 def _embedder(threads: int):
     from .neural_diarize import _Models
-    return _Models.get(threads, 16)
+    return _Models.get(threads, 32)
 
 
 def voice_embedding(x: np.ndarray, spans: Sequence[tuple[float, float]], *, threads: int = 2) -> tuple[np.ndarray, float]:
