@@ -30,10 +30,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from neural_eval import ROOT, data_dir, recordings, run, score, speech_source, talks  # noqa: E402
+from neural_eval import ROOT, data_dir, recordings, run, score, speech_source, talks
 
-from attunement.config import default_config  # noqa: E402
-from attunement.records import AudioBlock, Segment  # noqa: E402
+from attunement.config import default_config
+from attunement.records import AudioBlock, Segment
 
 CHILD = r"""
 import json, sys, time
@@ -148,7 +148,11 @@ def part_enroll() -> None:
     solo stretches (the same recording the talks are cut from: a same-source check)."""
     from attunement.conversation import voiceprint as vp
     from attunement.conversation.rttm import parse_rttm
-    from attunement.sources.assemble import ASSEMBLED_SCRIPT, assemble_conversation, single_speaker_stretches
+    from attunement.sources.assemble import (
+        ASSEMBLED_SCRIPT,
+        assemble_conversation,
+        single_speaker_stretches,
+    )
     from attunement.sources.media import read_audio
     d = data_dir()
     rows = []
@@ -181,8 +185,8 @@ def part_enroll() -> None:
                 for who, prof in profs.items():
                     labelled = vp.label_me(hyp, y, prof)
                     _, scores = vp.match_me(hyp, y, prof)
-                    mine = _share(talk.segments, labelled, lambda s: s.speaker == who)
-                    others = _share(talk.segments, labelled, lambda s: s.speaker != who)
+                    mine = _share(talk.segments, labelled, lambda s, who=who: s.speaker == who)
+                    others = _share(talk.segments, labelled, lambda s, who=who: s.speaker != who)
                     rows.append([label, str(seed), who, f"{mine:.3f}", f"{others:.3f}",
                                  " / ".join(f"{v:.2f}" for v in sorted(scores.values(), reverse=True))])
     table(["talks from", "seed", "enrolled", "enrolled voice's speech labelled me", "others' speech labelled me",

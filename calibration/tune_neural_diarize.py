@@ -18,9 +18,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from neural_eval import recordings, score, talks  # noqa: E402
+from neural_eval import recordings, score, talks
 
-from attunement.conversation import neural_diarize as nd  # noqa: E402
+from attunement.conversation import neural_diarize as nd
+
+FORMAT = ("tune {:.3f} step {:.1f} every {} th {:.2f} share {:.2f} trim {:.2f} | AMI {:.3f} sample {:.3f} "
+          "dev00 {:.3f} dev01 {:.3f} | talks DER {:.3f} share max {:.1f} int F1 min {:.2f} | count ok {}/11")
 
 
 def held_out(name: str) -> bool:
@@ -53,7 +56,7 @@ def main() -> None:
                 cl = nd.cluster_embeddings(v, which, train, seg.windows, settings=st)
                 if chosen.size < seg.windows:
                     cl = nd.link_windows(seg, cl, chosen)
-                active, count = nd.reconstruct(seg, cl)
+                active, _ = nd.reconstruct(seg, cl)
                 hyp = nd.active_to_segments(active[:, nd.first_seen_order(active)], end_s=it.audio.size / 16000,
                                             trim_s=trim)
                 res[it.name] = score(it, hyp)
@@ -64,8 +67,7 @@ def main() -> None:
             rows.append((float(np.mean(tune)), step, most, th, share, trim, float(np.mean(ami)), res["sample"]["der"],
                          res["dev00"]["der"], res["dev01"]["der"], float(np.mean([r["der"] for r in tk])),
                          max(r["share_pts"] for r in tk), min(r["int_f1"] for r in tk), count_ok))
-            print("tune %.3f step %.1f every %d th %.2f share %.2f trim %.2f | AMI %.3f sample %.3f dev00 %.3f dev01 %.3f | talks DER %.3f "
-                  "share max %.1f int F1 min %.2f | count ok %d/11" % rows[-1], flush=True)
+            print(FORMAT.format(*rows[-1]), flush=True)
     best = min(rows)
     print("best on the tuning set:", best)
 

@@ -137,7 +137,7 @@ def assign_reference(sim):
         talking = [j for j in range(local) if np.isfinite(sim[i, j, 0])]
         best, best_map = -np.inf, {}
         for perm in itertools.permutations(list(range(k)) + [-1] * len(talking), len(talking)):
-            if len(set(c for c in perm if c >= 0)) != sum(c >= 0 for c in perm):
+            if len({c for c in perm if c >= 0}) != sum(c >= 0 for c in perm):
                 continue
             score = sum(sim[i, j, c] if c >= 0 else -1e6 for j, c in zip(talking, perm))
             if score > best + 1e-12:

@@ -7,12 +7,12 @@ import pytest
 
 pytest.importorskip("moonshine_voice", reason="moonshine-voice==0.1.0 not installed")
 
-from attunement.config import default_config  # noqa: E402
-from attunement.conversation.der import diarization_error  # noqa: E402
-from attunement.conversation.neural_diarize import NeuralDiarizer  # noqa: E402
-from attunement.conversation.rttm import parse_rttm  # noqa: E402
-from attunement.records import AudioBlock  # noqa: E402
-from attunement.sources.media import read_audio  # noqa: E402
+from attunement.config import default_config
+from attunement.conversation.der import diarization_error
+from attunement.conversation.neural_diarize import NeuralDiarizer
+from attunement.conversation.rttm import parse_rttm
+from attunement.records import AudioBlock
+from attunement.sources.media import read_audio
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

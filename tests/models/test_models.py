@@ -10,8 +10,8 @@ import pytest
 pytest.importorskip("moonshine_voice", reason="moonshine-voice==0.1.0 not installed")
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
 
-from attunement import models  # noqa: E402
-from attunement.errors import InputError  # noqa: E402
+from attunement import models
+from attunement.errors import InputError
 
 
 @pytest.fixture

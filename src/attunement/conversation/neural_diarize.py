@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from itertools import permutations
+from typing import ClassVar
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class Settings:
     max_speakers: int = 6
 
     @classmethod
-    def from_config(cls, config: DiarizationConfig) -> "Settings":
+    def from_config(cls, config: DiarizationConfig) -> Settings:
         return cls(step_s=config.nn_step_s, cluster_threshold=config.nn_cluster_threshold,
                    min_cluster_share=config.nn_min_cluster_share, min_clean_s=config.nn_min_clean_s,
                    trim_s=config.nn_trim_s, embed_every=config.nn_embed_every, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers)
@@ -87,7 +88,7 @@ class Diarization:
 class _Models:
     """Both models, opened once per process and settings (sessions are reusable and thread-safe)."""
 
-    cache: dict[tuple[int, int], tuple[sg.Segmenter, emb.Embedder]] = {}
+    cache: ClassVar[dict[tuple[int, int], tuple[sg.Segmenter, emb.Embedder]]] = {}
 
     @classmethod
     def get(cls, threads: int, batch: int) -> tuple[sg.Segmenter, emb.Embedder]:
@@ -562,8 +563,7 @@ def _top_speakers(score, total, cover, max_count, count, active):
         if cover[g] == 0:
             continue
         c = int(np.floor(total[g] / cover[g] + 0.5))
-        if c > max_count:
-            c = max_count
+        c = min(c, max_count)
         taken = 0
         for _ in range(c):
             best = -1

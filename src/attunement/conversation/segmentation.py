@@ -71,7 +71,7 @@ class Segmenter:
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 1:
             raise InputError(f"segmentation needs mono samples [n]; got shape {x.shape}")
-        step = int(round(step_s * RATE))
+        step = round(step_s * RATE)
         starts = window_starts(x.shape[0], step=step)
         out = np.empty((starts.shape[0], FRAMES, LOCAL_SPEAKERS), dtype=np.float32)
         buf = np.zeros((self.batch, 1, WINDOW), dtype=np.float32)

@@ -54,7 +54,7 @@ class VoiceProfile:
                 "speech_s": round(self.speech_s, 3)}
 
     @classmethod
-    def from_json(cls, data: dict, *, source: str = "<profile>") -> "VoiceProfile":
+    def from_json(cls, data: dict, *, source: str = "<profile>") -> VoiceProfile:
         try:
             if data["version"] != VERSION:
                 raise InputError(f"{source}: voice profile version {data['version']}, expected {VERSION}; enroll again")
