@@ -140,8 +140,8 @@ def run(kind: str, audio: np.ndarray, *, num_speakers: int | None = None, config
     d = cls(config=config.diarization, num_speakers=num_speakers)
     for a in range(0, audio.size, 32000):
         d.feed(AudioBlock(audio[None, a:a + 32000], a / 16000, 16000))
-    activity = detect_speech(audio, 16000, config=config.vad) if kind == "mfcc" else None
-    return d.finish(activity, audio.size / 16000)
+    # the neural diarizer only compares the VAD's speech with its own (nn_min_heard), as the runners will
+    return d.finish(detect_speech(audio, 16000, config=config.vad), audio.size / 16000)
 
 
 def score(item: Item, hyp: list[Segment]) -> dict:
