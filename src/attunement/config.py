@@ -124,7 +124,7 @@ class DiarizationConfig:
     nn_min_clean_s: float = 0.5
     nn_trim_s: float = 0.0
     nn_embed_every: int = 4
-    nn_min_heard: float = 0.5
+    nn_min_heard: float = 0.3
     nn_threads: int = 2
 
     def __post_init__(self) -> None:
