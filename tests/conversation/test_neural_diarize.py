@@ -260,3 +260,18 @@ def test_heard_share_compares_the_model_with_the_detector():
     share = nd.heard_share(result, VoiceActivity(speech, np.zeros((1, 1000), np.float32), 0.01))
     assert abs(share - 5.1 / 8) < 0.02
     assert nd.heard_share(result, VoiceActivity(np.zeros((1, 10), bool), np.zeros((1, 10), np.float32), 0.01)) == 1.0
+
+
+def test_fed_audio_comes_back_whole_in_any_block_sizes(rng, monkeypatch):
+    from attunement.config import default_config
+    from attunement.records import AudioBlock
+    monkeypatch.setattr(nd, "CHUNK", 1000)
+    x = rng.standard_normal(5321).astype(np.float32)
+    d = nd.NeuralDiarizer(config=default_config().diarization.__class__(
+        **{**default_config().diarization.__dict__, "nn_min_heard": 0.0}))
+    at = 0
+    for n in (1, 999, 1000, 7, 2500, 814):
+        d.feed(AudioBlock(np.stack([x[at:at + n], x[at:at + n]]), at / 16000, 16000))
+        at += n
+    np.testing.assert_array_equal(d.audio(), x)
+    np.testing.assert_array_equal(d.audio(), x)  # joined once, kept

@@ -37,6 +37,8 @@ from . import segmentation as sg
 
 log = logging.getLogger(__name__)
 
+#: Audio is kept in chunks of this many samples (60 s) while it streams in.
+CHUNK = 960000
 #: Output frame grid: the segmentation model's frames.
 HOP_S = sg.FRAME_STEP_S
 #: fbank frames per 10 s window (Kaldi snip_edges: 1 + (160000 - 400) // 160)
@@ -121,6 +123,7 @@ class NeuralDiarizer:
         self.num_speakers = num_speakers
         self.settings = Settings.from_config(config)
         self._blocks: list[np.ndarray] = []
+        self._fill = 0
         self._t0: float | None = None
         self.result: Diarization | None = None
         self.used = ""
@@ -135,23 +138,41 @@ class NeuralDiarizer:
             raise InputError(f"diarization needs 16000 Hz audio; block at t0={block.t0:.3f} s is {block.rate} Hz")
         if self._t0 is None:
             self._t0 = float(block.t0)
-        samples = block.samples[0] if block.channels == 1 else block.samples.mean(axis=0)
-        self._blocks.append(np.asarray(samples, dtype=np.float32).copy())
+        samples = np.asarray(block.samples[0] if block.channels == 1 else block.samples.mean(axis=0),
+                             dtype=np.float32)
+        self._append(samples)
         if self._fallback is not None:
-            self._fallback.feed(AudioBlock(self._blocks[-1][None], block.t0, block.rate))
+            self._fallback.feed(AudioBlock(samples[None], block.t0, block.rate))
+
+    def _append(self, samples: np.ndarray) -> None:
+        # into chunks of CHUNK samples (4 MB: allocated and freed outside the small-object heap,
+        # so joining them in audio() frees each as it is copied and the peak stays one copy)
+        at = 0
+        while at < samples.shape[0]:
+            if not self._blocks or self._fill == self._blocks[-1].shape[0]:
+                self._blocks.append(np.empty(CHUNK, dtype=np.float32))
+                self._fill = 0
+            n = min(samples.shape[0] - at, CHUNK - self._fill)
+            self._blocks[-1][self._fill:self._fill + n] = samples[at:at + n]
+            self._fill += n
+            at += n
 
     def audio(self) -> np.ndarray:
-        """All audio fed so far, mono float32 [n] (joined in place: peak memory one copy plus one block)."""
-        if len(self._blocks) > 1:
-            out = np.empty(sum(b.shape[0] for b in self._blocks), dtype=np.float32)
+        """All audio fed so far, mono float32 [n] (joined once: peak memory one copy plus one chunk)."""
+        if not self._blocks:
+            return np.zeros(0, dtype=np.float32)
+        n = (len(self._blocks) - 1) * CHUNK + self._fill
+        if len(self._blocks) > 1 or n != self._blocks[0].shape[0]:
+            out = np.empty(n, dtype=np.float32)
             at = 0
             self._blocks.reverse()
             while self._blocks:
                 b = self._blocks.pop()
-                out[at:at + b.shape[0]] = b
-                at += b.shape[0]
-            self._blocks = [out]
-        return self._blocks[0] if self._blocks else np.zeros(0, dtype=np.float32)
+                take = min(b.shape[0], n - at)
+                out[at:at + take] = b[:take]
+                at += take
+            self._blocks, self._fill = [out], n
+        return self._blocks[0]
 
     def finish(self, activity: VoiceActivity | None, duration_s: float) -> list[Segment]:
         """Speaker segments, sorted; ids speaker1.. by first appearance; overlapping where voices overlap."""
