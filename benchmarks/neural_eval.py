@@ -86,6 +86,11 @@ def _mono(path: Path) -> np.ndarray:
     return (audio.mean(axis=0) if audio.ndim == 2 else audio).astype(np.float32)
 
 
+def speech_source(tmp: Path, sentences=range(1, 7)) -> tuple[Path, list[Segment]]:
+    """The read sentences of speech/ laid end to end in tmp/speech.wav, and their truth (see _read_speech)."""
+    return _read_speech(data_dir() / "speech", tmp, sentences)
+
+
 def talks(seeds=(0, 1, 2)) -> list[Item]:
     """Assembled two-person one-microphone talks: from sample.wav's two speakers and from the
     two read-speech speakers of speech/ (their sentences laid end to end in a temporary file)."""
@@ -106,7 +111,7 @@ def talks(seeds=(0, 1, 2)) -> list[Item]:
     return out
 
 
-def _read_speech(folder: Path, tmp: Path) -> tuple[Path, list[Segment]]:
+def _read_speech(folder: Path, tmp: Path, sentences=range(1, 7)) -> tuple[Path, list[Segment]]:
     """The read sentences of speech/ laid end to end (0.5 s apart) with each one's voiced extent
     (frames within 35 dB of its loudest) as truth; plus, per sentence, a copy of its first 0.6 s
     of speech as a short clip for backchannels."""
@@ -114,7 +119,7 @@ def _read_speech(folder: Path, tmp: Path) -> tuple[Path, list[Segment]]:
     parts, segs, t = [], [], 0.0
     gap = np.zeros(8000, dtype=np.float32)
     for who in ("spk1", "spk2"):
-        for k in range(1, 7):
+        for k in sentences:
             x = _mono(folder / f"{who}_snt{k}.wav")
             level = 10 * np.log10(np.maximum(np.convolve(x ** 2, np.ones(400) / 400, "same"), 1e-12))
             voiced = np.flatnonzero(level > level.max() - 35)
@@ -135,8 +140,8 @@ def run(kind: str, audio: np.ndarray, *, num_speakers: int | None = None, config
     d = cls(config=config.diarization, num_speakers=num_speakers)
     for a in range(0, audio.size, 32000):
         d.feed(AudioBlock(audio[None, a:a + 32000], a / 16000, 16000))
-    activity = detect_speech(audio, 16000, config=config.vad) if kind == "mfcc" else None
-    return d.finish(activity, audio.size / 16000)
+    # the neural diarizer only compares the VAD's speech with its own (nn_min_heard), as the runners will
+    return d.finish(detect_speech(audio, 16000, config=config.vad), audio.size / 16000)
 
 
 def score(item: Item, hyp: list[Segment]) -> dict:

@@ -18,9 +18,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from neural_eval import recordings, score, talks  # noqa: E402
+from neural_eval import recordings, score, talks
 
-from attunement.conversation import neural_diarize as nd  # noqa: E402
+from attunement.conversation import neural_diarize as nd
+
+FORMAT = ("tune {:.3f} step {:.1f} every {} th {:.2f} share {:.2f} trim {:.2f} | AMI {:.3f} sample {:.3f} "
+          "dev00 {:.3f} dev01 {:.3f} | talks DER {:.3f} share max {:.1f} int F1 min {:.2f} | count ok {}/11")
 
 
 def held_out(name: str) -> bool:
@@ -33,23 +36,27 @@ def main() -> None:
     ap.add_argument("--thresholds", default="0.3,0.35,0.4,0.45,0.5")
     ap.add_argument("--shares", default="0.05,0.1,0.15,0.2")
     ap.add_argument("--trims", default="0,0.03,0.05,0.07")
+    ap.add_argument("--every", default="1,2", help="nn_embed_every values")
     args = ap.parse_args()
     items = recordings() + talks()
     segm, embd = nd._Models.get(2, 16)
     rows = []
-    for step in map(float, args.steps.split(",")):
+    for step, most in itertools.product(map(float, args.steps.split(",")), map(int, args.every.split(","))):
         cache = {}
         for it in items:
             seg = segm.segment(it.audio, step_s=step)
-            cache[it.name] = (seg, *nd.window_embeddings(it.audio, seg, embd, min_clean_s=0.5))
+            chosen = nd.embedded_windows(seg.windows, most)
+            cache[it.name] = (seg, chosen, *nd.window_embeddings(it.audio, seg, embd, min_clean_s=0.5, windows=chosen))
         for th, share, trim in itertools.product(map(float, args.thresholds.split(",")),
                                                  map(float, args.shares.split(",")), map(float, args.trims.split(","))):
             st = nd.Settings(step_s=step, cluster_threshold=th, min_cluster_share=share, trim_s=trim)
             res = {}
             for it in items:
-                seg, v, which, train = cache[it.name]
+                seg, chosen, v, which, train = cache[it.name]
                 cl = nd.cluster_embeddings(v, which, train, seg.windows, settings=st)
-                active, count = nd.reconstruct(seg, cl)
+                if chosen.size < seg.windows:
+                    cl = nd.link_windows(seg, cl, chosen)
+                active, _ = nd.reconstruct(seg, cl)
                 hyp = nd.active_to_segments(active[:, nd.first_seen_order(active)], end_s=it.audio.size / 16000,
                                             trim_s=trim)
                 res[it.name] = score(it, hyp)
@@ -57,11 +64,10 @@ def main() -> None:
             ami = [r["der"] for k, r in res.items() if k.startswith(("trn", "dev"))]
             tk = [r for k, r in res.items() if k.startswith("talk")]
             count_ok = sum(abs(r["hyp_n"] - r["ref_n"]) <= 1 for k, r in res.items() if k.startswith(("trn", "dev")))
-            rows.append((float(np.mean(tune)), step, th, share, trim, float(np.mean(ami)), res["sample"]["der"],
+            rows.append((float(np.mean(tune)), step, most, th, share, trim, float(np.mean(ami)), res["sample"]["der"],
                          res["dev00"]["der"], res["dev01"]["der"], float(np.mean([r["der"] for r in tk])),
                          max(r["share_pts"] for r in tk), min(r["int_f1"] for r in tk), count_ok))
-            print("tune %.3f step %.1f th %.2f share %.2f trim %.2f | AMI %.3f sample %.3f dev00 %.3f dev01 %.3f | talks DER %.3f "
-                  "share max %.1f int F1 min %.2f | count ok %d/11" % rows[-1], flush=True)
+            print(FORMAT.format(*rows[-1]), flush=True)
     best = min(rows)
     print("best on the tuning set:", best)
 

@@ -123,10 +123,12 @@ class DiarizationConfig:
     embeddings: str = "mfcc"
     # the trained pipeline (conversation/neural_diarize.py)
     nn_step_s: float = 2.5
-    nn_cluster_threshold: float = 0.4
+    nn_cluster_threshold: float = 0.5
     nn_min_cluster_share: float = 0.05
     nn_min_clean_s: float = 0.5
     nn_trim_s: float = 0.0
+    nn_embed_every: int = 4
+    nn_min_heard: float = 0.3
     nn_threads: int = 2
 
     def __post_init__(self) -> None:
@@ -152,6 +154,10 @@ class DiarizationConfig:
         if not 1 <= self.nn_threads <= 64 or not 0 <= self.nn_min_cluster_share < 1:
             raise ConfigError(f"[diarization] nn_threads = {self.nn_threads} must lie in [1, 64] and "
                               f"nn_min_cluster_share = {self.nn_min_cluster_share} in [0, 1)")
+        if not 1 <= self.nn_embed_every <= 8:
+            raise ConfigError(f"[diarization] nn_embed_every = {self.nn_embed_every}: must lie in [1, 8]")
+        if not 0 <= self.nn_min_heard <= 1:
+            raise ConfigError(f"[diarization] nn_min_heard = {self.nn_min_heard}: must lie in [0, 1]")
         if not 0 <= self.nn_trim_s <= 0.5:
             raise ConfigError(f"[diarization] nn_trim_s = {self.nn_trim_s}: must lie in [0, 0.5] s")
         if not 0 <= self.nn_min_clean_s <= 10:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from itertools import permutations
+from typing import ClassVar
 
 import numpy as np
 
@@ -36,12 +37,17 @@ from . import segmentation as sg
 
 log = logging.getLogger(__name__)
 
+#: Audio is kept in chunks of this many samples (60 s) while it streams in.
+CHUNK = 960000
 #: Output frame grid: the segmentation model's frames.
 HOP_S = sg.FRAME_STEP_S
 #: fbank frames per 10 s window (Kaldi snip_edges: 1 + (160000 - 400) // 160)
 WINDOW_FBANK = emb.frame_count(sg.WINDOW)
 #: shortest input given to the embedding model (frames): its pooling needs a few frames after 8x downsampling
 MIN_EMBED_FRAMES = 50
+#: padded frames per embedding batch (4 full windows: about 160 MB of activations at the peak) and most inputs
+BATCH_FRAMES = 4000
+MAX_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -49,20 +55,21 @@ class Settings:
     """The trained pipeline's settings (from DiarizationConfig's nn_* keys; units in defaults.toml)."""
 
     step_s: float = 2.5
-    cluster_threshold: float = 0.4
+    cluster_threshold: float = 0.5
     min_cluster_share: float = 0.05
     min_clean_s: float = 0.5
     trim_s: float = 0.0
+    embed_every: int = 4
     threads: int = 2
-    embed_batch: int = 16
+    embed_batch: int = 32  # most inputs per model run; batches are sized by BATCH_FRAMES
     min_speakers: int = 1
     max_speakers: int = 6
 
     @classmethod
-    def from_config(cls, config: DiarizationConfig) -> "Settings":
+    def from_config(cls, config: DiarizationConfig) -> Settings:
         return cls(step_s=config.nn_step_s, cluster_threshold=config.nn_cluster_threshold,
                    min_cluster_share=config.nn_min_cluster_share, min_clean_s=config.nn_min_clean_s,
-                   trim_s=config.nn_trim_s, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers)
+                   trim_s=config.nn_trim_s, embed_every=config.nn_embed_every, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers)
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,7 @@ class Diarization:
 class _Models:
     """Both models, opened once per process and settings (sessions are reusable and thread-safe)."""
 
-    cache: dict[tuple[int, int], tuple[sg.Segmenter, emb.Embedder]] = {}
+    cache: ClassVar[dict[tuple[int, int], tuple[sg.Segmenter, emb.Embedder]]] = {}
 
     @classmethod
     def get(cls, threads: int, batch: int) -> tuple[sg.Segmenter, emb.Embedder]:
@@ -99,10 +106,14 @@ class _Models:
 class NeuralDiarizer:
     """Mono speaker diarization with the trained models; the interface of `diarize.Diarizer`.
 
-    `feed` keeps the audio itself (mono float32 at 16 kHz: 64 kB a second, 230 MB an hour);
-    `finish` runs the pipeline. `num_speakers` forces the count (1-20; clusters beyond
-    max_speakers only when forced). The VoiceActivity given to `finish` is not used: the
-    segmentation model decides where speech is (`speech_activity` gives it as a VoiceActivity).
+    `feed` keeps the audio itself (mono float32 at 16 kHz: 64 kB a second, 230 MB an hour) and
+    the model-free Diarizer's MFCC frames (27 MB an hour); `finish` runs the pipeline.
+    `num_speakers` forces the count (1-20; clusters beyond max_speakers only when forced).
+    The segmentation model decides where speech is (`speech_activity` gives it as a
+    VoiceActivity); the VoiceActivity given to `finish` (may be None) is only compared with it:
+    where the model hears under `nn_min_heard` of the detector's speech (speech at the noise
+    floor, which it was not trained to hear) the model-free Diarizer's result is returned
+    instead, and `used` says "mfcc" (else "neural").
     """
 
     def __init__(self, *, config: DiarizationConfig, num_speakers: int | None = None):
@@ -112,8 +123,14 @@ class NeuralDiarizer:
         self.num_speakers = num_speakers
         self.settings = Settings.from_config(config)
         self._blocks: list[np.ndarray] = []
+        self._fill = 0
         self._t0: float | None = None
         self.result: Diarization | None = None
+        self.used = ""
+        self._fallback = None
+        if config.nn_min_heard > 0:
+            from .diarize import Diarizer
+            self._fallback = Diarizer(config=config, num_speakers=num_speakers)
 
     def feed(self, block: AudioBlock) -> None:
         """Take the next block (float32 [channels, n] at 16 kHz; channels averaged: one microphone)."""
@@ -121,20 +138,55 @@ class NeuralDiarizer:
             raise InputError(f"diarization needs 16000 Hz audio; block at t0={block.t0:.3f} s is {block.rate} Hz")
         if self._t0 is None:
             self._t0 = float(block.t0)
-        samples = block.samples[0] if block.channels == 1 else block.samples.mean(axis=0)
-        self._blocks.append(np.asarray(samples, dtype=np.float32).copy())
+        samples = np.asarray(block.samples[0] if block.channels == 1 else block.samples.mean(axis=0),
+                             dtype=np.float32)
+        self._append(samples)
+        if self._fallback is not None:
+            self._fallback.feed(AudioBlock(samples[None], block.t0, block.rate))
+
+    def _append(self, samples: np.ndarray) -> None:
+        # into chunks of CHUNK samples (4 MB: allocated and freed outside the small-object heap,
+        # so joining them in audio() frees each as it is copied and the peak stays one copy)
+        at = 0
+        while at < samples.shape[0]:
+            if not self._blocks or self._fill == self._blocks[-1].shape[0]:
+                self._blocks.append(np.empty(CHUNK, dtype=np.float32))
+                self._fill = 0
+            n = min(samples.shape[0] - at, CHUNK - self._fill)
+            self._blocks[-1][self._fill:self._fill + n] = samples[at:at + n]
+            self._fill += n
+            at += n
 
     def audio(self) -> np.ndarray:
-        """All audio fed so far, mono float32 [n]."""
-        if len(self._blocks) > 1:
-            self._blocks = [np.concatenate(self._blocks)]
-        return self._blocks[0] if self._blocks else np.zeros(0, dtype=np.float32)
+        """All audio fed so far, mono float32 [n] (joined once: peak memory one copy plus one chunk)."""
+        if not self._blocks:
+            return np.zeros(0, dtype=np.float32)
+        n = (len(self._blocks) - 1) * CHUNK + self._fill
+        if len(self._blocks) > 1 or n != self._blocks[0].shape[0]:
+            out = np.empty(n, dtype=np.float32)
+            at = 0
+            self._blocks.reverse()
+            while self._blocks:
+                b = self._blocks.pop()
+                take = min(b.shape[0], n - at)
+                out[at:at + take] = b[:take]
+                at += take
+            self._blocks, self._fill = [out], n
+        return self._blocks[0]
 
     def finish(self, activity: VoiceActivity | None, duration_s: float) -> list[Segment]:
         """Speaker segments, sorted; ids speaker1.. by first appearance; overlapping where voices overlap."""
         t0 = self._t0 if self._t0 is not None else 0.0
         self.result = diarize_audio(self.audio(), settings=self.settings, num_speakers=self.num_speakers, t0=t0)
         end = duration_s if duration_s > 0 else None
+        if activity is not None and self._fallback is not None:
+            heard = heard_share(self.result, activity)
+            if heard < self.config.nn_min_heard:
+                log.warning("the speech model hears %.0f %% of the detected speech (quiet or far voices); "
+                            "telling voices apart without it", 100 * heard)
+                self.used = "mfcc"
+                return self._fallback.finish(activity, duration_s)
+        self.used = "neural"
         return self.result.segments(end_s=end)
 
     def speech_activity(self) -> VoiceActivity:
@@ -157,29 +209,33 @@ def diarize_audio(x: np.ndarray, *, settings: Settings = Settings(), num_speaker
         return Diarization(np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int8), t0)
     segmenter, embedder = _Models.get(settings.threads, settings.embed_batch)
     seg = segmenter.segment(x, step_s=settings.step_s)
-    vectors, which, train = window_embeddings(x, seg, embedder, min_clean_s=settings.min_clean_s)
+    chosen = embedded_windows(seg.windows, settings.embed_every)
+    vectors, which, train = window_embeddings(x, seg, embedder, min_clean_s=settings.min_clean_s, windows=chosen)
     clusters = cluster_embeddings(vectors, which, train, seg.windows, settings=settings, num_speakers=num_speakers)
+    if chosen.size < seg.windows:
+        clusters = link_windows(seg, clusters, chosen)
     active, count = reconstruct(seg, clusters, max_count=num_speakers or settings.max_speakers)
     active = active[:, first_seen_order(active)]
     return Diarization(active, count, t0, settings.trim_s)
 
 
-def window_embeddings(x: np.ndarray, seg: sg.Segmentation, embedder: emb.Embedder, *,
-                      min_clean_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def window_embeddings(x: np.ndarray, seg: sg.Segmentation, embedder: emb.Embedder, *, min_clean_s: float,
+                      windows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Embeddings of each (window, local speaker) that talks: float32 [m, 256], which int64 [m, 2]
     (window, local speaker), train bool [m] (at least `min_clean_s` of speech alone: used for
-    clustering; the others are embedded from all their frames, overlap included, and only assigned)."""
-    n_total = int(seg.starts[-1]) + sg.WINDOW
-    padded = np.zeros(n_total, dtype=np.float32)
-    padded[: x.shape[0]] = x[:n_total]
-    feats = emb.fbank(padded)
+    clustering; the others are embedded from all their frames, overlap included, and only assigned).
+    Only the windows listed in `windows` (int64, default all) are embedded."""
+    feats = emb.fbank(x)
+    need = int(seg.starts[-1]) // emb.SHIFT + WINDOW_FBANK
+    if feats.shape[0] < need:  # the last window runs past the end: Kaldi frames of zeros there
+        feats = np.concatenate([feats, np.full((need - feats.shape[0], emb.N_MELS), np.log(emb.EPS), np.float32)])
     act = seg.activity > 0.5
     alone = act & (act.sum(axis=2, keepdims=True) == 1)
     min_clean = int(np.ceil(min_clean_s / sg.FRAME_STEP_S))
     # nearest seg frame of each fbank frame (pyannote interpolates the mask the same way)
     to_seg = np.minimum((np.arange(WINDOW_FBANK) * sg.FRAMES) // WINDOW_FBANK, sg.FRAMES - 1)
     rows, masks, train = [], [], []
-    for w in range(seg.windows):
+    for w in (range(seg.windows) if windows is None else windows):
         for k in range(sg.LOCAL_SPEAKERS):
             clean = int(alone[w, :, k].sum())
             if clean >= min_clean:
@@ -193,8 +249,7 @@ def window_embeddings(x: np.ndarray, seg: sg.Segmentation, embedder: emb.Embedde
     picks = [np.flatnonzero(m[to_seg]) for m in masks]
     order = np.argsort([p.size for p in picks], kind="stable")
     firsts = seg.starts // emb.SHIFT
-    for a in range(0, order.size, embedder.batch):
-        idx = order[a:a + embedder.batch]
+    for idx in _batches(np.array([max(picks[i].size, MIN_EMBED_FRAMES) for i in order]), order):
         longest = max(max(picks[i].size for i in idx), MIN_EMBED_FRAMES)
         f = np.zeros((idx.size, longest, emb.N_MELS), dtype=np.float32)
         wts = np.zeros((idx.size, longest), dtype=np.float32)
@@ -404,6 +459,80 @@ def _assign(sim, perms, k, out):
                 out[i, j] = perms[best_p, j]
 
 
+def _batches(lengths: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
+    """Consecutive groups of `order` (sorted by ascending `lengths`, frames) whose padded size,
+    count x longest, stays within BATCH_FRAMES (at most MAX_BATCH inputs): the model's memory
+    grows with it (ResNet34's first stage holds 32 x 80 floats per frame per layer)."""
+    out, a = [], 0
+    while a < order.size:
+        b = a + 1
+        while b < order.size and b - a < MAX_BATCH and (b + 1 - a) * lengths[b] <= BATCH_FRAMES:
+            b += 1
+        out.append(order[a:b])
+        a = b
+    return out
+
+
+def embedded_windows(windows: int, every: int) -> np.ndarray:
+    """Windows whose speakers are embedded: every `every`-th, and the last; int64 ascending."""
+    if every < 1:
+        raise InputError(f"embed_every = {every}: must be >= 1")
+    chosen = np.arange(0, windows, every, dtype=np.int64)
+    if chosen.size and chosen[-1] != windows - 1:
+        chosen = np.append(chosen, np.int64(windows - 1))
+    return chosen
+
+
+def link_windows(seg: sg.Segmentation, clusters: np.ndarray, embedded: np.ndarray) -> np.ndarray:
+    """Clusters of the local speakers of windows that were not embedded, from the embedded
+    windows overlapping them: a local speaker takes the cluster whose (embedded) local speakers
+    are active on the most of the same frames; one window's speakers get distinct clusters.
+
+    clusters : int64 [windows, 3] (rows of `embedded` filled); returns a filled copy.
+    """
+    k = int(clusters.max(initial=-1)) + 1
+    if k == 0:
+        return clusters
+    act = np.ascontiguousarray(seg.activity > 0.5)
+    is_emb = np.zeros(seg.windows, dtype=np.bool_)
+    is_emb[embedded] = True
+    votes = np.zeros((seg.windows, sg.LOCAL_SPEAKERS, k))
+    _link_votes(act, clusters, frame_offsets(seg.starts), is_emb, votes)
+    talks = act.any(axis=1)
+    sim = np.where(talks[:, :, None], votes, -np.inf)
+    linked = assign_window_speakers(sim)
+    out = clusters.copy()
+    out[~is_emb] = linked[~is_emb]
+    return out
+
+
+@kernel
+def _link_votes(act, clusters, offsets, is_emb, votes):
+    """votes[w, s, c] += frames where local speaker s of window w and an embedded window's local
+    speaker of cluster c are both active (only for windows w not embedded)."""
+    windows, frames, local = act.shape
+    for w in range(windows):
+        if is_emb[w]:
+            continue
+        for e in range(windows):
+            if not is_emb[e]:
+                continue
+            shift = offsets[w] - offsets[e]  # frame j of w is frame j + shift of e
+            if shift >= frames or shift <= -frames:
+                continue
+            for j in range(frames):
+                je = j + shift
+                if je < 0 or je >= frames:
+                    continue
+                for s in range(local):
+                    if not act[w, j, s]:
+                        continue
+                    for r in range(local):
+                        c = clusters[e, r]
+                        if c >= 0 and act[e, je, r]:
+                            votes[w, s, c] += 1.0
+
+
 def frame_offsets(starts: np.ndarray) -> np.ndarray:
     """Output frame of each window's first frame, int64 [windows] (nearest on the HOP_S grid)."""
     return np.round(np.asarray(starts) / sg.RATE / HOP_S).astype(np.int64)
@@ -455,8 +584,7 @@ def _top_speakers(score, total, cover, max_count, count, active):
         if cover[g] == 0:
             continue
         c = int(np.floor(total[g] / cover[g] + 0.5))
-        if c > max_count:
-            c = max_count
+        c = min(c, max_count)
         taken = 0
         for _ in range(c):
             best = -1
@@ -494,6 +622,22 @@ def active_to_segments(active: np.ndarray, *, t0: float = 0.0, end_s: float | No
             if end > start:
                 out.append(Segment(float(start), float(end), f"speaker{c + 1}"))
     return sorted(out)
+
+
+def heard_share(result: Diarization, activity: VoiceActivity) -> float:
+    """Share of `activity`'s speech frames (channel 0) where the model hears someone (1.0 if no speech)."""
+    vad = activity.speech[0]
+    if vad.sum() == 0:
+        return 1.0
+    if result.count.size == 0:
+        return 0.0
+    t = activity.t0 + (np.arange(activity.frames) + 0.5) * activity.hop_s
+    offset = result.t0 + sg.FRAME_DURATION_S / 2 - HOP_S / 2
+    k = np.floor((t - offset) / HOP_S).astype(np.int64)
+    inside = (k >= 0) & (k < result.count.size)
+    heard = np.zeros(vad.size, dtype=np.bool_)
+    heard[inside] = result.count[k[inside]] > 0
+    return float((heard & vad).sum() / vad.sum())
 
 
 def speech_activity(result: Diarization, x: np.ndarray | None = None) -> VoiceActivity:

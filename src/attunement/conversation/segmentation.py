@@ -55,9 +55,13 @@ def window_starts(n_samples: int, *, step: int) -> np.ndarray:
 
 
 class Segmenter:
-    """The segmentation model on `threads` onnxruntime threads, `batch` windows a run."""
+    """The segmentation model on `threads` onnxruntime threads, `batch` windows a run.
 
-    def __init__(self, *, threads: int = 2, batch: int = 16):
+    Memory: its first (SincNet) layer holds 80 filters x 160000 samples per window, about 50 MB
+    a window in float32, so batches stay small (4 windows: about 200 MB at the peak).
+    """
+
+    def __init__(self, *, threads: int = 2, batch: int = 4):
         from ..models import onnx_session
         self.session = onnx_session("segmentation", threads=threads)
         self.batch = batch
@@ -67,7 +71,7 @@ class Segmenter:
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 1:
             raise InputError(f"segmentation needs mono samples [n]; got shape {x.shape}")
-        step = int(round(step_s * RATE))
+        step = round(step_s * RATE)
         starts = window_starts(x.shape[0], step=step)
         out = np.empty((starts.shape[0], FRAMES, LOCAL_SPEAKERS), dtype=np.float32)
         buf = np.zeros((self.batch, 1, WINDOW), dtype=np.float32)

@@ -21,6 +21,7 @@ import logging
 import os
 import struct
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from importlib import util
 from pathlib import Path
@@ -92,7 +93,7 @@ def package_dir() -> Path:
     spec = util.find_spec("moonshine_voice")
     if spec is None or not spec.submodule_search_locations:
         raise ModelError(f"the trained speech models are not installed; {_FIX}")
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _mangled(symbol: str) -> str:
@@ -188,7 +189,7 @@ def model_path(name: str) -> Path:
         return path
     try:
         got = _digest(name, path.read_bytes())
-    except Exception as e:  # unreadable or not an npz
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:  # unreadable, or not the npz
         got = f"unreadable ({e.__class__.__name__})"
     if got != want:
         raise ModelError(f"cached model {path} is altered (sha256 {got[:12]}.., expected {want[:12]}..); "
@@ -222,4 +223,5 @@ def onnx_session(name: str, *, threads: int = 1):
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
+    opts.enable_cpu_mem_arena = False  # inputs vary in length: an arena keeps the largest of each
     return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from ..errors import InputError
 
@@ -41,7 +42,7 @@ class ElfFile:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         try:
-            self._f = open(self.path, "rb")
+            self._f = open(self.path, "rb")  # noqa: SIM115 (closed by close() / __exit__)
         except OSError as e:
             raise InputError(f"cannot open {self.path}: {e.strerror}") from None
         head = self._f.read(64)
@@ -61,7 +62,7 @@ class ElfFile:
     def close(self) -> None:
         self._f.close()
 
-    def __enter__(self) -> "ElfFile":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,0 +1,96 @@
+"""The trained diarizer on real speech: sample.wav against its RTTM, the forced count, the model's VAD."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("moonshine_voice", reason="moonshine-voice==0.1.0 not installed")
+
+from attunement.config import default_config
+from attunement.conversation.der import diarization_error
+from attunement.conversation.neural_diarize import NeuralDiarizer
+from attunement.conversation.rttm import parse_rttm
+from attunement.records import AudioBlock
+from attunement.sources.media import read_audio
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def sample(shared_data):
+    conv = shared_data / "conversations"
+    audio, _ = read_audio(conv / "sample.wav", rate=16000)
+    x = (audio.mean(axis=0) if audio.ndim == 2 else audio).astype(np.float32)
+    return x, parse_rttm((conv / "sample.rttm").read_text())["sample"]
+
+
+def diarize(x, num_speakers=None):
+    d = NeuralDiarizer(config=default_config().diarization, num_speakers=num_speakers)
+    for a in range(0, x.size, 16000):
+        d.feed(AudioBlock(np.stack([x[a:a + 16000], x[a:a + 16000]]), 7.0 + a / 16000, 16000))  # 2 channels, t0 = 7 s
+    return d, d.finish(None, 7.0 + x.size / 16000)
+
+
+def shifted(segments, dt):
+    return [type(s)(s.start + dt, s.end + dt, s.speaker) for s in segments]
+
+
+def test_sample_wav_der(sample):
+    x, ref = sample
+    d, hyp = diarize(x)
+    # measured 0.055 (the model-free Diarizer: 0.148); target 0.06
+    assert diarization_error(shifted(ref, 7.0), hyp, uem=(7.0, 37.0)).der <= 0.06
+    assert [s.speaker for s in hyp][:1] == ["speaker1"] and {s.speaker for s in hyp} == {"speaker1", "speaker2"}
+    assert min(s.start for s in hyp) >= 7.0 and max(s.end for s in hyp) <= 37.0 + 1e-9
+    overlap = sum(max(0.0, min(a.end, b.end) - max(a.start, b.start)) for a in hyp for b in hyp
+                  if a.speaker < b.speaker)
+    assert overlap > 0.5  # sample.wav's short overlaps come out as two voices at once
+
+    vad = d.speech_activity()
+    assert vad.speech.shape == vad.level_db.shape == (1, vad.frames) and abs(vad.t0 - 7.0) < 0.05
+    t = vad.t0 + (np.arange(vad.frames) + 0.5) * vad.hop_s - 7.0
+    truth = np.zeros(vad.frames, bool)
+    for s in ref:
+        truth |= (t >= s.start) & (t < s.end)
+    inside = t < 30.0
+    tp = (vad.speech[0] & truth)[inside].sum()
+    f1 = 2 * tp / (vad.speech[0][inside].sum() + truth[inside].sum())
+    assert f1 >= 0.95
+
+
+@pytest.fixture(scope="module")
+def embedded(sample):
+    """sample.wav segmented and embedded once; the forced counts re-run only the clustering."""
+    from attunement.conversation import neural_diarize as nd
+    x, _ = sample
+    st = nd.Settings.from_config(default_config().diarization)
+    segmenter, embedder = nd._Models.get(st.threads, st.embed_batch)
+    seg = segmenter.segment(x, step_s=st.step_s)
+    chosen = nd.embedded_windows(seg.windows, st.embed_every)
+    return st, seg, chosen, nd.window_embeddings(x, seg, embedder, min_clean_s=st.min_clean_s, windows=chosen)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_the_forced_count_is_exact_on_real_speech(embedded, k):
+    from attunement.conversation import neural_diarize as nd
+    st, seg, chosen, (vectors, which, train) = embedded
+    clusters = nd.link_windows(seg, nd.cluster_embeddings(vectors, which, train, seg.windows, settings=st,
+                                                          num_speakers=k), chosen)
+    active, _ = nd.reconstruct(seg, clusters, max_count=k)
+    hyp = nd.active_to_segments(active[:, nd.first_seen_order(active)])
+    assert {s.speaker for s in hyp} == {f"speaker{i + 1}" for i in range(k)}
+
+
+def test_where_the_model_hears_too_little_the_model_free_diarizer_answers(shared_data):
+    """trn01's reference speech lies at the noise floor: the model hears none of what the VAD finds."""
+    from attunement.perception.vad import detect_speech
+    audio, _ = read_audio(shared_data / "conversations" / "ami" / "trn01.wav", rate=16000)
+    x = (audio.mean(axis=0) if audio.ndim == 2 else audio).astype(np.float32)
+    config = default_config()
+    d = NeuralDiarizer(config=config.diarization)
+    d.feed(AudioBlock(x[None], 0.0, 16000))
+    segments = d.finish(detect_speech(x, 16000, config=config.vad), x.size / 16000)
+    assert d.used == "mfcc" and segments
+    _, hyp = diarize(np.asarray(x))  # no activity given: the model's answer, which is silence here
+    assert hyp == []
