@@ -22,6 +22,12 @@ from neural_eval import recordings, score, talks
 
 from attunement.conversation import neural_diarize as nd
 
+from attunement.conversation import neural_cluster as nc
+
+from attunement.conversation import neural_frames as nf
+
+from attunement.conversation import neural_records as nr
+
 FORMAT = ("tune {:.3f} step {:.1f} every {} th {:.2f} share {:.2f} trim {:.2f} | AMI {:.3f} sample {:.3f} "
           "dev00 {:.3f} dev01 {:.3f} | talks DER {:.3f} share max {:.1f} int F1 min {:.2f} | count ok {}/11")
 
@@ -39,25 +45,25 @@ def main() -> None:
     ap.add_argument("--every", default="1,2", help="nn_embed_every values")
     args = ap.parse_args()
     items = recordings() + talks()
-    segm, embd = nd._Models.get(2, 16)
+    segm, embd = nd.Models.get(2, 16)
     rows = []
     for step, most in itertools.product(map(float, args.steps.split(",")), map(int, args.every.split(","))):
         cache = {}
         for it in items:
             seg = segm.segment(it.audio, step_s=step)
-            chosen = nd.embedded_windows(seg.windows, most)
+            chosen = nc.embedded_windows(seg.windows, most)
             cache[it.name] = (seg, chosen, *nd.window_embeddings(it.audio, seg, embd, min_clean_s=0.5, windows=chosen))
         for th, share, trim in itertools.product(map(float, args.thresholds.split(",")),
                                                  map(float, args.shares.split(",")), map(float, args.trims.split(","))):
-            st = nd.Settings(step_s=step, cluster_threshold=th, min_cluster_share=share, trim_s=trim)
+            st = nr.Settings(step_s=step, cluster_threshold=th, min_cluster_share=share, trim_s=trim)
             res = {}
             for it in items:
                 seg, chosen, v, which, train = cache[it.name]
-                cl = nd.cluster_embeddings(v, which, train, seg.windows, settings=st)
+                cl = nc.cluster_embeddings(v, which, train, seg.windows, settings=st)
                 if chosen.size < seg.windows:
-                    cl = nd.link_windows(seg, cl, chosen)
-                active, _ = nd.reconstruct(seg, cl)
-                hyp = nd.active_to_segments(active[:, nd.first_seen_order(active)], end_s=it.audio.size / 16000,
+                    cl = nc.link_windows(seg, cl, chosen)
+                active, _ = nf.reconstruct(seg, cl)
+                hyp = nr.active_to_segments(active[:, nr.first_seen_order(active)], end_s=it.audio.size / 16000,
                                             trim_s=trim)
                 res[it.name] = score(it, hyp)
             tune = [r["der"] for k, r in res.items() if not held_out(k)]

@@ -121,6 +121,7 @@ class DiarizationConfig:
     min_cluster_share: float
     count_gap_weight: float
     embeddings: str = "mfcc"
+    engine: str = "neural"  # "neural": the trained pipeline for files; "mfcc": the model-free one (conversation/diarize.py)
     # the trained pipeline (conversation/neural_diarize.py)
     nn_step_s: float = 2.5
     nn_cluster_threshold: float = 0.5
@@ -132,8 +133,9 @@ class DiarizationConfig:
     nn_threads: int = 2
 
     def __post_init__(self) -> None:
-        if self.embeddings not in ("mfcc", "dvector"):
-            raise ConfigError(f"[diarization] embeddings = {self.embeddings!r}: must be \"mfcc\" or \"dvector\"")
+        if self.embeddings not in ("mfcc", "dvector") or self.engine not in ("neural", "mfcc"):
+            raise ConfigError(f"[diarization] embeddings = {self.embeddings!r}, engine = {self.engine!r}: "
+                              "embeddings must be \"mfcc\" or \"dvector\", engine \"neural\" or \"mfcc\"")
         if not 1 <= self.min_speakers <= self.max_speakers <= MAX_SPEAKERS:
             raise ConfigError(f"[diarization] min_speakers = {self.min_speakers}, max_speakers = "
                               f"{self.max_speakers}: need 1 <= min_speakers <= max_speakers <= {MAX_SPEAKERS}")
@@ -147,21 +149,11 @@ class DiarizationConfig:
                     "merge_bic_lambda", "min_cluster_share", "count_gap_weight"):
             if not getattr(self, key) >= 0:
                 raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must be >= 0")
-        if not 0.1 <= self.nn_step_s <= 10:
-            raise ConfigError(f"[diarization] nn_step_s = {self.nn_step_s}: must lie in [0.1, 10] s")
-        if not 0 < self.nn_cluster_threshold < 2:
-            raise ConfigError(f"[diarization] nn_cluster_threshold = {self.nn_cluster_threshold}: must lie in (0, 2)")
-        if not 1 <= self.nn_threads <= 64 or not 0 <= self.nn_min_cluster_share < 1:
-            raise ConfigError(f"[diarization] nn_threads = {self.nn_threads} must lie in [1, 64] and "
-                              f"nn_min_cluster_share = {self.nn_min_cluster_share} in [0, 1)")
-        if not 1 <= self.nn_embed_every <= 8:
-            raise ConfigError(f"[diarization] nn_embed_every = {self.nn_embed_every}: must lie in [1, 8]")
-        if not 0 <= self.nn_min_heard <= 1:
-            raise ConfigError(f"[diarization] nn_min_heard = {self.nn_min_heard}: must lie in [0, 1]")
-        if not 0 <= self.nn_trim_s <= 0.5:
-            raise ConfigError(f"[diarization] nn_trim_s = {self.nn_trim_s}: must lie in [0, 0.5] s")
-        if not 0 <= self.nn_min_clean_s <= 10:
-            raise ConfigError(f"[diarization] nn_min_clean_s = {self.nn_min_clean_s}: must lie in [0, 10] s")
+        for key, lo, hi in (("nn_step_s", 0.1, 10), ("nn_cluster_threshold", 1e-9, 2 - 1e-9), ("nn_threads", 1, 64),
+                            ("nn_min_cluster_share", 0, 0.999), ("nn_embed_every", 1, 8), ("nn_min_heard", 0, 1),
+                            ("nn_trim_s", 0, 0.5), ("nn_min_clean_s", 0, 10)):
+            if not lo <= getattr(self, key) <= hi:
+                raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must lie in [{lo:g}, {hi:g}]")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ import pytest
 
 from attunement.conversation import embeddings as emb
 from attunement.conversation import neural_diarize as nd
+from attunement.conversation import neural_cluster as nc
+from attunement.conversation import neural_frames as nf
+from attunement.conversation import neural_records as nr
 from attunement.conversation import segmentation as sg
 from attunement.errors import InputError
 
@@ -91,7 +94,7 @@ def ahc_reference(x):
 @pytest.mark.parametrize("n", [2, 5, 23])
 def test_ahc_average_matches_the_plain_reference(rng, n):
     x = rng.standard_normal((n, 8))
-    got = nd.ahc_average(x)
+    got = nc.ahc_average(x)
     assert got.shape == (n - 1, 3)
     np.testing.assert_allclose(got[:, 2], ahc_reference(x), atol=1e-9)
     assert np.all(np.diff(got[:, 2]) >= -1e-12)
@@ -111,23 +114,23 @@ def same_partition(a, b):
 
 def test_the_count_is_estimated_and_outliers_fold_in(rng):
     x, truth = groups(rng, [20, 15, 10])
-    labels = nd.cluster_labels(x, threshold=0.5, min_share=0.05)
+    labels = nc.cluster_labels(x, threshold=0.5, min_share=0.05)
     assert same_partition(labels, truth)
     outlier = rng.standard_normal((1, 32))
     y = np.concatenate([x, outlier / np.linalg.norm(outlier)])
-    assert int(nd.cluster_labels(y, threshold=0.5, min_share=0.05).max()) + 1 == 3
+    assert int(nc.cluster_labels(y, threshold=0.5, min_share=0.05).max()) + 1 == 3
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
 def test_a_forced_count_is_exact(rng, k):
     x, _ = groups(rng, [20, 15, 10])
-    labels = nd.cluster_labels(x, threshold=0.5, min_share=0.05, num_speakers=k)
+    labels = nc.cluster_labels(x, threshold=0.5, min_share=0.05, num_speakers=k)
     assert sorted(set(labels.tolist())) == list(range(k))
 
 
 def test_a_forced_count_of_three_splits_the_right_groups(rng):
     x, truth = groups(rng, [20, 15, 10])
-    assert same_partition(nd.cluster_labels(x, threshold=0.01, min_share=0.05, num_speakers=3), truth)
+    assert same_partition(nc.cluster_labels(x, threshold=0.01, min_share=0.05, num_speakers=3), truth)
 
 
 def assign_reference(sim):
@@ -151,7 +154,7 @@ def assign_reference(sim):
 def test_window_assignment_matches_brute_force(rng, k):
     sim = rng.uniform(-1, 1, (40, 3, k))
     sim[rng.random((40, 3)) < 0.4] = -np.inf
-    got = nd.assign_window_speakers(sim)
+    got = nc.assign_window_speakers(sim)
     want = assign_reference(sim)
     np.testing.assert_array_equal(got, want)
     for row in got:  # distinct clusters within a window
@@ -195,8 +198,8 @@ def test_reconstruct_matches_the_plain_reference(rng):
     activity = (rng.random((7, sg.FRAMES, 3)) < 0.3).astype(np.float32)
     clusters = rng.integers(-1, 3, (7, 3))
     seg = seg_of(activity, 2.5)
-    active, count = nd.reconstruct(seg, clusters, max_count=2)
-    want = reconstruct_reference(activity, clusters, nd.frame_offsets(seg.starts), 2)
+    active, count = nf.reconstruct(seg, clusters, max_count=2)
+    want = reconstruct_reference(activity, clusters, nf.frame_offsets(seg.starts), 2)
     np.testing.assert_array_equal(active, want)
     np.testing.assert_array_equal(count, active.sum(axis=1))
 
@@ -207,8 +210,8 @@ def test_overlapped_speech_stays_overlap():
     t = np.arange(sg.FRAMES) * sg.FRAME_STEP_S
     activity[0, t < 5, 0] = 1
     activity[0, t >= 4, 1] = 1
-    active, count = nd.reconstruct(seg_of(activity, 2.5), np.array([[0, 1, -1]]))
-    segs = nd.active_to_segments(active)
+    active, count = nf.reconstruct(seg_of(activity, 2.5), np.array([[0, 1, -1]]))
+    segs = nr.active_to_segments(active)
     assert [s.speaker for s in segs] == ["speaker1", "speaker2"]
     a, b = segs
     assert abs(a.end - 5.0) < 0.05 and abs(b.start - 4.0) < 0.05 and b.end > 9.9
@@ -219,7 +222,7 @@ def test_link_windows_follows_shared_activity(rng):
     # the speakers of windows 1 and 3 come in another local order; embedded windows 0, 2 and 4 say who is who
     frames = sg.FRAMES
     who = (np.arange(frames * 3) // 197) % 2  # two voices taking turns on the global grid
-    offsets = nd.frame_offsets(np.arange(5) * int(2.5 * sg.RATE))
+    offsets = nf.frame_offsets(np.arange(5) * int(2.5 * sg.RATE))
     activity = np.zeros((5, frames, 3), np.float32)
     for w in range(5):
         g = offsets[w] + np.arange(frames)
@@ -229,11 +232,11 @@ def test_link_windows_follows_shared_activity(rng):
     seg = seg_of(activity, 2.5)
     clusters = np.full((5, 3), -1)
     clusters[[0, 2, 4], 0], clusters[[0, 2, 4], 1] = 0, 1
-    linked = nd.link_windows(seg, clusters, np.array([0, 2, 4]))
+    linked = nc.link_windows(seg, clusters, np.array([0, 2, 4]))
     np.testing.assert_array_equal(linked[[1, 3], :2], [[1, 0], [1, 0]])
-    assert nd.embedded_windows(10, 4).tolist() == [0, 4, 8, 9]
+    assert nc.embedded_windows(10, 4).tolist() == [0, 4, 8, 9]
     with pytest.raises(InputError):
-        nd.embedded_windows(10, 0)
+        nc.embedded_windows(10, 0)
 
 
 def test_window_starts_reach_the_end():
@@ -254,12 +257,12 @@ def test_heard_share_compares_the_model_with_the_detector():
     from attunement.records import VoiceActivity
     count = np.zeros(600, np.int8)
     count[:300] = 1  # the model hears the first ~5 s
-    result = nd.Diarization(np.zeros((600, 1), bool), count)
+    result = nr.Diarization(np.zeros((600, 1), bool), count)
     speech = np.zeros((1, 1000), bool)
     speech[0, :800] = True  # the detector: 0-8 s
-    share = nd.heard_share(result, VoiceActivity(speech, np.zeros((1, 1000), np.float32), 0.01))
+    share = nf.heard_share(result, VoiceActivity(speech, np.zeros((1, 1000), np.float32), 0.01))
     assert abs(share - 5.1 / 8) < 0.02
-    assert nd.heard_share(result, VoiceActivity(np.zeros((1, 10), bool), np.zeros((1, 10), np.float32), 0.01)) == 1.0
+    assert nf.heard_share(result, VoiceActivity(np.zeros((1, 10), bool), np.zeros((1, 10), np.float32), 0.01)) == 1.0
 
 
 def test_fed_audio_comes_back_whole_in_any_block_sizes(rng, monkeypatch):

@@ -63,22 +63,26 @@ def test_sample_wav_der(sample):
 def embedded(sample):
     """sample.wav segmented and embedded once; the forced counts re-run only the clustering."""
     from attunement.conversation import neural_diarize as nd
+    from attunement.conversation import neural_cluster as nc
+    from attunement.conversation import neural_records as nr
     x, _ = sample
-    st = nd.Settings.from_config(default_config().diarization)
-    segmenter, embedder = nd._Models.get(st.threads, st.embed_batch)
+    st = nr.Settings.from_config(default_config().diarization)
+    segmenter, embedder = nd.Models.get(st.threads, st.embed_batch)
     seg = segmenter.segment(x, step_s=st.step_s)
-    chosen = nd.embedded_windows(seg.windows, st.embed_every)
+    chosen = nc.embedded_windows(seg.windows, st.embed_every)
     return st, seg, chosen, nd.window_embeddings(x, seg, embedder, min_clean_s=st.min_clean_s, windows=chosen)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
 def test_the_forced_count_is_exact_on_real_speech(embedded, k):
-    from attunement.conversation import neural_diarize as nd
+    from attunement.conversation import neural_cluster as nc
+    from attunement.conversation import neural_frames as nf
+    from attunement.conversation import neural_records as nr
     st, seg, chosen, (vectors, which, train) = embedded
-    clusters = nd.link_windows(seg, nd.cluster_embeddings(vectors, which, train, seg.windows, settings=st,
+    clusters = nc.link_windows(seg, nc.cluster_embeddings(vectors, which, train, seg.windows, settings=st,
                                                           num_speakers=k), chosen)
-    active, _ = nd.reconstruct(seg, clusters, max_count=k)
-    hyp = nd.active_to_segments(active[:, nd.first_seen_order(active)])
+    active, _ = nf.reconstruct(seg, clusters, max_count=k)
+    hyp = nr.active_to_segments(active[:, nr.first_seen_order(active)])
     assert {s.speaker for s in hyp} == {f"speaker{i + 1}" for i in range(k)}
 
 

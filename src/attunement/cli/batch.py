@@ -61,7 +61,12 @@ class Progress:
         if not self.enabled or to_do == 0:
             return
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
         from rich.progress import Progress as Bar
 
         self.failed, self.t0 = 0, time.monotonic()

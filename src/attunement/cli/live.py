@@ -61,6 +61,19 @@ def calibrate(args, config) -> int:
     return 0
 
 
+def enroll(args, config) -> int:
+    """`attune enroll AUDIO`: a voice profile, so one-microphone reviews know which voice is you."""
+    from ..conversation.voiceprint import save_profile
+    from ..session.runners.calibrate import default_voice_path, enroll_from_file
+
+    existing(args.audio)
+    profile = enroll_from_file(args.audio, config=config, seconds=args.seconds)
+    out = save_profile(profile, Path(args.profile) if args.profile else default_voice_path())
+    print(f"Kept your voice from {profile.speech_s:.0f} s of speech; profile written to {out}")
+    print("One-microphone reviews now label that voice 'me' (attune review talk.wav).")
+    return 0
+
+
 def devices(args, config) -> int:
     """`attune devices`: cameras and microphones."""
     from ..session.devices.check import format_devices

@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--keep-words", action="store_true",
                    help="keep and show the transcript and quotations (by default only counts and labels are kept)")
     r.add_argument("--profile", metavar="JSON", help="a calibration profile file (eye contact and leaning baseline)")
+    r.add_argument("--voice", metavar="JSON",
+                   help="an enrolled voice profile (attune enroll; default: your saved one, if any): on one shared "
+                        "microphone, that voice is you")
     r.add_argument("--no-save", action="store_true",
                    help="do not keep this review in your history (by default its results and report are kept, "
                         "never the recording)")
@@ -98,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="length of the calibration window, s, 0.5 to 60 (default 5)")
     c.add_argument("--profile", metavar="OUT", help="where to write the profile file (default: your data folder)")
     c.set_defaults(handler=live.calibrate)
+
+    en = sub.add_parser("enroll", help="keep your voice, so one-microphone reviews know which voice is you")
+    en.add_argument("audio", help="an audio or video file of you talking alone, about 30 s")
+    en.add_argument("--seconds", type=float, help="use only the first S seconds (default: all of it)")
+    en.add_argument("--profile", metavar="OUT", help="where to write the voice profile (default: your data folder)")
+    en.set_defaults(handler=live.enroll)
 
     se = sub.add_parser("session", help="a live practice conversation with your webcam and microphone")
     se.add_argument("--camera", metavar="X", help=CAMERA_HELP)

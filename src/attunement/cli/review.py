@@ -24,11 +24,13 @@ def review(args, config) -> int:
 
         profile = load_profile(args.profile)
     words_file = existing(args.words) if args.words else None
+    voice = _voice(args.voice)
     with Bar(enabled=wanted(args.quiet)) as bar:
         result = review_file(path, config=config, channels_are_speakers=args.channels_are_speakers,
                              reference=reference, speaker_names=names, num_speakers=args.speakers, me=args.me,
                              video=not args.no_video, profile=profile, words=False if args.no_words else None,
-                             words_file=words_file, keep_words=True if args.keep_words else None, progress=bar)
+                             words_file=words_file, keep_words=True if args.keep_words else None, progress=bar,
+                             voice=voice)
         tell(bar, SUMMARY, 0, 1)
         kept = None
         if not args.no_save:
@@ -38,6 +40,15 @@ def review(args, config) -> int:
         tell(bar, SUMMARY, 1, 1)
     emit(result, args, config, file_id=path.stem, kept=kept)
     return 0
+
+
+def _voice(given: str | None):
+    """The voice profile to use: the one given, else the saved one (attune enroll), else None."""
+    from ..conversation.voiceprint import load_profile
+    from ..session.runners.calibrate import default_voice_path
+
+    path = existing(given) if given else default_voice_path()
+    return load_profile(path) if given or path.exists() else None
 
 
 def metrics(args, config) -> int:

@@ -22,25 +22,23 @@ Details and measurements: docs/diarization.md; settings: [diarization] nn_* in d
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from itertools import permutations
 from typing import ClassVar
 
 import numpy as np
 
-from .._numba import kernel
 from ..config import DiarizationConfig
 from ..errors import InputError
 from ..records import AudioBlock, Segment, VoiceActivity
 from . import embeddings as emb
 from . import segmentation as sg
+from .neural_cluster import cluster_embeddings, embedded_windows, link_windows
+from .neural_frames import heard_share, reconstruct, speech_activity
+from .neural_records import Diarization, Settings, first_seen_order
 
 log = logging.getLogger(__name__)
 
 #: Audio is kept in chunks of this many samples (60 s) while it streams in.
 CHUNK = 960000
-#: Output frame grid: the segmentation model's frames.
-HOP_S = sg.FRAME_STEP_S
 #: fbank frames per 10 s window (Kaldi snip_edges: 1 + (160000 - 400) // 160)
 WINDOW_FBANK = emb.frame_count(sg.WINDOW)
 #: shortest input given to the embedding model (frames): its pooling needs a few frames after 8x downsampling
@@ -50,44 +48,7 @@ BATCH_FRAMES = 4000
 MAX_BATCH = 32
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The trained pipeline's settings (from DiarizationConfig's nn_* keys; units in defaults.toml)."""
-
-    step_s: float = 2.5
-    cluster_threshold: float = 0.5
-    min_cluster_share: float = 0.05
-    min_clean_s: float = 0.5
-    trim_s: float = 0.0
-    embed_every: int = 4
-    threads: int = 2
-    embed_batch: int = 32  # most inputs per model run; batches are sized by BATCH_FRAMES
-    min_speakers: int = 1
-    max_speakers: int = 6
-
-    @classmethod
-    def from_config(cls, config: DiarizationConfig) -> Settings:
-        return cls(step_s=config.nn_step_s, cluster_threshold=config.nn_cluster_threshold,
-                   min_cluster_share=config.nn_min_cluster_share, min_clean_s=config.nn_min_clean_s,
-                   trim_s=config.nn_trim_s, embed_every=config.nn_embed_every, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers)
-
-
-@dataclass(frozen=True)
-class Diarization:
-    """Frame-level result: `active` bool [shape=(frames, speakers)] on the HOP_S grid from `t0`,
-    speakers numbered by first appearance; `count` int8 [frames] speakers the model hears."""
-
-    active: np.ndarray
-    count: np.ndarray
-    t0: float = 0.0
-    trim_s: float = 0.0
-
-    def segments(self, *, end_s: float | None = None) -> list[Segment]:
-        """Segments speaker1.. (may overlap in time), sorted; each edge moved `trim_s` inward."""
-        return active_to_segments(self.active, t0=self.t0, end_s=end_s, trim_s=self.trim_s)
-
-
-class _Models:
+class Models:
     """Both models, opened once per process and settings (sessions are reusable and thread-safe)."""
 
     cache: ClassVar[dict[tuple[int, int], tuple[sg.Segmenter, emb.Embedder]]] = {}
@@ -207,7 +168,7 @@ def diarize_audio(x: np.ndarray, *, settings: Settings = Settings(), num_speaker
         raise InputError(f"diarization needs mono samples [n]; got shape {x.shape}")
     if x.shape[0] == 0:
         return Diarization(np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int8), t0)
-    segmenter, embedder = _Models.get(settings.threads, settings.embed_batch)
+    segmenter, embedder = Models.get(settings.threads, settings.embed_batch)
     seg = segmenter.segment(x, step_s=settings.step_s)
     chosen = embedded_windows(seg.windows, settings.embed_every)
     vectors, which, train = window_embeddings(x, seg, embedder, min_clean_s=settings.min_clean_s, windows=chosen)
@@ -263,202 +224,6 @@ def window_embeddings(x: np.ndarray, seg: sg.Segmentation, embedder: emb.Embedde
     return vectors, which, np.array(train, dtype=np.bool_)
 
 
-def cluster_embeddings(vectors: np.ndarray, which: np.ndarray, train: np.ndarray, windows: int, *,
-                       settings: Settings, num_speakers: int | None = None) -> np.ndarray:
-    """Global cluster of each (window, local speaker), int64 [windows, 3] (-1: silent or none)."""
-    out = np.full((windows, sg.LOCAL_SPEAKERS), -1, dtype=np.int64)
-    if vectors.shape[0] == 0:
-        return out
-    tv = vectors[train] if train.any() else vectors
-    if num_speakers == 1 or tv.shape[0] == 1:
-        labels = np.zeros(tv.shape[0], dtype=np.int64)
-    else:
-        labels = cluster_labels(tv, threshold=settings.cluster_threshold, min_share=settings.min_cluster_share,
-                                num_speakers=num_speakers, min_speakers=settings.min_speakers,
-                                max_speakers=settings.max_speakers)
-    k = int(labels.max()) + 1
-    centroids = np.zeros((k, tv.shape[1]), dtype=np.float64)
-    np.add.at(centroids, labels, tv)
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    sim = np.full((windows, sg.LOCAL_SPEAKERS, k), -np.inf)
-    sim[which[:, 0], which[:, 1]] = vectors.astype(np.float64) @ centroids.T
-    return assign_window_speakers(sim)
-
-
-def cluster_labels(x: np.ndarray, *, threshold: float, min_share: float, num_speakers: int | None = None,
-                   min_speakers: int = 1, max_speakers: int = 6) -> np.ndarray:
-    """Cluster of each unit embedding x [n, d]: int64 [n], 0..k-1.
-
-    Average-linkage AHC on the cosine distance. Clusters of fewer than `min_share` of the n
-    embeddings (at least 1) are outliers: each joins the large cluster whose
-    centroid it is closest to. The count: large clusters left once merging reaches `threshold`,
-    kept within [min_speakers, max_speakers]; with `num_speakers` the deepest cut of the tree
-    where exactly that many large clusters exist (or all n if fewer embeddings).
-    """
-    n = x.shape[0]
-    x = np.asarray(x, dtype=np.float64)
-    merges = ahc_average(x)
-    min_size = max(1, int(np.ceil(min_share * n)))
-    large = _large_counts(merges, n, min_size)   # large clusters after s merges, s = 0..n-1
-    if num_speakers is None:
-        s = int(np.searchsorted(merges[:, 2], threshold, side="right"))
-        want = int(np.clip(large[s], min_speakers, max_speakers)) if large[s] > 0 else 1
-        if want != large[s]:
-            s = _deepest_cut(large, want)
-    else:
-        want = min(num_speakers, n)
-        s = _deepest_cut(large, want)
-    labels = _cut(merges, n, s)
-    sizes = np.bincount(labels)
-    big = np.flatnonzero(sizes >= min_size)
-    if big.size == 0 or (num_speakers is not None and big.size != want):
-        big = np.argsort(-sizes, kind="stable")[:want]
-    cent = np.stack([x[labels == c].mean(axis=0) for c in big])
-    cent /= np.maximum(np.linalg.norm(cent, axis=1, keepdims=True), 1e-12)
-    keep = np.isin(labels, big)
-    lut = np.full(sizes.shape[0], -1, dtype=np.int64)
-    lut[big] = np.arange(big.size)
-    out = lut[labels]
-    out[~keep] = np.argmax(x[~keep] @ cent.T, axis=1)
-    return out
-
-
-def _deepest_cut(large: np.ndarray, want: int) -> int:
-    """The most merges s with large[s] == want; else the s whose count is closest above, then below."""
-    hit = np.flatnonzero(large == want)
-    if hit.size:
-        return int(hit[-1])
-    above = np.flatnonzero(large > want)
-    return int(above[-1]) if above.size else 0
-
-
-def _large_counts(merges: np.ndarray, n: int, min_size: int) -> np.ndarray:
-    size = np.ones(n, dtype=np.int64)
-    large = np.empty(n, dtype=np.int64)
-    count = int(min_size <= 1) * n
-    large[0] = count
-    for s in range(merges.shape[0]):
-        a, b = int(merges[s, 0]), int(merges[s, 1])
-        count -= int(size[a] >= min_size) + int(size[b] >= min_size)
-        size[a] += size[b]
-        count += int(size[a] >= min_size)
-        large[s + 1] = count
-    return large
-
-
-def _cut(merges: np.ndarray, n: int, s: int) -> np.ndarray:
-    """Labels 0..k-1 after the first s merges (slot a absorbs slot b)."""
-    parent = np.arange(n)
-    for i in range(s):
-        parent[parent == int(merges[i, 1])] = int(merges[i, 0])
-    _, labels = np.unique(parent, return_inverse=True)
-    return labels.astype(np.int64)
-
-
-def ahc_average(x: np.ndarray) -> np.ndarray:
-    """Average-linkage agglomerative clustering of the rows of x [n, d] on the cosine distance.
-
-    Returns float64 [n - 1, 3]: merge s joins slot b (column 1) into slot a (column 0) at
-    distance column 2 (non-decreasing: average linkage is reducible)."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise InputError(f"ahc_average needs [n, d] vectors; got shape {x.shape}")
-    n = x.shape[0]
-    out = np.zeros((max(n - 1, 0), 3))
-    if n < 2:
-        return out
-    u = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    dist = 1.0 - u @ u.T
-    _ahc_average(dist, out)
-    return out
-
-
-@kernel
-def _ahc_average(dist, out):
-    n = dist.shape[0]
-    active = np.ones(n, dtype=np.bool_)
-    size = np.ones(n)
-    nn = np.zeros(n, dtype=np.int64)
-    nnd = np.full(n, np.inf)
-    for i in range(n):
-        for j in range(n):
-            if j != i and dist[i, j] < nnd[i]:
-                nnd[i] = dist[i, j]
-                nn[i] = j
-    for s in range(n - 1):
-        a = -1
-        best = np.inf
-        for r in range(n):
-            if active[r] and (a < 0 or nnd[r] < best):
-                best = nnd[r]
-                a = r
-        b = nn[a]
-        if b < a:
-            a, b = b, a
-        out[s, 0] = a
-        out[s, 1] = b
-        out[s, 2] = best
-        active[b] = False
-        for r in range(n):
-            if active[r] and r != a:
-                d = (size[a] * dist[a, r] + size[b] * dist[b, r]) / (size[a] + size[b])
-                dist[a, r] = d
-                dist[r, a] = d
-        size[a] += size[b]
-        for r in range(n):
-            if not active[r]:
-                continue
-            if r == a or nn[r] == a or nn[r] == b:
-                nnd[r] = np.inf
-                for j in range(n):
-                    if active[j] and j != r and dist[r, j] < nnd[r]:
-                        nnd[r] = dist[r, j]
-                        nn[r] = j
-            elif dist[r, a] < nnd[r]:
-                nnd[r] = dist[r, a]
-                nn[r] = a
-
-
-def assign_window_speakers(sim: np.ndarray) -> np.ndarray:
-    """Each window's local speakers to distinct clusters, maximising the summed similarity.
-
-    sim : float64 [shape=(windows, local, k)], -inf where the local speaker is silent.
-    returns int64 [windows, local]: cluster or -1 (silent; or more talkers than clusters).
-    """
-    if sim.ndim != 3:
-        raise InputError(f"similarities must be [windows, local, k]; got shape {sim.shape}")
-    w, local, k = sim.shape
-    perms = np.array(list(permutations(range(k + local), local)), dtype=np.int64)
-    out = np.full((w, local), -1, dtype=np.int64)
-    _assign(np.ascontiguousarray(sim, dtype=np.float64), perms, k, out)
-    return out
-
-
-@kernel
-def _assign(sim, perms, k, out):
-    w, local, _ = sim.shape
-    for i in range(w):
-        best = -np.inf
-        best_p = -1
-        for p in range(perms.shape[0]):
-            total = 0.0
-            for j in range(local):
-                c = perms[p, j]
-                if np.isfinite(sim[i, j, 0]):
-                    if c >= k:
-                        total -= 1e6  # left unassigned: only when talkers outnumber clusters
-                    else:
-                        total += sim[i, j, c]
-            if total > best:
-                best = total
-                best_p = p
-        if best_p < 0:
-            continue
-        for j in range(local):
-            if np.isfinite(sim[i, j, 0]) and perms[best_p, j] < k:
-                out[i, j] = perms[best_p, j]
-
-
 def _batches(lengths: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
     """Consecutive groups of `order` (sorted by ascending `lengths`, frames) whose padded size,
     count x longest, stays within BATCH_FRAMES (at most MAX_BATCH inputs): the model's memory
@@ -473,184 +238,3 @@ def _batches(lengths: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def embedded_windows(windows: int, every: int) -> np.ndarray:
-    """Windows whose speakers are embedded: every `every`-th, and the last; int64 ascending."""
-    if every < 1:
-        raise InputError(f"embed_every = {every}: must be >= 1")
-    chosen = np.arange(0, windows, every, dtype=np.int64)
-    if chosen.size and chosen[-1] != windows - 1:
-        chosen = np.append(chosen, np.int64(windows - 1))
-    return chosen
-
-
-def link_windows(seg: sg.Segmentation, clusters: np.ndarray, embedded: np.ndarray) -> np.ndarray:
-    """Clusters of the local speakers of windows that were not embedded, from the embedded
-    windows overlapping them: a local speaker takes the cluster whose (embedded) local speakers
-    are active on the most of the same frames; one window's speakers get distinct clusters.
-
-    clusters : int64 [windows, 3] (rows of `embedded` filled); returns a filled copy.
-    """
-    k = int(clusters.max(initial=-1)) + 1
-    if k == 0:
-        return clusters
-    act = np.ascontiguousarray(seg.activity > 0.5)
-    is_emb = np.zeros(seg.windows, dtype=np.bool_)
-    is_emb[embedded] = True
-    votes = np.zeros((seg.windows, sg.LOCAL_SPEAKERS, k))
-    _link_votes(act, clusters, frame_offsets(seg.starts), is_emb, votes)
-    talks = act.any(axis=1)
-    sim = np.where(talks[:, :, None], votes, -np.inf)
-    linked = assign_window_speakers(sim)
-    out = clusters.copy()
-    out[~is_emb] = linked[~is_emb]
-    return out
-
-
-@kernel
-def _link_votes(act, clusters, offsets, is_emb, votes):
-    """votes[w, s, c] += frames where local speaker s of window w and an embedded window's local
-    speaker of cluster c are both active (only for windows w not embedded)."""
-    windows, frames, local = act.shape
-    for w in range(windows):
-        if is_emb[w]:
-            continue
-        for e in range(windows):
-            if not is_emb[e]:
-                continue
-            shift = offsets[w] - offsets[e]  # frame j of w is frame j + shift of e
-            if shift >= frames or shift <= -frames:
-                continue
-            for j in range(frames):
-                je = j + shift
-                if je < 0 or je >= frames:
-                    continue
-                for s in range(local):
-                    if not act[w, j, s]:
-                        continue
-                    for r in range(local):
-                        c = clusters[e, r]
-                        if c >= 0 and act[e, je, r]:
-                            votes[w, s, c] += 1.0
-
-
-def frame_offsets(starts: np.ndarray) -> np.ndarray:
-    """Output frame of each window's first frame, int64 [windows] (nearest on the HOP_S grid)."""
-    return np.round(np.asarray(starts) / sg.RATE / HOP_S).astype(np.int64)
-
-
-def reconstruct(seg: sg.Segmentation, clusters: np.ndarray, *, max_count: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """Frame-level speakers from the windows: (active bool [frames, k], count int8 [frames]).
-
-    count = the windows' mean number of local speakers at the frame, rounded (at most
-    `max_count`); the `count` clusters with the largest summed activity there are active.
-    """
-    if clusters.shape != seg.activity.shape[::2]:
-        raise InputError(f"clusters {clusters.shape} do not match windows x local speakers {seg.activity.shape[::2]}")
-    offsets = frame_offsets(seg.starts)
-    frames = int(offsets[-1]) + sg.FRAMES
-    k = max(int(clusters.max(initial=-1)) + 1, 1)
-    score = np.zeros((frames, k))
-    total = np.zeros(frames)
-    cover = np.zeros(frames)
-    _aggregate(np.ascontiguousarray(seg.activity, dtype=np.float32), clusters, offsets, score, total, cover)
-    count = np.zeros(frames, dtype=np.int8)
-    active = np.zeros((frames, k), dtype=np.bool_)
-    _top_speakers(score, total, cover, min(max_count, k), count, active)
-    return active, count
-
-
-@kernel
-def _aggregate(activity, clusters, offsets, score, total, cover):
-    windows, frames, local = activity.shape
-    for w in range(windows):
-        o = offsets[w]
-        for j in range(frames):
-            g = o + j
-            if g >= score.shape[0]:
-                break
-            cover[g] += 1.0
-            for s in range(local):
-                a = activity[w, j, s]
-                total[g] += a
-                c = clusters[w, s]
-                if c >= 0:
-                    score[g, c] += a
-
-
-@kernel
-def _top_speakers(score, total, cover, max_count, count, active):
-    frames, k = score.shape
-    for g in range(frames):
-        if cover[g] == 0:
-            continue
-        c = int(np.floor(total[g] / cover[g] + 0.5))
-        c = min(c, max_count)
-        taken = 0
-        for _ in range(c):
-            best = -1
-            for s in range(k):
-                if not active[g, s] and score[g, s] > 0 and (best < 0 or score[g, s] > score[g, best]):
-                    best = s
-            if best < 0:
-                break
-            active[g, best] = True
-            taken += 1
-        count[g] = taken
-
-
-def first_seen_order(active: np.ndarray) -> np.ndarray:
-    """Column order of `active` [frames, k] by first active frame; never-active columns dropped."""
-    firsts = [(int(np.argmax(active[:, c])), c) for c in range(active.shape[1]) if active[:, c].any()]
-    return np.array([c for _, c in sorted(firsts)], dtype=np.int64)
-
-
-def active_to_segments(active: np.ndarray, *, t0: float = 0.0, end_s: float | None = None,
-                       trim_s: float = 0.0) -> list[Segment]:
-    """Segments speaker1.. of each column's runs on the HOP_S grid (frame g spans its centre ± HOP_S/2),
-    each edge moved `trim_s` inward (the model's 62 ms frames reach past the speech; runs shorter
-    than 2 trim_s vanish)."""
-    out = []
-    offset = t0 + sg.FRAME_DURATION_S / 2 - HOP_S / 2
-    for c in range(active.shape[1]):
-        col = np.concatenate(([False], active[:, c], [False])).astype(np.int8)
-        edges = np.diff(col)
-        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-            start = max(offset + a * HOP_S + trim_s, t0)
-            end = offset + b * HOP_S - trim_s
-            if end_s is not None:
-                end = min(end, end_s)
-            if end > start:
-                out.append(Segment(float(start), float(end), f"speaker{c + 1}"))
-    return sorted(out)
-
-
-def heard_share(result: Diarization, activity: VoiceActivity) -> float:
-    """Share of `activity`'s speech frames (channel 0) where the model hears someone (1.0 if no speech)."""
-    vad = activity.speech[0]
-    if vad.sum() == 0:
-        return 1.0
-    if result.count.size == 0:
-        return 0.0
-    t = activity.t0 + (np.arange(activity.frames) + 0.5) * activity.hop_s
-    offset = result.t0 + sg.FRAME_DURATION_S / 2 - HOP_S / 2
-    k = np.floor((t - offset) / HOP_S).astype(np.int64)
-    inside = (k >= 0) & (k < result.count.size)
-    heard = np.zeros(vad.size, dtype=np.bool_)
-    heard[inside] = result.count[k[inside]] > 0
-    return float((heard & vad).sum() / vad.sum())
-
-
-def speech_activity(result: Diarization, x: np.ndarray | None = None) -> VoiceActivity:
-    """The segmentation model's speech (one or more speakers) as a one-channel VoiceActivity on its
-    16.875 ms grid; level_db is each frame's energy in dBFS when the audio x [n] is given (else -inf)."""
-    speech = (result.count > 0)[None, :]
-    frames = speech.shape[1]
-    level = np.full((1, frames), -np.inf, dtype=np.float32)
-    if x is not None and frames:
-        first = (sg.FRAME_DURATION_S / 2 - HOP_S / 2) * sg.RATE
-        edges = np.minimum((first + np.arange(frames + 1) * HOP_S * sg.RATE).astype(np.int64), x.shape[0])
-        sq = np.concatenate(([0.0], np.cumsum(np.asarray(x, dtype=np.float64) ** 2)))
-        n = np.maximum(np.diff(edges), 1)
-        power = (sq[edges[1:]] - sq[edges[:-1]]) / n
-        level[0] = (10 * np.log10(np.maximum(power, 1e-12))).astype(np.float32)
-    return VoiceActivity(speech, level, HOP_S, result.t0 + sg.FRAME_DURATION_S / 2 - HOP_S / 2)

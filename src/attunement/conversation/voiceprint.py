@@ -69,8 +69,8 @@ class VoiceProfile:
 
 
 def _embedder(threads: int):
-    from .neural_diarize import _Models
-    return _Models.get(threads, 32)
+    from .neural_diarize import Models
+    return Models.get(threads, 32)
 
 
 def voice_embedding(x: np.ndarray, spans: Sequence[tuple[float, float]], *, threads: int = 2) -> tuple[np.ndarray, float]:
@@ -110,7 +110,8 @@ def enroll(x: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD, threads: int 
     Speech is where the segmentation model hears a voice. Raises InputError with
     under MIN_ENROLL_S of such speech.
     """
-    from .neural_diarize import Diarization, reconstruct
+    from .neural_frames import reconstruct
+    from .neural_records import Diarization
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 1:
         raise InputError(f"enrollment needs mono samples [n]; got shape {x.shape}")

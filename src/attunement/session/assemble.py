@@ -3,11 +3,13 @@ the Review from what a pass collected (speakers' segments, `me`, the turn-taking
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from ..config import Config
 from ..conversation.diarize import Diarizer
 from ..conversation.me import label_me, relabel_with_mouth
+from ..conversation.neural_diarize import NeuralDiarizer
 from ..conversation.speakers import (
     ChannelsAreSpeakers,
     FromAnnotation,
@@ -22,9 +24,11 @@ from ..records import ME, AudioBlock, MediaInfo, Review, Segment, VoiceActivity
 
 def speaker_strategy(channels: int, *, config: Config, source: str, channels_are_speakers: bool = False,
                      reference: Sequence[Segment] | None = None, speaker_names: Sequence[str] | None = None,
-                     num_speakers: int | None = None):
+                     num_speakers: int | None = None, live: bool = False):
     """(speaker strategy, channels the VAD hears) for audio of `channels` channels from `source`:
-    one channel per person, a reference annotation, one track, or diarization of one shared mic."""
+    one channel per person, a reference annotation, one track, or diarization of one shared mic
+    (files: [diarization] engine, by default the trained pipeline; `live`: the model-free diarizer,
+    whose stored MFCC frames rebuild a killed session)."""
     if channels_are_speakers and reference is not None:
         raise InputError("use either --channels-are-speakers or --rttm, not both")
     if channels_are_speakers:
@@ -36,6 +40,8 @@ def speaker_strategy(channels: int, *, config: Config, source: str, channels_are
         return FromAnnotation(reference), 1
     if num_speakers == 1:
         return SingleTrack(speaker_names[0] if speaker_names else "speaker"), 1
+    if config.diarization.engine == "neural" and not live:
+        return NeuralDiarizer(config=config.diarization, num_speakers=num_speakers), 1
     return Diarizer(config=config.diarization, num_speakers=num_speakers), 1
 
 
@@ -54,14 +60,14 @@ def assemble_review(source: str, *, config: Config, activity: VoiceActivity | No
     speakers' segments, `me` by name or by mouth movement, then the turn-taking. `kind`: "review",
     "live" or "rehearsal" (the summary's words fit it); `heard=False`: there was no sound to hear."""
     segments = speakers.finish(activity, duration_s)
-    if isinstance(speakers, Diarizer) and len({s.speaker for s in segments}) > 1:
+    if isinstance(speakers, (Diarizer, NeuralDiarizer)) and len({s.speaker for s in segments}) > 1:
         problems += ("who spoke when was told apart by voice alone from one shared microphone; "
                      "similar voices can be mixed up",)
     if vision is not None:
         problems += vision.problems
     if me is not None:
         segments = label_me(segments, me)
-    elif vision is not None and isinstance(speakers, (Diarizer, SingleTrack)) and segments:
+    elif vision is not None and isinstance(speakers, (Diarizer, NeuralDiarizer, SingleTrack)) and segments:
         segments = relabel_with_mouth(segments, vision.times, vision.face.mouth,
                                       min_activity=config.diarization.me_min_mouth_activity)
     labelled = any(s.speaker == ME for s in segments)
@@ -88,3 +94,11 @@ def _speaker_ids(segments, reference, speakers) -> list[str]:
     if reference is not None:
         return sorted({s.speaker for s in reference})
     return sorted({s.speaker for s in segments}) or [getattr(speakers, "name", "speaker")]
+
+
+def relabel_me(review: Review, me: str, *, config: Config) -> Review:
+    """`review` with speaker `me` labelled "me" (the others "partner"), its turn-taking redone."""
+    segments = label_me(review.segments, me)
+    ids = sorted({s.speaker for s in segments})
+    turns = analyze_turns(segments, config=config.turns, speakers=ids)
+    return dataclasses.replace(review, speakers=tuple(ids), segments=turns.segments, turn_taking=turns)

@@ -14,6 +14,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 from ...config import Config
 from ...cues.baseline_window import CalibrationWindow
 from ...cues.calibration import Baseline
@@ -76,3 +78,24 @@ def _check_seconds(seconds: float) -> float:
     if not 0.5 <= float(seconds) <= MAX_SECONDS:
         raise InputError(f"--seconds {seconds}: the calibration window must last 0.5 to {MAX_SECONDS:g} s")
     return float(seconds)
+
+
+def default_voice_path() -> Path:
+    """$XDG_DATA_HOME/attunement/voice.json: the enrolled voice (`attune enroll`), next to the face profile."""
+    return default_profile_path().with_name("voice.json")
+
+
+def enroll_from_file(path: str | Path, *, config: Config, seconds: float | None = None):
+    """A voice profile (conversation/voiceprint.py) from the first `seconds` (default all) of one
+    person talking in the media file `path`; InputError naming the file when it cannot be made."""
+    from ...conversation.voiceprint import enroll
+    from ...sources.media import read_audio
+
+    x, _ = read_audio(path)  # 16 kHz, [channels, n]
+    x = x.mean(axis=0)
+    if seconds is not None:
+        x = x[: int(seconds * 16000)]
+    try:
+        return enroll(np.ascontiguousarray(x, np.float32), threads=config.diarization.nn_threads)
+    except InputError as e:
+        raise InputError(f"{path}: {e}") from None

@@ -99,7 +99,7 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
         speakers, vad_channels = speaker_strategy(channels, config=config, source=mic.name,
                                                   channels_are_speakers=channels_are_speakers,
                                                   speaker_names=speaker_names,
-                                                  num_speakers=num_speakers)
+                                                  num_speakers=num_speakers, live=True)
         settings |= _speaker_settings(speakers, num_speakers)
     sources = {"camera": getattr(camera, "name", None), "microphone": getattr(mic, "name", None)}
     writer = SessionWriter(slug, sources=sources, settings=settings, root=root)

@@ -12,17 +12,25 @@ from pathlib import Path
 
 from ...config import Config
 from ...conversation.me import label_me
+from ...conversation.neural_diarize import NeuralDiarizer
 from ...conversation.speakers import ChannelsAreSpeakers
 from ...conversation.turns import analyze_turns
+from ...conversation.voiceprint import VoiceProfile, match_me
 from ...cues.calibration import Baseline
 from ...cues.track import LandmarkTrack, Vision, vision_from_track
 from ...errors import InputError
 from ...perception.landmarks import FaceBodyLandmarker
 from ...perception.vad import VoiceActivityDetector
-from ...records import Review, Segment
+from ...records import ME, Review, Segment
 from ...sources.media import MediaReader, tracks
 from ...sources.video import VideoReader
-from ..assemble import assemble_review, for_vad, silent_review, speaker_strategy
+from ..assemble import (
+    assemble_review,
+    for_vad,
+    relabel_me,
+    silent_review,
+    speaker_strategy,
+)
 from ..progress import FACE, SPEAKERS, VOICES, Progress, tell
 from ..words import with_words
 
@@ -34,7 +42,8 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
                 speaker_names: Sequence[str] | None = None, num_speakers: int | None = None,
                 me: str | None = None, video: bool = True, profile: Baseline | None = None,
                 words: bool | None = None, words_file: str | Path | None = None,
-                keep_words: bool | None = None, progress: Progress | None = None) -> Review:
+                keep_words: bool | None = None, progress: Progress | None = None,
+                voice: VoiceProfile | None = None) -> Review:
     """Review a media file.
 
     Speakers come from one channel per person, a reference annotation (`reference`, from an RTTM),
@@ -45,7 +54,8 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
     transcript file (`words_file`: WebVTT, SRT, TextGrid, JSON) or, when `words` (default: [words]
     transcribe), the recognizer on each speaker's speech; `keep_words` keeps the text (default:
     [words] keep_words), else only counts and labels. `progress(stage, done, total)` hears how far
-    each stage is (session/progress.py).
+    each stage is (session/progress.py). `voice`: an enrolled voice profile (`attune enroll`): on one
+    shared microphone with no camera to tell, the speaker with that voice is labelled `me`.
     """
     if num_speakers is not None and (channels_are_speakers or reference is not None):
         raise InputError("a speaker count goes with one shared microphone, not with --channels-are-speakers or --rttm")
@@ -73,12 +83,26 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
     review = assemble_review(str(path), config=config, activity=activity, speakers=speakers, duration_s=duration,
                              vision=vision, me=me, reference=reference, info=info, problems=problems)
     tell(progress, SPEAKERS, 1, 1)
+    if voice is not None and me is None and review.on_camera != ME:
+        review = _by_voice(review, speakers, voice, config=config)
     if words_file is None and not (config.words.transcribe if words is None else words):
         return review
     channel_of = channel_map(speakers, me) if channels_are_speakers else None
     return with_words(review, config=dataclasses.replace(config, words=dataclasses.replace(config.words, transcribe=True)),
                       path=path, words_file=words_file, channel_of=channel_of, keep_words=keep_words,
                       progress=progress)
+
+
+def _by_voice(review: Review, speakers, voice: VoiceProfile, *, config: Config) -> Review:
+    """`me` from the enrolled voice (the trained diarizer keeps the audio to compare it with); a note
+    when it cannot tell."""
+    audio = speakers.audio() if isinstance(speakers, NeuralDiarizer) else None
+    who, scores = (None, {}) if audio is None else match_me(review.segments, audio, voice, threads=config.diarization.nn_threads)
+    if who is None:
+        why = ("no voice matched the enrolled one closely enough" if scores else
+               "the enrolled voice is compared on one shared microphone only (diarized with the trained model)")
+        return dataclasses.replace(review, problems=review.problems + (f"I could not tell which voice is yours: {why}",))
+    return relabel_me(review, who, config=config)
 
 
 def channel_map(speakers: ChannelsAreSpeakers, me: str | None) -> dict[str, int]:
