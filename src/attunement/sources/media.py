@@ -303,7 +303,11 @@ def _audio_stream(container: av.container.InputContainer, path: str) -> av.Audio
     if not container.streams.audio:
         held = ", ".join(f"{s.type} {s.codec_context.name}" for s in container.streams) or "no streams"
         raise InputError(f"{path}: has no audio track (it holds {held})")
-    return container.streams.best("audio")
+    best = container.streams.best("audio")  # None when no track states a codec FFmpeg can decode
+    if best is None:
+        raise InputError(f"{path}: its audio track cannot be decoded (no sample rate or channels found): "
+                         "not a media file, or a damaged one")
+    return best
 
 
 def _stated_duration(container: av.container.InputContainer, stream: av.AudioStream) -> float:
