@@ -297,6 +297,8 @@ def open_container(path: str) -> av.container.InputContainer:
     except (av.error.FFmpegError, OSError) as e:
         raise InputError(f"{path}: FFmpeg cannot read it as audio or video ({error_reason(e)}): "
                          "not a media file, or a damaged one") from None
+    except UnicodeDecodeError:  # PyAV decodes the container's tags as UTF-8 while opening
+        raise InputError(f"{path}: its metadata tags are not valid text: a damaged media file") from None
 
 
 def _audio_stream(container: av.container.InputContainer, path: str) -> av.AudioStream:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import InputError
 from ..records import Review
 from .cues_json import review_cues
 
@@ -31,14 +32,31 @@ def review_to_json(review: Review) -> dict[str, Any]:
 
 
 def write_private(path: str | Path, text: str) -> None:
-    """Write `text` to `path` with mode 0600: session results are the user's alone."""
+    """Write `text` to `path` with mode 0600: session results are the user's alone.
+
+    Written whole or not at all (a temporary file in the same folder, then renamed), so an error
+    or a full disk never leaves half a file; InputError when `path` cannot be written."""
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
+    tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.tmp")
+    try:
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a folder", str(path))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            # a file name that is not UTF-8 (its bytes kept as surrogates) is written as \udcXX: the file stays UTF-8
+            with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
+                os.fchmod(f.fileno(), 0o600)
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def write_json(path: str | Path, review: Review) -> None:
