@@ -29,8 +29,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"attune: error: {e}", file=sys.stderr)
         return e.exit_status
-    except KeyboardInterrupt:
-        print("attune: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # every output is written whole or not at all (temporary name, then renamed)
+        print("attune: interrupted; nothing was written for the unfinished work", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - the last line of defence: one line, not a traceback
         if debug:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from ..session.progress import SUMMARY, tell
 from .output import emit, existing
+from .progress import Bar, wanted
 
 
 def review(args, config) -> int:
@@ -22,15 +24,18 @@ def review(args, config) -> int:
 
         profile = load_profile(args.profile)
     words_file = existing(args.words) if args.words else None
-    result = review_file(path, config=config, channels_are_speakers=args.channels_are_speakers,
-                         reference=reference, speaker_names=names, num_speakers=args.speakers, me=args.me,
-                         video=not args.no_video, profile=profile, words=False if args.no_words else None,
-                         words_file=words_file, keep_words=True if args.keep_words else None)
-    kept = None
-    if not args.no_save:
-        from ..session.store.kept import keep_review
+    with Bar(enabled=wanted(args.quiet)) as bar:
+        result = review_file(path, config=config, channels_are_speakers=args.channels_are_speakers,
+                             reference=reference, speaker_names=names, num_speakers=args.speakers, me=args.me,
+                             video=not args.no_video, profile=profile, words=False if args.no_words else None,
+                             words_file=words_file, keep_words=True if args.keep_words else None, progress=bar)
+        tell(bar, SUMMARY, 0, 1)
+        kept = None
+        if not args.no_save:
+            from ..session.store.kept import keep_review
 
-        kept = keep_review(result, config=config)
+            kept = keep_review(result, config=config)
+        tell(bar, SUMMARY, 1, 1)
     emit(result, args, config, file_id=path.stem, kept=kept)
     return 0
 
@@ -72,7 +77,9 @@ def demo(args, config) -> int:
     else:
         render_demo_video(media, convo.audio, convo.rate, perception=config.perception)
     write_rttm(truth, convo.segments, file_id="practice")
-    result = review_file(media, config=config, channels_are_speakers=True, speaker_names=convo.speakers, me=me)
+    with Bar(enabled=wanted(args.quiet)) as bar:
+        result = review_file(media, config=config, channels_are_speakers=True, speaker_names=convo.speakers, me=me,
+                             words=False, progress=bar)  # the synthetic voices say no words
     if args.report is None:  # the demo's report stays where its media were made (not in your history)
         args.report = str(folder / "practice.report.html")
     emit(result, args, config, file_id="practice")

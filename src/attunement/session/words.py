@@ -21,6 +21,7 @@ from ..perception.asr import Recognizer, Utterance
 from ..perception.transcribe import LiveTranscriber, assign_speakers
 from ..records import Review, Segment
 from ..sources.media import MediaReader
+from .progress import WORDS, Progress, tell
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def recognizer(config: WordsConfig) -> Recognizer:
 
 
 def transcribe_file(path: str | Path, segments: Sequence[Segment], *, config: WordsConfig,
-                    channel_of: dict[str, int] | None = None) -> tuple[Utterance, ...]:
+                    channel_of: dict[str, int] | None = None, progress: Progress | None = None) -> tuple[Utterance, ...]:
     """What each speaker of `segments` said in the media file `path` (16 kHz blocks, channels kept;
     `channel_of`: speaker -> channel when each person has one, else the channels' mean)."""
     speech = sorted(s for s in segments if s.end > s.start)
@@ -46,18 +47,22 @@ def transcribe_file(path: str | Path, segments: Sequence[Segment], *, config: Wo
     out: list[Utterance] = []
     fed_since = 0.0
     with MediaReader(path) as reader:
+        total = reader.info.duration_s
         for block in reader.blocks():
             ears.feed(block)
             fed_since += block.duration
             if fed_since >= POLL_EVERY_S:
                 out += ears.poll(keep_from=ears.audio_end)
                 fed_since = 0.0
+                tell(progress, WORDS, ears.audio_end, total)
     out += ears.finish()
+    tell(progress, WORDS, total, total)
     return tuple(sorted(out, key=lambda u: (u.start, u.speaker)))
 
 
 def with_words(review: Review, *, config: Config, path: str | Path | None = None, words_file: str | Path | None = None,
-               channel_of: dict[str, int] | None = None, keep_words: bool | None = None) -> Review:
+               channel_of: dict[str, int] | None = None, keep_words: bool | None = None,
+               progress: Progress | None = None) -> Review:
     """`review` with what was said: a transcript file's utterances (`words_file`, speakers as in
     the review or its annotation), else the recognizer on `path`'s audio at the review's segments,
     else (no file, or transcription off and no transcript) the review as it was."""
@@ -66,7 +71,7 @@ def with_words(review: Review, *, config: Config, path: str | Path | None = None
         utts = read_transcript(words_file)
         utts = assign_speakers(utts, review.segments) if not _named_like(utts, review.speakers) else utts
     elif path is not None and config.words.transcribe:
-        utts = transcribe_file(path, review.segments, config=config.words, channel_of=channel_of)
+        utts = transcribe_file(path, review.segments, config=config.words, channel_of=channel_of, progress=progress)
     else:
         return review
     log.debug("words: %d utterances", len(utts))

@@ -32,29 +32,26 @@ def review_to_json(review: Review) -> dict[str, Any]:
 
 
 def write_private(path: str | Path, text: str) -> None:
-    """Write `text` to `path` with mode 0600: session results are the user's alone.
-
-    Written whole or not at all (a temporary file in the same folder, then renamed), so an error
-    or a full disk never leaves half a file; InputError when `path` cannot be written."""
+    """Write `text` to `path` with mode 0600 (session results are the user's alone), whole or not at
+    all: into a temporary name beside it, then renamed, so an interruption or a full disk leaves no
+    partial file. InputError (one line) when `path` cannot be written."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.part")
     try:
         if path.parent and not path.parent.exists():
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if path.is_dir():
             raise IsADirectoryError(21, "is a folder", str(path))
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             # a file name that is not UTF-8 (its bytes kept as surrogates) is written as \udcXX: the file stays UTF-8
             with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
-                os.fchmod(f.fileno(), 0o600)
                 f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
+            os.chmod(tmp, 0o600)
             os.replace(tmp, path)
-        finally:
-            if os.path.lexists(tmp):
-                os.unlink(tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     except OSError as e:
         raise InputError(f"cannot write {path}: {e.strerror or e}") from None
 

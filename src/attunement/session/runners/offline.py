@@ -23,6 +23,7 @@ from ...records import Review, Segment
 from ...sources.media import MediaReader
 from ...sources.video import VideoReader
 from ..assemble import assemble_review, for_vad, speaker_strategy
+from ..progress import FACE, SPEAKERS, VOICES, Progress, tell
 from ..words import with_words
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
                 speaker_names: Sequence[str] | None = None, num_speakers: int | None = None,
                 me: str | None = None, video: bool = True, profile: Baseline | None = None,
                 words: bool | None = None, words_file: str | Path | None = None,
-                keep_words: bool | None = None) -> Review:
+                keep_words: bool | None = None, progress: Progress | None = None) -> Review:
     """Review a media file.
 
     Speakers come from one channel per person, a reference annotation (`reference`, from an RTTM),
@@ -43,7 +44,8 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
     half; `profile` is a calibrated baseline for eye contact and leaning. What was said: a
     transcript file (`words_file`: WebVTT, SRT, TextGrid, JSON) or, when `words` (default: [words]
     transcribe), the recognizer on each speaker's speech; `keep_words` keeps the text (default:
-    [words] keep_words), else only counts and labels.
+    [words] keep_words), else only counts and labels. `progress(stage, done, total)` hears how far
+    each stage is (session/progress.py).
     """
     if num_speakers is not None and (channels_are_speakers or reference is not None):
         raise InputError("a speaker count goes with one shared microphone, not with --channels-are-speakers or --rttm")
@@ -59,16 +61,21 @@ def review_file(path: str | Path, *, config: Config, channels_are_speakers: bool
             vad.feed(block)
             speakers.feed(block)
             duration = block.t0 + block.duration
+            tell(progress, VOICES, duration, info.duration_s)
         problems = tuple(reader.problems)
+    tell(progress, VOICES, duration, duration)
     activity = vad.finish()
-    vision = watch_video(path, config=config, profile=profile) if video and info.has_video else None
+    vision = watch_video(path, config=config, profile=profile, progress=progress) if video and info.has_video else None
+    tell(progress, SPEAKERS, 0, 1)
     review = assemble_review(str(path), config=config, activity=activity, speakers=speakers, duration_s=duration,
                              vision=vision, me=me, reference=reference, info=info, problems=problems)
+    tell(progress, SPEAKERS, 1, 1)
     if words_file is None and not (config.words.transcribe if words is None else words):
         return review
     channel_of = channel_map(speakers, me) if channels_are_speakers else None
     return with_words(review, config=dataclasses.replace(config, words=dataclasses.replace(config.words, transcribe=True)),
-                      path=path, words_file=words_file, channel_of=channel_of, keep_words=keep_words)
+                      path=path, words_file=words_file, channel_of=channel_of, keep_words=keep_words,
+                      progress=progress)
 
 
 def channel_map(speakers: ChannelsAreSpeakers, me: str | None) -> dict[str, int]:
@@ -89,12 +96,15 @@ def review_annotation(segments: Sequence[Segment], *, config: Config, source: st
                   speakers=tuple(ids), segments=turns.segments, turn_taking=turns)
 
 
-def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = None) -> Vision:
+def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = None,
+                progress: Progress | None = None) -> Vision:
     """Landmarks of every frame of `path` (reduced as they come, see LandmarkTrack), then all face and posture cues."""
     with VideoReader(path) as reader, FaceBodyLandmarker(config.perception) as marker:
-        track = LandmarkTrack(capacity=reader.info.frames + 16, config=config)
+        frames = reader.info.frames
+        track = LandmarkTrack(capacity=frames + 16, config=config)
         for frame in reader.frames():
             track.add(marker.process(frame))
+            tell(progress, FACE, track.n, max(frames, track.n))
         problems = tuple(reader.problems)
     if not track.n:
         raise InputError(f"{path}: no video frames could be decoded")

@@ -47,8 +47,9 @@ def keep_review(review: Review, *, config: Config, root: str | os.PathLike | Non
             write_private(folder / FILES["vtt"], vtt_text(review))
         writer.meta["problems"] = list(review.problems)
         better = save_ended(writer, review, config=config)  # review.json is FILES["json"]
-    except BaseException:
+    except BaseException:  # an unfinished kept review is removed whole: nothing half-written stays
         writer.close("interrupted")
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     return folder, better
 
