@@ -245,3 +245,19 @@ def test_missing_or_altered_speech_models_leave_a_review_without_words(tmp_path,
         recognizer.cache_clear()
     assert review.segments and review.language is None
     assert any("could not be transcribed" in p and "altered" in p for p in review.problems), review.problems
+
+
+def test_a_microphone_error_in_a_rehearsal_ends_it_with_the_review_of_what_was_heard(tmp_path, capsys):
+    from attunement.session.rehearsal.scenario import load_scenario
+    from attunement.session.runners.rehearse import run_rehearsal
+    from tests.session.test_rehearse import T0, ScriptedRoom, SyntheticVoice
+
+    rng = np.random.default_rng(5)
+    room = ScriptedRoom(rng)
+    broken = Faulty(room, after_s=T0 + 12.0, fault=pa_error)
+    broken.play = room.play
+    result = run_rehearsal(scenario=load_scenario("check-in"), mic=broken, config=CONFIG, player=room.play,
+                           voice=SyntheticVoice(rng), root=tmp_path, start_s=T0 + 0.5)
+    assert any(p.startswith("the microphone failed (PortAudioError") for p in result.review.problems)
+    assert 0 < len(result.track) < 5 and result.review.duration_s == pytest.approx(T0 + 12.0, abs=0.1)
+    assert "microphone failed" in summary_of(result.folder, capsys)
