@@ -181,7 +181,8 @@ def test_forget_the_profile_deletes_it_and_every_copy(tmp_path, capsys):
     (writer.folder / PROFILE_FILE).write_text("{}")
     assert main(["forget", "--profile"]) == 0
     assert not profile.exists() and not (writer.folder / PROFILE_FILE).exists()
-    assert "1" not in capsys.readouterr().err
+    assert "Forgot the calibration profile: 2 files deleted." in capsys.readouterr().out
+    assert main(["forget", "--profile"]) == 0 and "No calibration profile" in capsys.readouterr().out
 
 
 def test_forget_refuses_a_running_session_and_what_is_not_a_session(tmp_path, capsys):
