@@ -63,7 +63,7 @@ def env(tmp_path):
 
 
 def test_the_bar_advances_through_the_stages_and_finishes(demo_clips, env):
-    code, shown, out = _on_a_terminal(["review", demo_clips.clip(), "--channels-are-speakers", "--no-save"], env)
+    code, shown, out = _on_a_terminal(["review", demo_clips.clip(15.0), "--channels-are-speakers", "--no-save", "--no-words"], env)
     assert code == 0, shown[-2000:]
     plain = ANSI.sub("", shown)
     assert "face and posture" in plain and "voices" in plain and "left" in plain, plain[-2000:]
@@ -73,7 +73,7 @@ def test_the_bar_advances_through_the_stages_and_finishes(demo_clips, env):
 
 
 def test_no_bar_when_piped_or_quiet(demo_clips, env):
-    proc = subprocess.run(_cmd() + ["review", str(demo_clips.clip()), "--channels-are-speakers", "--no-save"],
+    proc = subprocess.run(_cmd() + ["review", str(demo_clips.clip(6.0, silent=True)), "--no-save"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "%" not in proc.stderr and "left" not in proc.stderr and "\x1b[" not in proc.stderr
@@ -89,7 +89,7 @@ def test_ctrl_c_stops_the_review_and_leaves_no_partial_file(demo_clips, env, tmp
             proc.send_signal(signal.SIGINT)
             sent["t"] = time.monotonic()
 
-    code, shown, _ = _on_a_terminal(["review", demo_clips.clip(), "--channels-are-speakers", "--json", out],
+    code, shown, _ = _on_a_terminal(["review", demo_clips.clip(15.0), "--channels-are-speakers", "--no-words", "--json", out],
                                     env, until=interrupt)
     assert "t" in sent, ANSI.sub("", shown)[-2000:]
     assert code == 130, shown[-2000:]

@@ -155,6 +155,7 @@ class Review:
     vision: object | None = None
     words: tuple | None = None     # perception/asr.py's Utterances, in start order; None: not transcribed
     language: object | None = None  # conversation/language.py's Language (its keep_words: the text may be kept)
+    goals: dict | None = None       # a rehearsal's practice goals: goal -> ((start s, quote or None), ...)
 
     @property
     def on_camera(self) -> str | None:

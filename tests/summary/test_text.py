@@ -119,8 +119,8 @@ from attunement.summary.text import phrases  # noqa: E402
 
 def test_phrases_file_is_kind_and_every_field_is_filled():
     table = phrases()
-    assert set(table) == {"words", "strength", "suggestion", "note"}
-    for section in ("strength", "suggestion", "note"):
+    assert set(table) == {"words", "strength", "suggestion", "note", "practice"}
+    for section in ("strength", "suggestion", "note", "practice"):
         for key, phrase in table[section].items():
             assert not GRADE_WORDS.search(phrase), (section, key, phrase)
             fields = {f for _, f, _, _ in string.Formatter().parse(phrase) if f}

@@ -22,7 +22,8 @@ def session(args, config) -> int:
     result = practise(config=config, camera=args.camera, mic=args.mic, duration_s=args.duration,
                       window=not args.no_window, keep_media=args.keep_media, profile_path=profile,
                       calibrate_s=calibrate_s, channels_are_speakers=args.channels_are_speakers,
-                      num_speakers=args.speakers, me=args.me)
+                      num_speakers=args.speakers, me=args.me,
+                      words=config.words.transcribe and not args.no_words, keep_words=True if args.keep_words else None)
     _print_end(result, config)
     return 0
 
@@ -40,6 +41,7 @@ def rehearse(args, config) -> int:
     print(f"{scenario.title}\n{scenario.intro}\n", flush=True)
     result = run(config=config, scenario=scenario, camera=args.camera, mic=args.mic, window=not args.no_window,
                  keep_media=args.keep_media, duration_s=args.duration,
+                 words=config.words.transcribe and not args.no_words, keep_words=True if args.keep_words else None,
                  show=lambda text: print(f"partner: {text}", flush=True))
     _print_end(result, config)
     return 0

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     _speakers(se, "how many people share the one microphone (default: estimated; 1 = only you)")
     se.add_argument("--me", metavar="SPEAKER",
                     help="the speaker id who is you (default: the voice whose mouth is on camera)")
+    se.add_argument("--no-words", action="store_true", help="do not transcribe what is said")
+    se.add_argument("--keep-words", action="store_true",
+                    help="keep and show the transcript (by default only counts and labels are kept)")
     se.set_defaults(handler=live.session)
 
     rh = sub.add_parser("rehearse", help="practise a hard conversation alone: the partner speaks, you answer")
@@ -102,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     _duration(rh, "end after S seconds (default: when the last line is answered, Ctrl-C or Esc)")
     rh.add_argument("--no-window", action="store_true", help="no preview window")
     rh.add_argument("--keep-media", action="store_true", help="also keep the raw audio in the session folder")
+    rh.add_argument("--no-words", action="store_true", help="do not transcribe your answers")
+    rh.add_argument("--keep-words", action="store_true",
+                    help="keep and show the transcript and quotations (by default only counts and labels are kept)")
     rh.set_defaults(handler=live.rehearse)
 
     dv = sub.add_parser("devices", help="list cameras and microphones")

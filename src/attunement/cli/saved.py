@@ -11,6 +11,7 @@ EXTENSIONS = {"json": ".json", "rttm": ".rttm", "textgrid": ".TextGrid", "csv": 
 def summary(args, config) -> int:
     """`attune summary SESSION`: the summary again (a killed session is rebuilt from its store)."""
     from ..session.runners.rebuild import load_review
+    from ..session.store.ending import ended_summary
     from ..session.store.history import find_session
     from ..session.store.kept import is_kept_review, kept_summary
     from ..summary.text import summarize
@@ -18,8 +19,9 @@ def summary(args, config) -> int:
     folder = find_session(args.session)
     if is_kept_review(folder):
         print(kept_summary(folder))
-    else:
-        print(summarize(load_review(folder, config=config), config=config.summary).text())
+        return 0
+    saved = ended_summary(folder)  # an ended session says what it said at its end (its words included)
+    print(saved if saved is not None else summarize(load_review(folder, config=config), config=config.summary).text())
     return 0
 
 

@@ -81,9 +81,15 @@ def with_words(review: Review, *, config: Config, path: str | Path | None = None
             return dataclasses.replace(review, problems=tuple(review.problems) + (note,))
     else:
         return review
-    log.debug("words: %d utterances", len(utts))
-    language = analyze_language(utts, review.turn_taking, speakers=review.speakers, config=config.words, keep_words=keep)
-    return dataclasses.replace(review, words=tuple(utts), language=language)
+    return attach_words(review, utts, config=config, keep_words=keep)
+
+
+def attach_words(review: Review, utterances: Sequence[Utterance], *, config: Config, keep_words: bool) -> Review:
+    """`review` with `utterances` (speakers as the review's) and their language cues."""
+    log.debug("words: %d utterances", len(utterances))
+    language = analyze_language(utterances, review.turn_taking, speakers=review.speakers, config=config.words,
+                                keep_words=keep_words)
+    return dataclasses.replace(review, words=tuple(utterances), language=language)
 
 
 def _named_like(utts: Sequence[Utterance], speakers: Sequence[str]) -> bool:

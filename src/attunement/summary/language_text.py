@@ -76,3 +76,20 @@ def _like(review: Review, speaker: str, cue: str) -> str:
 
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def practice_lines(review: Review, say, when_t) -> list[str]:
+    """One line per practice goal of a rehearsal: whether and where it happened."""
+    out = []
+    for goal, moments in (review.goals or {}).items():
+        name = say("practice", goal)
+        quote = next((q for _, q in moments if q), None)
+        like = f', like "{quote.strip().rstrip(".")}"' if quote else ""
+        times = [t for t, _ in moments]
+        if goal == "avoid_blame":
+            out.append(say("practice", "blame_kept", goal=name) if not times else
+                       say("practice", "blame_slipped", goal=name, when=when_t(times), like=like))
+        else:
+            out.append(say("practice", "done", goal=name, when=when_t(times), like=like) if times else
+                       say("practice", "not_yet", goal=name))
+    return out

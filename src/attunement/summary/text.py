@@ -19,7 +19,7 @@ from ..config import SummaryConfig
 from ..intervals import inside
 from ..records import Review
 from .cues_json import review_cues
-from .language_text import language_strengths, language_suggestions
+from .language_text import language_strengths, language_suggestions, practice_lines
 
 MAX_SUGGESTIONS = 2
 
@@ -41,9 +41,12 @@ class Summary:
     strengths: tuple[str, ...]
     suggestions: tuple[str, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    practice: tuple[str, ...] = field(default_factory=tuple)  # a rehearsal's practice goals
 
     def text(self) -> str:
         parts = ["What went well"] + [f"  - {s}" for s in self.strengths]
+        if self.practice:
+            parts += ["", "Your practice goals"] + [f"  - {s}" for s in self.practice]
         if self.suggestions:
             parts += ["", "Something to try next time"] + [f"  - {s}" for s in self.suggestions]
         if self.notes:
@@ -115,7 +118,8 @@ def summarize(review: Review, *, config: SummaryConfig) -> Summary:
         strengths = [say("strength", "fallback", amount=_minutes(sum(tt.per_speaker[s].talk_time_s for s in talkers)))]
     elif not strengths:
         strengths = [say("strength", "nothing_heard")]
-    return Summary(tuple(strengths), tuple(suggestions[:MAX_SUGGESTIONS]), tuple(notes))
+    return Summary(tuple(strengths), tuple(suggestions[:MAX_SUGGESTIONS]), tuple(notes),
+                   tuple(practice_lines(review, say, when_t)))
 
 
 def _cap(sentence: str) -> str:

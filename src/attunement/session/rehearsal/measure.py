@@ -16,14 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config, RehearsalConfig, default_config
+from ...conversation.language import goal_moments
 from ...conversation.speakers import FromAnnotation, refill_masked
 from ...conversation.turns import analyze_turns
+from ...perception.asr import Utterance
 from ...perception.echo import (
     estimate_echo_delay,
     estimate_echo_gain,
     playback_levels,
     suppress_echo,
 )
+from ...perception.transcribe import utterance_of
 from ...perception.vad import detect_speech
 from ...perception.vad_kernels import speech_segments
 from ...records import PartnerLine, Review, Segment, VoiceActivity
@@ -151,3 +154,22 @@ class RehearsalResult:
     review: Review
     folder: Path
     trend: str | None = None  # the gentle trend against the person's own last session (None: nothing improved)
+
+
+def rehearsal_words(heard: Sequence[Utterance], track: Sequence[PartnerLine]) -> tuple[Utterance, ...]:
+    """The words of a rehearsal: the user's as heard (words given to "me"; the partner's echo in the
+    microphone dropped) and the partner's lines as written, on their playback times."""
+    mine = [u for u in heard if u.speaker == ME]
+    theirs = [utterance_of(PARTNER, [(ln.start, ln.end)], ln.text) for ln in track]
+    return tuple(sorted(mine + theirs, key=lambda u: (u.start, u.speaker)))
+
+
+def practice_goals(goals: Sequence[str], language, *, config: Config) -> dict[str, tuple]:
+    """For each practice goal of the scenario, the user's utterances where it happened ("avoid_blame":
+    where it did not) as (start s, first sentence or None when the words are not kept)."""
+    out = {}
+    for goal in goals:
+        moments = goal_moments(goal, language.labelled, speaker=ME, config=config.words)
+        out[goal] = tuple((language.labelled[k].utterance.start,
+                           language.labelled[k].sentences[0][0] if language.keep_words else None) for k in moments)
+    return out

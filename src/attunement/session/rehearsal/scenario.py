@@ -20,9 +20,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ...conversation.language import GOALS
 from ...errors import InputError
 
-_KEYS = {"title", "intro", "tips", "lines"}
+_KEYS = {"title", "intro", "tips", "lines", "goals"}
 _LINE_KEYS = {"text", "answer_s"}
 
 
@@ -40,13 +41,16 @@ class ScenarioLine:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A rehearsal script: title, intro for the user, the partner's lines in order, one or two tips."""
+    """A rehearsal script: title, intro for the user, the partner's lines in order, one or two tips,
+    and what the practice is for (`goals`, conversation/language.py's GOALS; the summary says
+    whether and where each happened)."""
 
     name: str
     title: str
     intro: str
     lines: tuple[ScenarioLine, ...]
     tips: tuple[str, ...]
+    goals: tuple[str, ...] = ()
 
 
 def _scenario_dir():
@@ -102,7 +106,12 @@ def parse_scenario(raw: bytes | str, *, origin: str, name: str) -> Scenario:
     parsed = tuple(_line(i, line, origin) for i, line in enumerate(lines))
     if not any(line.expects_answer for line in parsed):
         raise InputError(f"scenario file {origin}: no line has 'answer_s', so the user never answers")
-    return Scenario(name=name, title=title, intro=intro, lines=parsed, tips=tuple(t.strip() for t in tips))
+    goals = data.get("goals", [])
+    if not isinstance(goals, list) or not all(isinstance(g, str) for g in goals) or set(goals) - set(GOALS):
+        raise InputError(f"scenario file {origin}: 'goals' must be a list of practice goals from {', '.join(GOALS)}; "
+                         f"got {goals!r}")
+    return Scenario(name=name, title=title, intro=intro, lines=parsed, tips=tuple(t.strip() for t in tips),
+                    goals=tuple(goals))
 
 
 def _text(data: dict[str, Any], key: str, origin: str) -> str:

@@ -11,6 +11,7 @@ same functions as the offline review (session/assemble.py's `assemble_review`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -30,10 +31,13 @@ from ...perception.landmarks import FaceBodyLandmarker
 from ...perception.vad import VoiceActivityDetector
 from ...records import Review
 from ..assemble import assemble_review, speaker_strategy
+from ..live_words import LiveWords
 from ..store.ending import save_ended
 from ..store.formats import PROFILE_FILE, vad_dtype
 from ..store.writer import SessionWriter
+from ..words import attach_words
 from .calibrate import MAX_SECONDS, default_profile_path
+from .offline import channel_map
 from .streams import (
     GAP_S,
     POLL_S,
@@ -63,7 +67,8 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
                 channels_are_speakers: bool = False, speaker_names: Sequence[str] | None = None,
                 num_speakers: int | None = None, me: str | None = None,
                 root: str | os.PathLike | None = None, landmarker=None, calibrate_s: float = 0.0,
-                profile_path: str | os.PathLike | None = None) -> LiveResult:
+                profile_path: str | os.PathLike | None = None, words: bool = False,
+                keep_words: bool | None = None) -> LiveResult:
     """Run a live session from already-opened `camera` (Camera) and `mic` (Microphone) sources
     (either may be None; the caller closes them) until `duration_s` s on the sources' clock, `stop`,
     or both sources' end. Speakers: one channel per person when `channels_are_speakers` (the
@@ -75,7 +80,9 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
     frames are lost while mediapipe starts; closed by the caller), else one is made here.
     `calibrate_s` > 0 with a camera and no `profile`: the first `calibrate_s` s of frames (the person
     looks at the lens) make the baseline for the session's eye contact and leaning, saved (0600) to
-    `profile_path` (default: session/calibrate.default_profile_path()); a refused one is a note."""
+    `profile_path` (default: session/calibrate.default_profile_path()); a refused one is a note.
+    `words`: transcribe what is said as the session runs (a worker thread, session/live_words.py),
+    so the review carries the language cues; `keep_words` keeps the text (default: [words] keep_words)."""
     if camera is None and mic is None:
         raise InputError("a session needs a camera, a microphone or both")
     if duration_s is not None and not duration_s > 0:
@@ -104,9 +111,12 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
     marker = FaceBodyLandmarker(config.perception) if own_marker else landmarker
     if own_marker:
         warm_up(config)
+    ears = None
     try:
+        ears = (LiveWords(config=config, channel_names=list(speakers.names) if channels_are_speakers else None)
+                if words and mic is not None else None)
         audio = (AudioPath(speakers, vad_channels, config=config, writer=writer,
-                        keep=folder / "audio.wav" if keep_media else None) if mic is not None else None)
+                           keep=folder / "audio.wav" if keep_media else None, words=ears) if mic is not None else None)
         writer.append("vad", np.empty(0, vad_dtype(vad_channels)))  # the stream exists from the start
         calibration = (CalibrationWindow(calibrate_s, config.cues) if calibrate_s > 0 and profile is None
                        and camera is not None else None)
@@ -142,8 +152,12 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
             notes += (note,) if note else ()
         review = _review(audio, video, speakers, config=config, profile=profile, me=me, folder=folder,
                          end=end, problems=notes)
+        if ears is not None:
+            review = _words(review, ears, speakers, me, config=config, keep_words=keep_words)
     except BaseException:
         done.set()
+        if ears is not None:
+            ears.stop()
         writer.meta["problems"] = ["the session stopped by an error"]
         writer.close("interrupted")
         raise
@@ -171,6 +185,24 @@ def _calibrated(calibration: CalibrationWindow, folder: Path, path) -> tuple[Bas
         return baseline, f"the calibrated profile could not be saved for later sessions: {e}"
     log.info("calibrated on %d frames; profile saved to %s", baseline.frames, target)
     return baseline, None
+
+
+def _words(review: Review, ears: LiveWords, speakers, me: str | None, *, config: Config,
+           keep_words: bool | None) -> Review:
+    """The live words given to the review's final speakers (one channel each: renamed as `me`
+    relabels them), with their language cues; a failed transcription is a note, not a failed session."""
+    try:
+        utts = ears.finish(list(review.segments))
+    except Exception as e:  # noqa: BLE001 - the session's other results stand
+        return dataclasses.replace(review, problems=review.problems + (f"what was said could not be transcribed: {e}",))
+    if ears.per_channel:
+        final = {i: n for n, i in channel_map(speakers, me).items()}
+        rename = {name: final[i] for i, name in enumerate(speakers.names)}
+        utts = tuple(dataclasses.replace(u, speaker=rename.get(u.speaker, u.speaker),
+                                         words=tuple(dataclasses.replace(w, speaker=rename.get(w.speaker, w.speaker))
+                                                     for w in u.words)) for u in utts)
+    keep = config.words.keep_words if keep_words is None else bool(keep_words)
+    return attach_words(review, utts, config=config, keep_words=keep)
 
 
 def _review(audio, video, speakers, *, config, profile, me, folder, end, problems) -> Review:

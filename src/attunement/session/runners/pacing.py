@@ -14,6 +14,7 @@ from ...perception.vad import FrameAnalyzer, VoiceActivityDetector
 from ...perception.vad_kernels import frame_energy_db
 from ...records import PartnerLine
 from ...sources.mend import AudioMender
+from ..live_words import LiveWords
 from ..rehearsal.schedule import Rehearsal
 from ..rehearsal.voice import shown_duration
 from ..store.formats import PARTNER_DTYPE, PLAYBACK_DTYPE, vad_records
@@ -97,8 +98,9 @@ class Pacer:
     playback levels (`playback`). The mic signal is kept (memory only) just for keep_media."""
 
     def __init__(self, plan: Rehearsal, audio, player: Player, *, config: Config, rehearsal: RehearsalConfig,
-                 rate: int, writer: SessionWriter, keep_signal: bool = False):
+                 rate: int, writer: SessionWriter, keep_signal: bool = False, words: LiveWords | None = None):
         self.plan, self.audio, self.player, self.rate, self.writer = plan, audio, player, rate, writer
+        self.words = words
         self.decider = FrameDecider(config=config, rehearsal=rehearsal, rate=rate)
         self.playback = Playback(rate, self.decider.hop_s)
         self.vad = VoiceActivityDetector(config=config.vad, channels=1, rate=rate)
@@ -124,7 +126,10 @@ class Pacer:
             self.t_first = block.t0
         if self.keep_signal:
             self._chunks.append(block.samples[0])
-        self.writer.append("vad", vad_records(self.vad.feed(block)))
+        frames = self.vad.feed(block)
+        self.writer.append("vad", vad_records(frames))
+        if self.words is not None:
+            self.words.feed(block, frames)
         self._heard += block.samples.shape[1]
         times, speaking = self.decider.feed(block.samples[0], self.playback)
         for t, user in zip(times.tolist(), speaking.tolist()):

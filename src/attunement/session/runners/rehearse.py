@@ -28,13 +28,21 @@ from ...errors import EndOfStream, InputError
 from ...records import ME, Review
 from ...sources.wav import write_wav
 from ..assemble import for_vad
-from ..rehearsal.measure import RehearsalResult, measure_rehearsal, rehearsal_review
+from ..live_words import LiveWords
+from ..rehearsal.measure import (
+    RehearsalResult,
+    measure_rehearsal,
+    practice_goals,
+    rehearsal_review,
+    rehearsal_words,
+)
 from ..rehearsal.scenario import Scenario
 from ..rehearsal.schedule import Rehearsal
 from ..rehearsal.voice import PartnerVoice, shown_duration
 from ..store.ending import save_ended
 from ..store.formats import PARTNER_DTYPE, ref_db_from_records, vad_dtype
 from ..store.writer import SessionWriter
+from ..words import attach_words
 from .pacing import Pacer, Player
 from .streams import POLL_S, SourcePump, VideoPath
 
@@ -71,13 +79,16 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
                   stop: threading.Event | None = None, root: str | os.PathLike | None = None,
                   landmarker=None, voice: PartnerVoice | None = None, rehearsal: RehearsalConfig | None = None,
                   keep_media: bool = False, start_s: float = 0.5, on_frame: Callable | None = None,
-                  duration_s: float | None = None) -> RehearsalResult:
+                  duration_s: float | None = None, words: bool = False,
+                  keep_words: bool | None = None) -> RehearsalResult:
     """Rehearse `scenario` live: lines played through `player` (default SoundPlayer with espeak-ng
     audio, shown when espeak-ng or the output is missing), scheduled by the user's speech heard on
     `mic` (a Microphone, opened by the caller; mono or its first channel), until the last line is
     answered, `stop` is set, `duration_s` s of microphone input were heard, or the microphone ends. `camera` (optional) adds the on-camera cues to
     the review (`on_frame(frame, landmarks)` on the camera thread: a preview). Writes rehearsal.json,
-    review.json, report.html (and audio.wav with keep_media) into a new folder under `root`."""
+    review.json, report.html (and audio.wav with keep_media) into a new folder under `root`.
+    `words`: transcribe the user's answers as they come (session/live_words.py) for the language
+    cues and the scenario's practice goals; `keep_words` keeps the text (default: [words] keep_words)."""
     if mic is None:
         raise InputError("a rehearsal needs a microphone: the partner waits for your answers")
     stop = stop or threading.Event()
@@ -103,13 +114,15 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
         landmarker = FaceBodyLandmarker(config.perception)
     video = VideoPath(landmarker, config=config, writer=writer, on_frame=on_frame) if camera is not None else None
     reader = SourcePump("camera", camera, video, done) if camera is not None else None
+    ears = None
     try:
         if reader is not None:
             reader.start()
         writer.append("vad", np.empty(0, vad_dtype(1)))  # the streams exist from the start
         writer.append("partner", np.empty(0, PARTNER_DTYPE))
+        ears = LiveWords(config=config, channel_names=None) if words else None
         pacer = Pacer(plan, audio, player, config=config, rehearsal=rcfg, rate=rate, writer=writer,
-                       keep_signal=keep_media)
+                      keep_signal=keep_media, words=ears)
         problems: list[str] = []
         try:
             while not stop.is_set() and not plan.done and not (
@@ -142,8 +155,12 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
         vision = vision_from_track(video.track, config=config) if video is not None and video.track.n else None
         review = rehearsal_review(activity, track, metrics, vision, duration_s=pacer.end, config=config, folder=folder,
                                   problems=tuple(problems))
+        if ears is not None:
+            review = _with_words(review, ears, track, scenario, config=config, keep_words=keep_words)
     except BaseException:
         done.set()
+        if ears is not None:
+            ears.stop()
         writer.meta["problems"] = ["the rehearsal stopped by an error"]
         writer.close("interrupted")
         raise
@@ -158,7 +175,8 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
 
 def rehearse(*, config: Config, scenario: Scenario, camera: str | None, mic: str | None, window: bool,
              keep_media: bool = False, duration_s: float | None = None,
-             show: Callable[[str], None] | None = None) -> RehearsalResult:
+             show: Callable[[str], None] | None = None, words: bool = False,
+             keep_words: bool | None = None) -> RehearsalResult:
     """`attune rehearse`: open the devices (camera 'none' skips it; default the first camera and the
     default microphone; either may be a file to replay), rehearse with the calm preview of `attune
     session`, end on Ctrl-C/Esc/q, after the last answer, or after `duration_s` s.
@@ -191,9 +209,22 @@ def rehearse(*, config: Config, scenario: Scenario, camera: str | None, mic: str
             lambda: run_rehearsal(
                 scenario=scenario, mic=mic_src, camera=cam, config=config, player=SoundPlayer(show=show),
                 stop=stop, landmarker=marker, keep_media=keep_media, start_s=clock.now() + 0.5,
-                duration_s=duration_s,
+                duration_s=duration_s, words=words, keep_words=keep_words,
                 on_frame=(lambda frame, marks: latest.update(frame=frame)) if show_window else None),
             stop=stop, latest=latest, show=show_window, name="attune-rehearsal")
+
+
+def _with_words(review: Review, ears: LiveWords, track, scenario: Scenario, *, config: Config,
+                keep_words: bool | None) -> Review:
+    """The rehearsal's words (the user's heard, the partner's as written), their language cues and
+    the scenario's practice goals; a failed transcription is a note, the rest stands."""
+    try:
+        heard = ears.finish(list(review.segments))
+    except Exception as e:  # noqa: BLE001 - the rehearsal's other results stand
+        return dataclasses.replace(review, problems=review.problems + (f"what was said could not be transcribed: {e}",))
+    keep = config.words.keep_words if keep_words is None else bool(keep_words)
+    review = attach_words(review, rehearsal_words(heard, track), config=config, keep_words=keep)
+    return dataclasses.replace(review, goals=practice_goals(scenario.goals, review.language, config=config))
 
 
 def _save(writer: SessionWriter, scenario: Scenario, track, metrics: dict, review: Review, *,

@@ -21,6 +21,7 @@ from ...records import AudioBlock, Landmarks, VideoFrame
 from ...sources.mend import AudioMender
 from ...sources.wav import WavWriter
 from ..assemble import for_vad
+from ..live_words import LiveWords
 from ..store.formats import cues_record, marks_record, mfcc_records, vad_records
 from ..store.writer import SessionWriter
 
@@ -85,10 +86,12 @@ def _span(item) -> tuple[float, float]:
 
 class AudioPath:
     """The microphone half: blocks made contiguous (sources/mend.py) -> VAD + speaker strategy; the
-    VAD's frames (and a diarizer's features) to the store; with `keep`, the audio as a 0600 WAV."""
+    VAD's frames (and a diarizer's features) to the store; with `keep`, the audio as a 0600 WAV;
+    with `words`, blocks and closed speech stretches to the transcription worker (session/live_words.py)."""
 
-    def __init__(self, speakers, vad_channels: int, *, config: Config, writer: SessionWriter, keep: Path | None):
-        self.speakers, self.vad_channels, self.writer = speakers, vad_channels, writer
+    def __init__(self, speakers, vad_channels: int, *, config: Config, writer: SessionWriter, keep: Path | None,
+                 words: LiveWords | None = None):
+        self.speakers, self.vad_channels, self.writer, self.words = speakers, vad_channels, writer, words
         self.vad = VoiceActivityDetector(config=config.vad, channels=vad_channels)
         self.mender = AudioMender()
         self._wav = WavWriter(keep, channels=vad_channels, private=True) if keep is not None else None
@@ -108,7 +111,10 @@ class AudioPath:
         if block is None:
             return
         block = for_vad(block, self.vad_channels)
-        self.writer.append("vad", vad_records(self.vad.feed(block)))
+        frames = self.vad.feed(block)
+        self.writer.append("vad", vad_records(frames))
+        if self.words is not None:
+            self.words.feed(block, frames)
         features = self.speakers.feed(block)
         if isinstance(self.speakers, Diarizer):
             self.writer.append("mfcc", mfcc_records(features))

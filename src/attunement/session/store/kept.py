@@ -19,8 +19,7 @@ from ...errors import InputError
 from ...records import Review
 from ...summary.exports import csv_text, kept_words, textgrid_text, vtt_text
 from ...summary.json_out import write_private
-from ...summary.text import summarize
-from .ending import save_ended
+from .ending import SUMMARY_FILE, save_ended
 from .writer import SessionWriter
 
 #: The `kind` a kept review's meta.json settings carry.
@@ -28,7 +27,6 @@ KIND = "review"
 #: The export files a kept review holds, by format.
 FILES = {"json": "review.json", "rttm": "review.rttm", "textgrid": "review.TextGrid", "csv": "review.csv",
          "vtt": "review.vtt"}
-SUMMARY_FILE = "summary.txt"
 
 
 def keep_review(review: Review, *, config: Config, root: str | os.PathLike | None = None) -> tuple[Path, str | None]:
@@ -39,7 +37,6 @@ def keep_review(review: Review, *, config: Config, root: str | os.PathLike | Non
                            settings={"kind": KIND}, root=root)
     folder = writer.folder
     try:
-        write_private(folder / SUMMARY_FILE, summarize(review, config=config.summary).text() + "\n")
         write_private(folder / FILES["rttm"], format_rttm(review.segments, file_id=name))
         write_private(folder / FILES["textgrid"], textgrid_text(review))
         write_private(folder / FILES["csv"], csv_text(review))

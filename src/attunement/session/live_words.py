@@ -1,0 +1,119 @@
+"""What was said during a live session, transcribed while it runs, so the review is ready seconds
+after the end: the microphone thread hands blocks and closed speech stretches to a worker thread
+(the recognizer runs there, on the core the camera does not need), and the end hands the words to
+the final speakers. Nothing but the words' labels reaches the store; the audio is dropped as soon
+as its stretches are heard."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from ..config import Config
+from ..perception.asr import Utterance
+from ..perception.transcribe import LiveTranscriber, assign_speakers
+from ..records import AudioBlock, Segment, VadFrames
+from .words import recognizer
+
+log = logging.getLogger(__name__)
+
+#: A speech stretch closes after this much silence, s (the recognizer then hears it whole).
+CLOSE_AFTER_S = 0.6
+#: The worker transcribes what has closed at most this often, s of audio.
+POLL_S = 2.0
+
+
+class SpeechRuns:
+    """Closed stretches of speech from the detector's per-feed frames (gated or audible), per
+    channel, as Segments of `names[channel]`; `open_start` is the earliest start still open."""
+
+    def __init__(self, names: list[str], *, close_after_s: float = CLOSE_AFTER_S):
+        self.names, self.close_after_s = names, close_after_s
+        self._start: list[float | None] = [None] * len(names)
+        self._last: list[float] = [0.0] * len(names)
+
+    def feed(self, frames: VadFrames) -> list[Segment]:
+        """The stretches these frames closed (silence for close_after_s after their last speech)."""
+        out = []
+        speech = frames.gated | frames.audible
+        for ch in range(speech.shape[0]):
+            for k, speaking in enumerate(speech[ch].tolist()):
+                t = frames.t0 + k * frames.hop_s
+                if speaking:
+                    self._start[ch] = t if self._start[ch] is None else self._start[ch]
+                    self._last[ch] = t + frames.hop_s
+                elif self._start[ch] is not None and t - self._last[ch] >= self.close_after_s:
+                    out.append(Segment(self._start[ch], self._last[ch], self.names[ch]))
+                    self._start[ch] = None
+        return out
+
+    def close(self) -> list[Segment]:
+        out = [Segment(s, self._last[ch], self.names[ch]) for ch, s in enumerate(self._start) if s is not None]
+        self._start = [None] * len(self.names)
+        return out
+
+    @property
+    def open_start(self) -> float | None:
+        starts = [s for s in self._start if s is not None]
+        return min(starts) if starts else None
+
+
+class LiveWords:
+    """The worker: `feed(block, frames)` on the microphone thread (only queues), `finish(segments)`
+    at the end returns the utterances given to the final speakers. `channel_names`: one name per
+    channel when each person has one, else None (one shared microphone)."""
+
+    def stop(self) -> None:
+        """End the worker without transcribing the rest (the session failed)."""
+        self._queue.put(None)
+        self._thread.join(timeout=5.0)
+
+    def __init__(self, *, config: Config, channel_names: list[str] | None):
+        self.config = config
+        self.per_channel = channel_names is not None
+        self.runs = SpeechRuns(channel_names or [""])
+        channel_of = {n: i for i, n in enumerate(channel_names)} if channel_names else None
+        self.ears = LiveTranscriber(recognizer(config.words), config=config.words, channel_of=channel_of)
+        self.utterances: list[Utterance] = []
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="attune-words", daemon=True)
+        self._thread.start()
+
+    def feed(self, block: AudioBlock, frames: VadFrames) -> None:
+        """One contiguous block and the VAD frames it completed (microphone thread: queues only)."""
+        self._queue.put(("audio", block, self.runs.feed(frames), self.runs.open_start))
+
+    def _run(self) -> None:
+        heard_since = 0.0
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                if item[0] == "close":
+                    self.ears.add_speech(item[1])
+                    continue
+                _, block, closed, open_start = item
+                self.ears.feed(block)
+                self.ears.add_speech(closed)
+                heard_since += block.duration
+                if heard_since >= POLL_S:
+                    keep = open_start if open_start is not None else self.ears.audio_end - 0.5
+                    self.utterances += self.ears.poll(keep_from=keep)
+                    heard_since = 0.0
+        except BaseException as e:  # noqa: BLE001 - the session goes on without words; said in the review
+            self.error = e
+            log.warning("live transcription stopped: %s", e)
+
+    def finish(self, segments: list[Segment]) -> tuple[Utterance, ...]:
+        """The rest transcribed and every utterance given to the speakers of the final `segments`."""
+        self._queue.put(("close", self.runs.close()))
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+        self.utterances += self.ears.finish()
+        utts = sorted(self.utterances, key=lambda u: (u.start, u.speaker))
+        return tuple(utts) if self.per_channel else assign_speakers(utts, segments)
