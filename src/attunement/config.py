@@ -365,6 +365,10 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"settings file not found: {path}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"settings file {path} is not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"settings file {path} is not UTF-8 text (byte {e.start}); TOML files are UTF-8") from None
+    except OSError as e:
+        raise ConfigError(f"settings file {path} cannot be read ({e.strerror or e})") from None
     return _merge(config, overrides, origin=str(path))
 
 

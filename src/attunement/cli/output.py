@@ -70,6 +70,10 @@ def emit(review, args, config, *, file_id: str, kept: tuple[Path, str | None] | 
 def existing(path: str | Path) -> Path:
     """`path` as a Path; InputError when there is no such file."""
     p = Path(path)
-    if not p.exists():
+    try:
+        found = p.exists()
+    except OSError as e:  # a name or path longer than the system allows, a loop of links
+        raise InputError(f"cannot use the path {str(p)[:80]}...: {e.strerror or e}") from None
+    if not found:
         raise InputError(f"no such file: {p}")
     return p

@@ -12,7 +12,7 @@ import argparse
 from .. import __version__
 from ..config import MAX_SPEAKERS
 from ..errors import InputError
-from . import batch, live, review, saved
+from . import batch, forget, live, review, saved
 
 CAMERA_HELP = "camera index, /dev/video*, name, a video file to replay, or 'none' (default: the first camera)"
 MIC_HELP = ("microphone: PortAudio index or name, an audio/video file to replay, or 'none' "
@@ -170,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="json, rttm, textgrid (Praat), csv, or vtt (WebVTT: the words, when they were kept)")
     ex.add_argument("-o", dest="out", metavar="OUT", help="output file (default: <session name>.<format>)")
     ex.set_defaults(handler=saved.export)
+    fg = sub.add_parser("forget", help="delete a saved session or review, all of them, or your calibration profile")
+    fg.add_argument("session", nargs="?", help="a session folder, its name, or 'last'")
+    fg.add_argument("--all", action="store_true", help="every saved session, rehearsal and review (with --yes)")
+    fg.add_argument("--yes", action="store_true", help="confirm --all")
+    fg.add_argument("--profile", action="store_true",
+                    help="the saved calibration profile (your face's baseline) and each session's copy of it")
+    fg.add_argument("--voice", action="store_true", help="also delete your enrolled voice profile (attune enroll)")
+    fg.set_defaults(handler=forget.forget)
     return p
 
 

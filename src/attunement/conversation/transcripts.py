@@ -78,6 +78,17 @@ def _decode(raw: bytes, path: Path) -> str:
         raise InputError(f"{path}: not UTF-8 or UTF-16 text (byte {e.start})") from None
 
 
+#: What a bad field may look like to be repeated in an error message (a number or a time).
+_SHOWN = re.compile(r"^[\d:.,>+\- eE-]{0,32}$")
+
+
+def _quoted(token) -> str:
+    """A bad field for an error message: quoted when it looks like a number or a time, else only its
+    length, so that an error never repeats what was said (a misplaced line of the transcript)."""
+    text = str(token)
+    return repr(text) if _SHOWN.match(text) else f"(text of {len(text)} characters)"
+
+
 def _check_order(utts: list[Utterance], what: str) -> tuple[Utterance, ...]:
     for k, u in enumerate(utts):
         if not (math.isfinite(u.start) and math.isfinite(u.end)) or u.end < u.start or u.start < 0:
@@ -91,10 +102,10 @@ def _check_order(utts: list[Utterance], what: str) -> tuple[Utterance, ...]:
 def _vtt_seconds(token: str, where: str) -> float:
     m = _VTT_TIME.match(token)
     if not m:
-        raise InputError(f"{where}: bad timestamp {token!r} (want [hh:]mm:ss.ttt)")
+        raise InputError(f"{where}: bad timestamp {_quoted(token)} (want [hh:]mm:ss.ttt)")
     h, mnt, s, ms = m.groups()
     if int(mnt) > 59 or int(s) > 59:
-        raise InputError(f"{where}: bad timestamp {token!r}")
+        raise InputError(f"{where}: bad timestamp {_quoted(token)}")
     return int(h or 0) * 3600 + int(mnt) * 60 + int(s) + int(ms) / 1000
 
 
@@ -112,7 +123,7 @@ def parse_webvtt(text: str) -> tuple[Utterance, ...]:
             raise InputError(f"line {first_line}: a cue without a 'start --> end' timing line")
         m = _ARROW.match(block[k])
         if not m:
-            raise InputError(f"line {first_line + k}: bad timing line {block[k]!r}")
+            raise InputError(f"line {first_line + k}: bad timing line {_quoted(block[k])}")
         where = f"line {first_line + k}"
         start, end = _vtt_seconds(m.group(1), where), _vtt_seconds(m.group(2), where)
         if end < start:
@@ -182,10 +193,10 @@ def parse_srt(text: str) -> tuple[Utterance, ...]:
 def _srt_seconds(token: str, where: str) -> float:
     m = _SRT_TIME.match(token)
     if not m:
-        raise InputError(f"{where}: bad timestamp {token!r} (want hh:mm:ss,ttt)")
+        raise InputError(f"{where}: bad timestamp {_quoted(token)} (want hh:mm:ss,ttt)")
     h, mnt, s, ms = m.groups()
     if int(mnt) > 59 or int(s) > 59:
-        raise InputError(f"{where}: bad timestamp {token!r}")
+        raise InputError(f"{where}: bad timestamp {_quoted(token)}")
     return int(h) * 3600 + int(mnt) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
 
 
@@ -222,7 +233,7 @@ def parse_textgrid(text: str, *, utterance_gap_s: float = 0.3) -> tuple[Utteranc
         tok = toks[pos]
         pos += 1
         if kind is float and not isinstance(tok, float) or kind is str and not isinstance(tok, str):
-            raise InputError(f"TextGrid: expected {what}, found {tok!r}")
+            raise InputError(f"TextGrid: expected {what}, found {_quoted(tok)}")
         return tok
 
     if toks[:2] != ["ooTextFile", "TextGrid"]:
@@ -318,7 +329,7 @@ def parse_json(text: str) -> tuple[Utterance, ...]:
 
 def _num(value, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InputError(f"{where}: time {value!r} is not a finite number of seconds")
+        raise InputError(f"{where}: time {_quoted(value)} is not a finite number of seconds")
     return float(value)
 
 

@@ -260,6 +260,9 @@ def _fit(faces, idx, canon, robust, iterations, rot, scale, trans, resid):
         w[:] = 1.0
         for it in range(iterations + 1):
             s = _similarity(canon, dst, w, rot[f], trans[f])
+            if not s > 0.0:  # the points collapsed onto one place (a degenerate detection): no pose
+                ok = False
+                break
             total = 0.0
             for i in range(k):
                 e2 = 0.0
@@ -270,6 +273,12 @@ def _fit(faces, idx, canon, robust, iterations, rot, scale, trans, resid):
                 r[i] = math.sqrt(e2) / s
                 total += r[i] * r[i]
                 w[i] = 1.0 / (1.0 + (r[i] / robust) ** 2)
+        if not ok:
+            rot[f] = np.nan
+            scale[f] = np.nan
+            trans[f] = np.nan
+            resid[f] = np.nan
+            continue
         scale[f] = s
         resid[f] = math.sqrt(total / k)
 

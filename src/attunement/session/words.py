@@ -17,6 +17,7 @@ from pathlib import Path
 from ..config import Config, WordsConfig
 from ..conversation.language import analyze_language
 from ..conversation.transcripts import read_transcript
+from ..models import ModelError
 from ..perception.asr import Recognizer, Utterance
 from ..perception.transcribe import LiveTranscriber, assign_speakers
 from ..records import Review, Segment
@@ -71,7 +72,13 @@ def with_words(review: Review, *, config: Config, path: str | Path | None = None
         utts = read_transcript(words_file)
         utts = assign_speakers(utts, review.segments) if not _named_like(utts, review.speakers) else utts
     elif path is not None and config.words.transcribe:
-        utts = transcribe_file(path, review.segments, config=config.words, channel_of=channel_of, progress=progress)
+        try:
+            utts = transcribe_file(path, review.segments, config=config.words, channel_of=channel_of,
+                                   progress=progress)
+        except ModelError as e:  # a missing or altered model: the turn-taking and camera cues still stand
+            log.warning("words: %s", e)
+            note = f"what was said could not be transcribed ({e}); the review has no language cues"
+            return dataclasses.replace(review, problems=tuple(review.problems) + (note,))
     else:
         return review
     return attach_words(review, utts, config=config, keep_words=keep)

@@ -297,6 +297,8 @@ def open_container(path: str) -> av.container.InputContainer:
     except (av.error.FFmpegError, OSError) as e:
         raise InputError(f"{path}: FFmpeg cannot read it as audio or video ({error_reason(e)}): "
                          "not a media file, or a damaged one") from None
+    except UnicodeDecodeError:  # PyAV decodes the container's tags as UTF-8 while opening
+        raise InputError(f"{path}: its metadata tags are not valid text: a damaged media file") from None
 
 
 def tracks(path: str | os.PathLike) -> tuple[bool, bool]:
@@ -309,7 +311,11 @@ def _audio_stream(container: av.container.InputContainer, path: str) -> av.Audio
     if not container.streams.audio:
         held = ", ".join(f"{s.type} {s.codec_context.name}" for s in container.streams) or "no streams"
         raise InputError(f"{path}: has no audio track (it holds {held})")
-    return container.streams.best("audio")
+    best = container.streams.best("audio")  # None when no track states a codec FFmpeg can decode
+    if best is None:
+        raise InputError(f"{path}: its audio track cannot be decoded (no sample rate or channels found): "
+                         "not a media file, or a damaged one")
+    return best
 
 
 def _stated_duration(container: av.container.InputContainer, stream: av.AudioStream) -> float:

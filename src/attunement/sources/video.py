@@ -212,6 +212,8 @@ def _audio_start(container: av.container.InputContainer) -> float | None:
     if not container.streams.audio:
         return None
     audio = container.streams.best("audio")
+    if audio is None:  # no decodable audio track: the video's own clock
+        return None
     if audio.start_time is not None and audio.time_base is not None:
         return max(float(audio.start_time * audio.time_base), 0.0)
     return 0.0

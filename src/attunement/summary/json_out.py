@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import InputError
 from ..records import Review
 from .confidence import turn_taking_confidence
 from .cues_json import review_cues
@@ -34,20 +35,27 @@ def review_to_json(review: Review) -> dict[str, Any]:
 
 def write_private(path: str | Path, text: str) -> None:
     """Write `text` to `path` with mode 0600 (session results are the user's alone), whole or not at
-    all: into a temporary name beside it, then renamed, so an interruption leaves no partial file."""
+    all: into a temporary name beside it, then renamed, so an interruption or a full disk leaves no
+    partial file. InputError (one line) when `path` cannot be written."""
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.part")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a folder", str(path))
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # a file name that is not UTF-8 (its bytes kept as surrogates) is written as \udcXX: the file stays UTF-8
+            with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
+                f.write(text)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        raise InputError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def write_json(path: str | Path, review: Review) -> None:

@@ -144,7 +144,9 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
             if r.error is not None:
                 raise r.error
         end = max((r.last for r in readers if r.last is not None), default=0.0)
-        notes = _notes(readers, end, camera, mic, audio)
+        writer.flush()  # what the disk refused so far is named in the review
+        notes = (_notes(readers, end, camera, mic, audio) + (tuple(video.resized) if video is not None else ())
+                 + tuple(writer.problems))
         if calibration is not None:
             profile, note = _calibrated(calibration, folder, profile_path)
             notes += (note,) if note else ()
@@ -222,6 +224,8 @@ def _notes(readers, end: float, camera, mic, audio) -> tuple[str, ...]:
     notes = []
     for r in readers:
         what = "the camera" if r.label == "camera" else "the microphone"
+        if r.failure is not None:
+            notes.append(f"{what} failed ({r.failure}); the session went on without it")
         if r.last is None:
             notes.append(f"{what} delivered nothing during the session")
             continue

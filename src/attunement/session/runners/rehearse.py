@@ -123,6 +123,7 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
         ears = LiveWords(config=config, channel_names=None) if words else None
         pacer = Pacer(plan, audio, player, config=config, rehearsal=rcfg, rate=rate, writer=writer,
                       keep_signal=keep_media, words=ears)
+        problems: list[str] = []
         try:
             while not stop.is_set() and not plan.done and not (
                     duration_s is not None and pacer.t_first is not None and pacer.end - pacer.t_first >= duration_s):
@@ -130,6 +131,11 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
                     block = mic.read(timeout=POLL_S)
                 except EndOfStream:
                     log.info("the microphone ended before the rehearsal did")
+                    break
+                except Exception as e:  # noqa: BLE001 - a device error (PortAudio): the review of what was heard
+                    log.warning("the microphone failed: %s", e)
+                    problems.append(f"the microphone failed ({type(e).__name__} at {pacer.end:.1f} s: "
+                                    f"{str(e).splitlines()[0][:200] if str(e) else ''}); the rehearsal ended there")
                     break
                 if block is not None:
                     pacer.feed(for_vad(block, 1))
@@ -140,12 +146,15 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
             reader.join()
             if reader.error is not None:
                 raise reader.error
+            if reader.failure is not None:
+                problems.append(f"the camera failed ({reader.failure}); the rehearsal went on without it")
         track = list(plan.track)
         activity = pacer.vad.finish()
         ref_db = ref_db_from_records(pacer.levels, frames=activity.frames, hop=pacer.playback.hop)
         metrics = measure_rehearsal(activity, ref_db, track, config=config, rehearsal=rcfg)
         vision = vision_from_track(video.track, config=config) if video is not None and video.track.n else None
-        review = rehearsal_review(activity, track, metrics, vision, duration_s=pacer.end, config=config, folder=folder)
+        review = rehearsal_review(activity, track, metrics, vision, duration_s=pacer.end, config=config, folder=folder,
+                                  problems=tuple(problems))
         if ears is not None:
             review = _with_words(review, ears, track, scenario, config=config, keep_words=keep_words)
     except BaseException:
@@ -223,6 +232,7 @@ def _save(writer: SessionWriter, scenario: Scenario, track, metrics: dict, revie
     """rehearsal.json, review.json and report.html into the session folder; the session closed as
     ended. Returns the trend sentence (save_ended)."""
     _write_rehearsal_json(writer.folder / "rehearsal.json", scenario, track, metrics)
+    writer.meta["problems"] = list(review.problems)  # `attune summary` names them again
     return save_ended(writer, review, config=config)
 
 

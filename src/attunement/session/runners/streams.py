@@ -42,7 +42,8 @@ class SourcePump(threading.Thread):
         self.first = self.last = None
         self.ended_early = False
         self.gaps: list[tuple[float, float]] = []
-        self.error: BaseException | None = None
+        self.error: BaseException | None = None  # a fault of ours while handling an item: ends the session
+        self.failure: str | None = None  # the source itself failed (unplugged, a driver error): it ends, the rest goes on
         self.limit_s: float | None = None  # stop after this much data, s (files replayed at pace 0)
 
     def run(self) -> None:
@@ -51,6 +52,11 @@ class SourcePump(threading.Thread):
                 try:
                     item = self.source.read(timeout=POLL_S)
                 except EndOfStream:
+                    self.ended_early = True
+                    return
+                except Exception as e:  # noqa: BLE001 - a device error (PortAudio, a camera driver) ends this source only
+                    at = f" at {self.last:.1f} s" if self.last is not None else " before delivering anything"
+                    self.failure = f"{type(e).__name__}{at}: {str(e).splitlines()[0][:200] if str(e) else ''}".rstrip(": ")
                     self.ended_early = True
                     return
                 if item is None:
@@ -130,8 +136,11 @@ class VideoPath:
         self.marker, self.config, self.writer, self.on_frame = marker, config, writer, on_frame
         self.calibration = calibration
         self.track = LandmarkTrack(config=config)
+        self.size: tuple[int, int] | None = None  # (width, height) of the first frame; later ones are scaled to it
+        self.resized: list[str] = []  # notes: when the camera changed its frame size
 
     def __call__(self, frame: VideoFrame) -> None:
+        frame = self._first_size(frame)
         marks: Landmarks = self.marker.process(frame)
         self.track.add(marks)
         self.writer.append("marks", marks_record(marks))
@@ -140,6 +149,22 @@ class VideoPath:
             self.calibration.add(marks)
         if self.on_frame is not None:
             self.on_frame(frame, marks)
+
+    def _first_size(self, frame: VideoFrame) -> VideoFrame:
+        """`frame`, scaled to the session's first frame size if the camera changed it (a resolution
+        switch, another camera): landmarks stay in one pixel frame, so the cues go on."""
+        h, w = frame.image.shape[:2]
+        if self.size is None:
+            self.size = (w, h)
+        if (w, h) == self.size:
+            return frame
+        import cv2  # OpenCV comes with mediapipe
+
+        if len(self.resized) < 3:
+            self.resized.append(f"the camera changed its frame size from {self.size[0]}x{self.size[1]} to {w}x{h} "
+                                f"at {frame.t:.1f} s; those frames were scaled to the first size")
+        image = cv2.resize(frame.image, self.size, interpolation=cv2.INTER_AREA)
+        return VideoFrame(image, frame.t, frame.index)
 
 
 def warm_up(config: Config, size: tuple[int, int] = (640, 480)) -> None:

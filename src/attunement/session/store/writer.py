@@ -85,6 +85,7 @@ class SessionWriter:
         self._pending: dict[str, list[bytes]] = {}
         self._fds: dict[str, int] = {}
         self._closed = False
+        self.problems: list[str] = []  # what could not be written (a full disk), for the review's notes
         self._write_meta()
         self._wake = threading.Event()
         self._flusher = threading.Thread(target=self._flush_loop, name="attune-store", daemon=True)
@@ -115,14 +116,22 @@ class SessionWriter:
         self.append("voice", voice_records(activity))
 
     def flush(self) -> None:
-        """Writes every buffered record as one chunk per stream and fsyncs."""
+        """Writes every buffered record as one chunk per stream and fsyncs. A chunk that cannot be
+        written (a full disk, a file size limit) is cut off again, so what was written before stays
+        readable and later chunks follow it; its records are lost and named in `problems`."""
         with self._lock:
             pending, self._pending = self._pending, {}
             for name, parts in pending.items():
                 payload = b"".join(parts)
                 fd = self._fds[name]
-                os.write(fd, _HEADER.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload)
-                os.fsync(fd)
+                end = os.lseek(fd, 0, os.SEEK_END)
+                try:
+                    data = _HEADER.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
+                    if os.write(fd, data) != len(data):
+                        raise OSError(28, "No space left on device")
+                    os.fsync(fd)
+                except OSError as e:
+                    self._lost(name, fd, end, e)
 
     def close(self, status: str = "ended") -> None:
         """Flushes, marks the session `ended` or `interrupted`, closes the files; safe to call twice."""
@@ -137,10 +146,25 @@ class SessionWriter:
             self._closed = True
             self.meta["status"] = status
             self.meta["ended_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
-            self._write_meta()
+            try:
+                self._write_meta()
+            except OSError as e:  # a full disk: the old meta.json stays whole (it is replaced atomically)
+                log.warning("%s: cannot update meta.json (%s)", self.folder, e.strerror or e)
             for fd in self._fds.values():
                 os.close(fd)
             self._fds.clear()
+
+    def _lost(self, name: str, fd: int, end: int, error: OSError) -> None:
+        """Cuts `name`'s log back to `end` after a failed write and notes it once per stream."""
+        try:
+            os.ftruncate(fd, end)
+        except OSError:
+            pass  # the torn chunk stays; load_session stops before it
+        reason = error.strerror or str(error)
+        log.warning("%s: cannot write %s.log (%s)", self.folder, name, reason)
+        note = f"part of the session's {name} record could not be saved ({reason})"
+        if note not in self.problems:
+            self.problems.append(note)
 
     def __enter__(self) -> "SessionWriter":
         return self
