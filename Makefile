@@ -19,12 +19,13 @@ MODEL_SHA256 := 39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e
 demo: $(STAMP)
 	$(BIN)/attune demo
 
+# Both cores, one worker per core, each test file on one worker (its module fixtures made once).
 test: sysdeps $(STAMP) models
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # Everything but the tests marked slow (each over ~5 s: real-time replays, long reviews); CI runs `make test`.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

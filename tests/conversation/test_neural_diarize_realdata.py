@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("moonshine_voice", reason="moonshine-voice==0.1.0 not installed")
 
 from attunement.config import default_config
-from attunement.conversation.der import diarization_error
+from attunement.evaluation.der import diarization_error
 from attunement.conversation.neural_diarize import NeuralDiarizer
 from attunement.conversation.rttm import parse_rttm
 from attunement.records import AudioBlock

@@ -170,7 +170,9 @@ def test_a_full_disk_keeps_what_was_written_and_names_what_was_not(clip, offline
     stored = load_session(folder)
     assert stored.notes == () or all("cut short" not in n for n in stored.notes)  # no torn chunk left behind
     marks = stored.signals["marks"]
-    assert 0 < len(marks) and marks["t"][-1] < SECONDS / 2  # what fitted is there, readable
+    # what fitted is there and readable: some frames, and fewer than the limit can hold (a busy machine
+    # drops camera frames, so how far into the clip they reach depends on its load, not on the limit)
+    assert 0 < len(marks) <= limit // marks.dtype.itemsize and marks["t"][-1] < SECONDS
     assert all(os.path.getsize(f) <= limit for f in folder.iterdir())
     assert summary_of(folder, capsys)
 

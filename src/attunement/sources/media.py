@@ -341,7 +341,15 @@ def _stated_start(stream: av.AudioStream) -> float | None:
     return max(float(stream.start_time * stream.time_base), 0.0)
 
 
+#: Sample rates below this are no recording of speech (a damaged or forged header): refused, since
+#: resampling them to 16 kHz would make hours of audio out of a few kilobytes.
+MIN_SOURCE_RATE = 4000
+
+
 def _media_info(path: str, container, stream, first: av.AudioFrame, duration: float) -> MediaInfo:
+    if first.sample_rate < MIN_SOURCE_RATE:
+        raise InputError(f"{path}: the audio claims {first.sample_rate} samples a second; a recording of speech "
+                         f"has at least {MIN_SOURCE_RATE} (the file's header is damaged)")
     attached = av.stream.Disposition.attached_pic
     video = any(not (s.disposition & attached) for s in container.streams.video)
     return MediaInfo(path=path, duration_s=duration, channels=first.layout.nb_channels,
