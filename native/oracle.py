@@ -19,7 +19,7 @@ SOURCE = Path(__file__).with_name("kernels.c")
 why_not = ""
 
 
-def load() -> "Native | None":
+def load() -> Native | None:
     global why_not
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:

@@ -8,10 +8,14 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "native"))
-import oracle  # noqa: E402
+import oracle
 
-from attunement.conversation.speakers import suppress_leak  # noqa: E402
-from attunement.perception.vad_kernels import frame_energy_db, highpass, highpass_coefficients  # noqa: E402
+from attunement.conversation.speakers import suppress_leak
+from attunement.perception.vad_kernels import (
+    frame_energy_db,
+    highpass,
+    highpass_coefficients,
+)
 
 native = oracle.load()
 pytestmark = pytest.mark.skipif(native is None, reason=f"C oracle unavailable: {oracle.why_not}")
@@ -102,7 +106,7 @@ def test_turn_engine_matches_c(rng, n, speakers):
             np.testing.assert_array_equal(a, b)
     bs, be, bk = bridge_pauses(s, e, k, bridge_pause_s=0.25)
     order = np.lexsort((bk, -(be - bs), bs))  # by start, longer first, then speaker
-    args = dict(backchannel_max_s=1.0, interruption_min_holdover_s=0.5, interruption_min_continue_s=0.5)
+    args = {"backchannel_max_s": 1.0, "interruption_min_holdover_s": 0.5, "interruption_min_continue_s": 0.5}
     got = run_floor(bs[order], be[order], bk[order], **args)
     want = native.run_floor(bs[order], be[order], bk[order], **args)
     for a, b in zip(got, want):

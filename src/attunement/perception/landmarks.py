@@ -18,22 +18,22 @@ import contextlib
 import logging
 import math
 import os
-import queue
 import re
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 
 from .._numba import kernel
 from ..config import PerceptionConfig, default_config
 from ..records import FACE_POINTS, POSE_POINTS, Landmarks, VideoFrame
+from .pipeline import FramePipeline, RateSchedule
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # glog (older mediapipe builds): errors only
-import mediapipe as mp  # noqa: E402  (after the environment is set)
+import mediapipe as mp
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ _CHATTER = re.compile(
     r"|W\d{4} .*(inference_feedback_manager|landmark_projection_calculator)\.cc)")
 #: process() calls watched for chatter (mediapipe prints some on the first face it finds).
 _WATCHED_CALLS = 30
-#: The same for the pose thread of `stream` (the pose model talks on its first calls only).
-_WATCHED_POSES = 3
 _stderr_lock = threading.Lock()
 #: The warm-up frame: black, so no face or person is found and no tracking state is left.
 _BLANK = np.zeros((64, 64, 3), np.uint8)
@@ -93,7 +91,7 @@ class FaceBodyLandmarker:
         self._carried = (_nan((POSE_POINTS, 4)), _nan((POSE_POINTS, 3)), math.nan)
         self._schedule = RateSchedule(self._pose_every_s, always=self.static)
 
-    def __enter__(self) -> "FaceBodyLandmarker":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -123,28 +121,35 @@ class FaceBodyLandmarker:
                 self._carried = self._measure_pose(image, frame.t)
         return self._marks(frame.t, image, face)
 
-    def stream(self, frames: Iterable[VideoFrame], *, depth: int = 4) -> Iterator[Landmarks]:
-        """`process` of each of `frames` in order, the same landmarks, in a pipeline of three threads
-        (mediapipe and PyAV release the GIL, so two cores are kept busy): one pulls the frames (the
-        decoding) and decides which get a pose, one runs Pose on those, the caller's thread runs
-        FaceMesh and hands out the results. `depth`: frames queued between the stages.
+    def stream(self, frames: Callable[..., Iterable[VideoFrame]], *, face_rate_hz: float = 0.0,
+               depth: int = 4) -> Iterator[Landmarks]:
+        """Landmarks of a video's frames at `face_rate_hz` (0: every frame; else the first frame at or
+        after each tick, see RateSchedule), Pose on its own `pose_rate_hz` schedule over all frames
+        (so the body is measured at the same frames whatever the face's rate) and carried to the
+        next face frame. `frames(keep=...)` gives the frames, converting only those keep(t) wants
+        (VideoReader.frames). With face_rate_hz = 0 the landmarks equal `process` of every frame.
+
+        A pipeline of three threads (mediapipe and PyAV release the GIL, so two cores are kept busy):
+        one pulls the frames (the decoding) and decides what each is for, one runs Pose, the
+        caller's thread runs FaceMesh and hands out the results. `depth`: frames queued between stages.
         """
         if self._face is None:
             raise RuntimeError("stream() called after close()")
-        pipe = _Pipeline(depth)
-        feeder = threading.Thread(target=pipe.feed, args=(frames, self._pose is not None and self._schedule.due),
-                                  name="attune-decode", daemon=True)
+        face = RateSchedule(1.0 / face_rate_hz if face_rate_hz > 0 else 0.0)
+        pose = self._schedule if self._pose is not None else None
+        pipe = FramePipeline(depth, face, pose, prepare=_rgb, quiet=_native_stderr_to_log)
+        feeder = threading.Thread(target=pipe.feed, args=(frames,), name="attune-decode", daemon=True)
         poser = threading.Thread(target=pipe.serve, args=(self._measure_pose,), name="attune-pose", daemon=True)
         feeder.start()
         poser.start()
         try:
             while (item := pipe.next_frame()) is not None:
-                frame, image, due = item
+                frame, image, poses = item
                 with self._quiet():
-                    face = self._measure_face(image)
-                if due:
+                    marks = self._measure_face(image)
+                while pipe.poses_taken < poses:
                     self._carried = pipe.next_pose()
-                yield self._marks(frame.t, image, face)
+                yield self._marks(frame.t, image, marks)
         finally:
             pipe.stop.set()
             feeder.join()
@@ -315,90 +320,3 @@ def _native_stderr_to_log() -> Iterator[None]:
         for line in caught.read().decode("utf-8", "replace").splitlines():
             if line.strip():
                 log.log(logging.DEBUG if _CHATTER.match(line) else logging.WARNING, "mediapipe: %s", line)
-
-
-class RateSchedule:
-    """Which frames are measured (a pose, a face at an analysis rate): the first at or after each tick of a schedule of period `every_s`
-    (so the average rate is 1/every_s whatever the frame rate), also every frame when the clock
-    went back, or always with `always`."""
-
-    def __init__(self, every_s: float, *, always: bool = False):
-        self.every_s, self.always = float(every_s), bool(always)
-        self.last, self.next = math.nan, -math.inf
-
-    def due(self, t: float) -> bool:
-        """True if the frame at `t` (s) gets a pose (and counts it as measured)."""
-        if not (self.always or math.isnan(self.last) or t < self.last or t >= self.next - 1e-6):
-            return False
-        self.last, self.next = t, _next_due(self.next, t, self.every_s)
-        return True
-
-
-class _Pipeline:
-    """The queues and the stop flag between the threads of `FaceBodyLandmarker.stream`."""
-
-    def __init__(self, depth: int):
-        self.stop = threading.Event()
-        self.frames: queue.Queue = queue.Queue(max(int(depth), 1))
-        self.to_pose: queue.Queue = queue.Queue(max(int(depth), 1))
-        self.poses: queue.Queue = queue.Queue()
-
-    def _put(self, q: queue.Queue, item) -> bool:
-        while not self.stop.is_set():
-            try:
-                q.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                pass
-        return False
-
-    def feed(self, frames: Iterable[VideoFrame], due) -> None:
-        """(decode thread) frames -> (frame, RGB image, pose due?) for the face, images for the pose."""
-        try:
-            for frame in frames:
-                image = _rgb(frame.image)
-                wanted = bool(due and due(frame.t))
-                if (wanted and not self._put(self.to_pose, (image, frame.t))) \
-                        or not self._put(self.frames, (frame, image, wanted)):
-                    return
-            self._put(self.frames, None)
-        except BaseException as e:  # handed to the caller's thread, raised there
-            self._put(self.frames, e)
-        finally:
-            self._put(self.to_pose, None)
-
-    def serve(self, measure) -> None:
-        """(pose thread) measure(image, t) of each image sent, results in order."""
-        calls = 0
-        while not self.stop.is_set():
-            try:
-                item = self.to_pose.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            if item is None:
-                return
-            calls += 1
-            try:
-                with _native_stderr_to_log() if calls <= _WATCHED_POSES else contextlib.nullcontext():
-                    self.poses.put(measure(*item))
-            except BaseException as e:
-                self.poses.put(e)
-                return
-
-    def next_frame(self):
-        item = self.frames.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def next_pose(self):
-        item = self.poses.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-
-def _next_due(due: float, t: float, every: float) -> float:
-    """The next tick of a schedule of period `every` after a measurement at `t`; restarts from `t` when behind."""
-    nxt = due + every
-    return nxt if t < nxt <= t + every + 1e-9 else t + every

@@ -17,7 +17,7 @@ from ...conversation.turns import analyze_turns
 from ...cues.calibration import Baseline
 from ...cues.track import LandmarkTrack, Vision, vision_from_track
 from ...errors import InputError
-from ...perception.landmarks import FaceBodyLandmarker, RateSchedule
+from ...perception.landmarks import FaceBodyLandmarker
 from ...perception.vad import VoiceActivityDetector
 from ...records import Review, Segment
 from ...sources.media import MediaReader
@@ -106,7 +106,7 @@ def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = 
         frames, fps = reader.info.frames, reader.info.fps
         used = frames if rate <= 0 else int(frames * min(1.0, rate / fps)) + 1
         track = LandmarkTrack(capacity=used + 16, config=config)
-        for marks in marker.stream(reader.frames(keep=RateSchedule(1.0 / rate).due if rate > 0 else None)):
+        for marks in marker.stream(reader.frames, face_rate_hz=rate):
             track.add(marks)
             tell(progress, FACE, min(marks.t * fps, frames), frames)
         problems = tuple(reader.problems)
