@@ -1,4 +1,5 @@
-"""Analysis rate: the camera cues of `watch_video` with FaceMesh at 10, 15 and 30 Hz against every frame.
+"""Analysis rate: the camera cues of `watch_video` with FaceMesh at 10, 15, 30 Hz and Pose at 10 or 5 Hz
+against FaceMesh on every frame and Pose at [perception] pose_rate_hz (the full-rate result).
 
 On the real clips (`$ATTUNE_DATA`/video/*.mp4 and video/gaze/*.mp4, default ../shared/data; never
 copied) and the demo video (`attune demo`'s, seed 0, its first `--demo-seconds`), in one process
@@ -8,7 +9,9 @@ share, open-posture share, and the differences from the every-frame result; then
 difference over all clips against the tolerance (TOLERANCE below, the same as
 tests/session/test_analysis_rate.py).
 
-    python benchmarks/bench_analysis_rate.py [--rates 0 30 15 10] [--demo-seconds 60]
+    python benchmarks/bench_analysis_rate.py [--rates 0/10 30/10 15/10 15/5 10/5] [--demo-seconds 60]
+
+A rate is face_hz/pose_hz; face 0 = every frame.
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-#: What may change from the every-frame result: shares (0..1, absolute), events (count).
-TOLERANCE = {"eye_contact": 0.05, "lean_in": 0.05, "open_posture": 0.05, "nods": 1, "shakes": 1}
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.session.test_analysis_rate import TOLERANCE  # noqa: E402  (one tolerance for the test and this table)
 
 
 def cues(vision) -> dict[str, float]:
@@ -54,7 +59,8 @@ def clips(data: Path, demo_seconds: float) -> list[Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rates", type=float, nargs="*", default=[0.0, 30.0, 15.0, 10.0], help="face_rate_hz (0: every frame)")
+    ap.add_argument("--rates", nargs="*", default=["0/10", "30/10", "15/10", "15/5", "10/5"],
+                    help="face_hz/pose_hz (face 0: every frame); the first is the reference")
     ap.add_argument("--demo-seconds", type=float, default=60.0)
     args = ap.parse_args()
     from attunement.config import default_config
@@ -65,11 +71,13 @@ def main() -> None:
     worst = {r: dict.fromkeys(TOLERANCE, 0.0) for r in args.rates}
     times = {r: 0.0 for r in args.rates}
     keys = list(TOLERANCE)
-    print(f"{'clip':<28}{'rate Hz':>8}{'s':>7}{'x full':>7}" + "".join(f"{k:>14}" for k in keys))
+    print(f"{'clip':<28}{'face/pose Hz':>13}{'s':>7}{'x full':>7}" + "".join(f"{k:>14}" for k in keys))
     for path in clips(data, args.demo_seconds):
         full = None
         for rate in args.rates:
-            cfg = dataclasses.replace(config, perception=dataclasses.replace(config.perception, face_rate_hz=rate))
+            face, pose = (float(x) for x in rate.split("/"))
+            cfg = dataclasses.replace(config, perception=dataclasses.replace(
+                config.perception, face_rate_hz=face, review_pose_rate_hz=pose))
             t0 = time.perf_counter()
             got = cues(watch_video(path, config=cfg))
             wall = time.perf_counter() - t0
@@ -81,13 +89,13 @@ def main() -> None:
                     worst[rate][k] = max(worst[rate][k], diff[k])
             cells = "".join(f"{got[k]:>8.3g} ({got[k] - full[0][k]:+.2g})" if np.isfinite(got[k]) else f"{'-':>14}"
                             for k in keys)
-            print(f"{path.name[:27]:<28}{rate or 'all':>8}{wall:7.1f}{wall / full[1]:7.2f}{cells}", flush=True)
+            print(f"{path.name[:27]:<28}{rate:>13}{wall:7.1f}{wall / full[1]:7.2f}{cells}", flush=True)
     print("\nlargest difference from every frame over all clips (tolerance in brackets), time of all clips against every frame")
-    print(f"{'rate Hz':>8}{'x full':>8}" + "".join(f"{k + ' (' + str(TOLERANCE[k]) + ')':>20}" for k in keys) + "  within")
+    print(f"{'face/pose Hz':>13}{'x full':>8}" + "".join(f"{k + ' (' + str(TOLERANCE[k]) + ')':>20}" for k in keys) + "  within")
     base = times[args.rates[0]]
     for rate in args.rates:
         ok = all(worst[rate][k] <= TOLERANCE[k] + 1e-9 for k in keys)
-        print(f"{rate or 'all':>8}{times[rate] / base:8.2f}" + "".join(f"{worst[rate][k]:>20.3g}" for k in keys)
+        print(f"{rate:>13}{times[rate] / base:8.2f}" + "".join(f"{worst[rate][k]:>20.3g}" for k in keys)
               + f"  {'yes' if ok else 'NO'}")
 
 

@@ -1,15 +1,16 @@
-"""Video review speed and memory: `session.vision.watch_video` on a generated 640x480, 30 fps clip.
+"""Video review speed and memory: `session.runners.offline.watch_video` on a generated 640x480, 30 fps clip.
 
 The clip is the real portrait (scaled onto a 640x480 canvas) moved by the warp (demo/warp.py:
 looks down, turns, leans in, nods; 20 s of motion, looped), encoded as MPEG-4 by
 demo_video.write_video. Each measurement runs in a fresh subprocess pinned to `--cores` cores,
-after a warm-up run (numba cache, file cache). Stages: decode (VideoReader alone), face (FaceMesh
-on every frame), pose (Pose at [perception] pose_rate_hz), cues (analyze_face + posture_of on the
-collected landmarks), each as ms per frame, share of the whole and multiple of real time; then
-watch_video itself. Peak memory (VmHWM of the child) of watch_video on 1- and 5-minute clips,
-against the same child that only imports and opens the landmarker.
+after a warm-up run (numba cache, file cache). At each face/pose analysis rate, interleaved in
+every repeat: floor (PyAV decode of every frame, RGB of those analysed, mediapipe FaceMesh and Pose
+on them, one thread, nothing of ours), serial (VideoReader + FaceBodyLandmarker.process, one
+thread) and watch (watch_video: the three-thread pipeline and all cues); medians, ratios, multiple
+of real time (wall) and CPU seconds. Then peak memory (VmHWM of the child) and time of watch_video
+by clip length, against the same child that only imports and opens the landmarker.
 
-    python benchmarks/bench_video_review.py [--seconds 60] [--memory 60 300] [--cores 2]
+    python benchmarks/bench_video_review.py [--seconds 60] [--rates 30/10 15/5] [--memory 60 600] [--cores 2]
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ def peak_kb():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
 
-path, stage, rate = sys.argv[1], sys.argv[2], float(sys.argv[4])
+path, stage = sys.argv[1], sys.argv[2]
+rate, pose_rate = (float(x) for x in sys.argv[4].split("/"))
 config = default_config()
-config = dataclasses.replace(config, perception=dataclasses.replace(config.perception, face_rate_hz=rate))
+config = dataclasses.replace(config, perception=dataclasses.replace(
+    config.perception, face_rate_hz=rate, review_pose_rate_hz=pose_rate, pose_rate_hz=pose_rate))
 out = {"stage": stage}
 if stage == "base":  # imports and an open landmarker: the floor of every other run's memory
     from attunement.perception.landmarks import FaceBodyLandmarker
@@ -46,29 +49,32 @@ if stage == "base":  # imports and an open landmarker: the floor of every other 
     with FaceBodyLandmarker(config.perception) as marker:
         pass
     out.update(frames=0, wall_s=0.0)
-elif stage == "floor":  # PyAV decode of every frame, RGB of those used, FaceMesh on them, Pose at 10 Hz: nothing of ours
+elif stage == "floor":  # PyAV decode of every frame, RGB of those used, FaceMesh and Pose on them: nothing of ours
     import av, mediapipe as mp
     face = mp.solutions.face_mesh.FaceMesh(max_num_faces=1, refine_landmarks=True)
     pose = mp.solutions.pose.Pose(model_complexity=1)
     every_f = 1.0 / rate if rate > 0 else 0.0
-    every_p = 1.0 / config.perception.pose_rate_hz
+    every_p = 1.0 / pose_rate
     t0, n, next_f, next_p = time.perf_counter(), 0, -1.0, -1.0
     with av.open(path) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
         for frame in c.decode(s):
             t = frame.time
-            if t < next_f - 1e-6:
+            do_face, do_pose = t >= next_f - 1e-6, t >= next_p - 1e-6
+            if not (do_face or do_pose):
                 continue
-            next_f = next_f + every_f if t < next_f + every_f else t + every_f
             image = frame.to_ndarray(format="rgb24")
-            face.process(image)
-            if t >= next_p - 1e-6:
+            if do_face:
+                next_f = next_f + every_f if t < next_f + every_f else t + every_f
+                face.process(image)
+                n += 1
+            if do_pose:
                 next_p = next_p + every_p if t < next_p + every_p else t + every_p
                 pose.process(image)
-            n += 1
     out.update(frames=n, wall_s=time.perf_counter() - t0)
-elif stage == "serial":  # the product's landmarks one frame at a time on one thread (FaceBodyLandmarker.process)
+elif stage == "serial":  # the product's landmarks one frame at a time on one thread (FaceBodyLandmarker.process;
+    # the pose on the face's frames only)
     from attunement.perception.landmarks import FaceBodyLandmarker, RateSchedule
     from attunement.sources.video import VideoReader
     t0, n = time.perf_counter(), 0
@@ -84,6 +90,9 @@ elif stage == "watch":  # the product: watch_video (threads, cues)
     vision = watch_video(path, config=config)
     out.update(frames=int(vision.times.size), wall_s=time.perf_counter() - t0,
                faces=int(vision.face.has_face.sum()))
+import resource
+ru = resource.getrusage(resource.RUSAGE_SELF)
+out["cpu_s"] = ru.ru_utime + ru.ru_stime  # the whole child, imports and model loading included
 out["peak_kb"] = peak_kb()
 print(json.dumps(out))
 """
@@ -123,34 +132,39 @@ def make_clip(folder: Path, seconds: float) -> Path:
     return path
 
 
-def measure(path: Path, stage: str, cores: str, rate: float) -> dict:
+def measure(path: Path, stage: str, cores: str, rate: str) -> dict:
     return run_child(CHILD, path, stage, cores, rate)
 
 
-def speed_table(path: Path, seconds: float, cores: str, rates: list[float], repeats: int) -> dict:
+def speed_table(path: Path, seconds: float, cores: str, rates: list[str], repeats: int) -> dict:
     """Median wall time of each stage at each rate, the stages interleaved in every repeat (one run)."""
     measure(path, "watch", cores, rates[0])  # warm-up (numba cache, file cache)
     stages = ("floor", "serial", "watch")
     walls = {(r, s): [] for r in rates for s in stages}
+    cpus = {r: [] for r in rates}
     for _ in range(repeats):
         for rate in rates:
             for stage in stages:
-                walls[rate, stage].append(measure(path, stage, cores, rate)["wall_s"])
+                got = measure(path, stage, cores, rate)
+                walls[rate, stage].append(got["wall_s"])
+                if stage == "watch":
+                    cpus[rate].append(got["cpu_s"])
     med = {k: statistics.median(v) for k, v in walls.items()}
     print(f"\nspeed: {seconds:g} s of {WIDTH}x{HEIGHT} at {FPS:g} fps, {len(cores.split(','))} cores, median of "
-          f"{repeats} (stages interleaved); floor = PyAV decode + FaceMesh + Pose at 10 Hz alone, one thread")
-    print(f"{'face Hz':>8}{'floor s':>9}{'serial s':>10}{'watch s':>9}{'watch/floor':>13}{'serial/watch':>14}"
-          f"{'x realtime':>12}")
+          f"{repeats} (stages interleaved); floor = PyAV decode + FaceMesh + Pose at the same rates alone, one thread; "
+          "serial = the product's landmarks on one thread; watch = watch_video (threads, cues)")
+    print(f"{'face/pose Hz':>13}{'floor s':>9}{'serial s':>10}{'watch s':>9}{'watch/floor':>13}{'serial/watch':>14}"
+          f"{'x realtime':>12}{'watch CPU s':>13}")
     for rate in rates:
         f, s1, w = med[rate, "floor"], med[rate, "serial"], med[rate, "watch"]
-        print(f"{rate or 'all':>8}{f:9.2f}{s1:10.2f}{w:9.2f}{w / f:13.2f}{s1 / w:14.2f}{seconds / w:12.1f}")
+        print(f"{rate:>13}{f:9.2f}{s1:10.2f}{w:9.2f}{w / f:13.2f}{s1 / w:14.2f}{seconds / w:12.1f}{statistics.median(cpus[rate]):13.1f}")
     print("targets: watch/floor <= 1.1 (equal rate); x realtime >= 10 at the default rate")
     return med
 
 
-def memory_table(folder: Path, lengths: list[float], cores: str, rate: float) -> None:
+def memory_table(folder: Path, lengths: list[float], cores: str, rate: str) -> None:
     base = None
-    print(f"\npeak memory (VmHWM) and time of watch_video at face_rate_hz {rate:g}, {len(cores.split(','))} cores")
+    print(f"\npeak memory (VmHWM) and time of watch_video at face/pose {rate} Hz, {len(cores.split(','))} cores")
     print(f"{'clip':>8}{'frames':>8}{'s':>8}{'x realtime':>12}{'peak MB':>9}{'over base MB':>14}")
     for seconds in lengths:
         path = make_clip(folder, seconds)
@@ -168,13 +182,14 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="clip length for the speed table (s)")
-    ap.add_argument("--rates", type=float, nargs="*", default=None, help="face_rate_hz values (default: 30 and the default)")
+    ap.add_argument("--rates", nargs="*", default=None, help="face_hz/pose_hz pairs (default: 30/10 and the defaults)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per stage (median)")
     ap.add_argument("--memory", type=float, nargs="*", default=[60.0, 600.0], help="clip lengths for memory (s)")
     ap.add_argument("--cores", type=int, default=2, help="number of cores to pin to")
     args = ap.parse_args()
-    default = default_config().perception.face_rate_hz
-    rates = args.rates if args.rates is not None else sorted({30.0, default}, reverse=True)
+    p = default_config().perception
+    default = f"{p.face_rate_hz:g}/{p.review_pose_rate_hz:g}"
+    rates = args.rates if args.rates is not None else [f"30/{p.pose_rate_hz:g}", default]
     folder = Path(os.environ.get("ATTUNE_BENCH_DIR", tempfile.gettempdir())) / "attune-bench"
     folder.mkdir(exist_ok=True)
     cores = pinned_cores(args.cores)

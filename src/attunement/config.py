@@ -92,11 +92,15 @@ class PerceptionConfig:
     min_detection_confidence: float
     min_tracking_confidence: float
     face_rate_hz: float
+    review_pose_rate_hz: float
 
     def __post_init__(self) -> None:
         if not 0 <= self.face_rate_hz <= 240:
             raise ConfigError(f"[perception] face_rate_hz = {self.face_rate_hz}: must lie in [0, 240] Hz "
                               "(0: every frame)")
+        if not 0 < self.review_pose_rate_hz <= 120:
+            raise ConfigError(f"[perception] review_pose_rate_hz = {self.review_pose_rate_hz}: must lie in (0, 120] Hz "
+                              "(pose_rate_hz = 0 turns the body landmarks off)")
         if not 0 <= self.pose_rate_hz <= 120:
             raise ConfigError(f"[perception] pose_rate_hz = {self.pose_rate_hz}: must lie in [0, 120] Hz "
                               "(0: no body landmarks)")

@@ -122,11 +122,11 @@ class FaceBodyLandmarker:
         return self._marks(frame.t, image, face)
 
     def stream(self, frames: Callable[..., Iterable[VideoFrame]], *, face_rate_hz: float = 0.0,
-               depth: int = 4) -> Iterator[Landmarks]:
+               pose_rate_hz: float | None = None, depth: int = 4) -> Iterator[Landmarks]:
         """Landmarks of a video's frames at `face_rate_hz` (0: every frame; else the first frame at or
-        after each tick, see RateSchedule), Pose on its own `pose_rate_hz` schedule over all frames
-        (so the body is measured at the same frames whatever the face's rate) and carried to the
-        next face frame. `frames(keep=...)` gives the frames, converting only those keep(t) wants
+        after each tick, see RateSchedule), Pose on its own schedule over all frames at `pose_rate_hz`
+        (None: the config's; 0: none; the config's 0 cannot be overridden), so the body is
+        measured at the same frames whatever the face's rate, carried to the next face frame. `frames(keep=...)` gives the frames, converting only those keep(t) wants
         (VideoReader.frames). With face_rate_hz = 0 the landmarks equal `process` of every frame.
 
         A pipeline of three threads (mediapipe and PyAV release the GIL, so two cores are kept busy):
@@ -136,7 +136,8 @@ class FaceBodyLandmarker:
         if self._face is None:
             raise RuntimeError("stream() called after close()")
         face = RateSchedule(1.0 / face_rate_hz if face_rate_hz > 0 else 0.0)
-        pose = self._schedule if self._pose is not None else None
+        pose = None if self._pose is None or pose_rate_hz == 0 else (
+            self._schedule if pose_rate_hz is None else RateSchedule(1.0 / pose_rate_hz))
         pipe = FramePipeline(depth, face, pose, prepare=_rgb, quiet=_native_stderr_to_log)
         feeder = threading.Thread(target=pipe.feed, args=(frames,), name="attune-decode", daemon=True)
         poser = threading.Thread(target=pipe.serve, args=(self._measure_pose,), name="attune-pose", daemon=True)

@@ -17,7 +17,6 @@ from ...conversation.turns import analyze_turns
 from ...cues.calibration import Baseline
 from ...cues.track import LandmarkTrack, Vision, vision_from_track
 from ...errors import InputError
-from ...perception.landmarks import FaceBodyLandmarker
 from ...perception.vad import VoiceActivityDetector
 from ...records import Review, Segment
 from ...sources.media import MediaReader
@@ -98,15 +97,18 @@ def review_annotation(segments: Sequence[Segment], *, config: Config, source: st
 
 def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = None,
                 progress: Progress | None = None) -> Vision:
-    """Landmarks of the frames of `path` at `[perception] face_rate_hz` at most (every frame decoded, only
+    """Landmarks of the frames of `path`, the face at `[perception] face_rate_hz`, the body at
+    `review_pose_rate_hz` (at most; every frame decoded, only
     those used converted; decoding, face and pose on their own threads, see FaceBodyLandmarker.stream),
     reduced as they come (see LandmarkTrack), then all face and posture cues."""
+    from ...perception.landmarks import FaceBodyLandmarker  # mediapipe (and OpenCV) only when there is video
+
     rate = config.perception.face_rate_hz
     with VideoReader(path) as reader, FaceBodyLandmarker(config.perception) as marker:
         frames, fps = reader.info.frames, reader.info.fps
         used = frames if rate <= 0 else int(frames * min(1.0, rate / fps)) + 1
         track = LandmarkTrack(capacity=used + 16, config=config)
-        for marks in marker.stream(reader.frames, face_rate_hz=rate):
+        for marks in marker.stream(reader.frames, face_rate_hz=rate, pose_rate_hz=config.perception.review_pose_rate_hz):
             track.add(marks)
             tell(progress, FACE, min(marks.t * fps, frames), frames)
         problems = tuple(reader.problems)
