@@ -1,7 +1,9 @@
 """Face and body landmarks of video frames, with mediapipe 0.10.21's Solutions API (CPU, bundled models).
 
 `FaceBodyLandmarker` runs FaceMesh (478 points with irises) on every frame and Pose (the
-bundled full model) at a lower rate, carrying the last pose in between with its own time.
+bundled full model) at a lower rate, carrying the last pose in between with its own time
+(`process`, one frame at a time, as the live path needs); `stream` does the same for a whole
+video at given face and pose rates on three threads (reviews of a file; perception/pipeline.py).
 Results are `attunement.records.Landmarks` in pixels of the frame, NaN where nothing was
 found. The cues depend only on the `Landmarker` protocol, so another backend (mediapipe
 Tasks with user-supplied model files) can replace this one.
