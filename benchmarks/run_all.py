@@ -25,7 +25,7 @@ ROOT = HERE.parent
 #: (name, arguments, what the table shows), in the order docs/performance.md lists them.
 SUITE = [
     ("kernels", ["--minutes", "60"], "numba kernels against their C twins (native/) and plain numpy/Python"),
-    ("video_review", ["--seconds", "30", "--rates", "30/10", "15/5", "--repeats", "3", "--memory", "60", "600"],
+    ("video_review", ["--seconds", "30", "--rates", "30/10", "15/10", "15/5", "--repeats", "3", "--memory", "60", "600"],
      "video review against the floor (decode + FaceMesh + Pose alone), threads, analysis rates; time and memory by length"),
     ("analysis_rate", ["--rates", "0/10", "15/10", "15/5", "10/5", "--demo-seconds", "60"],
      "the cues at lower face/pose rates against every frame, on the real clips and the demo"),

@@ -95,12 +95,10 @@ class PerceptionConfig:
     review_pose_rate_hz: float
 
     def __post_init__(self) -> None:
-        if not 0 <= self.face_rate_hz <= 240:
-            raise ConfigError(f"[perception] face_rate_hz = {self.face_rate_hz}: must lie in [0, 240] Hz "
-                              "(0: every frame)")
-        if not 0 < self.review_pose_rate_hz <= 120:
-            raise ConfigError(f"[perception] review_pose_rate_hz = {self.review_pose_rate_hz}: must lie in (0, 120] Hz "
-                              "(pose_rate_hz = 0 turns the body landmarks off)")
+        for key, low, high, note in (("face_rate_hz", 0, 240, "[0, 240] Hz (0: every frame)"),
+                                     ("review_pose_rate_hz", 1e-9, 120, "(0, 120] Hz (pose_rate_hz = 0: no body)")):
+            if not low <= getattr(self, key) <= high:
+                raise ConfigError(f"[perception] {key} = {getattr(self, key)}: must lie in {note}")
         if not 0 <= self.pose_rate_hz <= 120:
             raise ConfigError(f"[perception] pose_rate_hz = {self.pose_rate_hz}: must lie in [0, 120] Hz "
                               "(0: no body landmarks)")

@@ -13,14 +13,17 @@ import numpy as np
 
 from ..records import VideoFrame
 
+#: A frame this early (s) still counts as on a tick: MKV/WebM round times to 1 ms, so a 15 fps frame
+#: meant for the tick at 0.1333 s says 0.133 s.
+SLACK_S = 2e-3
 #: Pose measurements of a stream run with native stderr caught (the model talks on its first calls only).
 _WATCHED_POSES = 3
 
 
 class RateSchedule:
     """Which frames are measured (a pose; a face at an analysis rate): the first at or after each tick
-    of period `every_s` (1/every_s a second whatever the frame rate), any after the clock went back,
-    all with `always`."""
+    of period `every_s` (1/every_s a second whatever the frame rate; `SLACK_S` early counts, for
+    containers that round times to the millisecond), any after the clock went back, all with `always`."""
 
     def __init__(self, every_s: float, *, always: bool = False):
         self.every_s, self.always = float(every_s), bool(always)
@@ -30,7 +33,7 @@ class RateSchedule:
         """True if the frame at `t` (s) is measured (and counts it as measured; asked again, still True)."""
         if t == self.last:
             return True
-        if not (self.always or math.isnan(self.last) or t < self.last or t >= self.next - 1e-6):
+        if not (self.always or math.isnan(self.last) or t < self.last or t >= self.next - SLACK_S):
             return False
         self.last, self.next = t, _next_due(self.next, t, self.every_s)
         return True
@@ -118,4 +121,4 @@ def _raised(item):
 def _next_due(due: float, t: float, every: float) -> float:
     """The next tick of a schedule of period `every` after a measurement at `t`; restarts from `t` when behind."""
     nxt = due + every
-    return nxt if t < nxt <= t + every + 1e-9 else t + every
+    return nxt if t < nxt <= t + every + SLACK_S else t + every
