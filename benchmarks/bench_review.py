@@ -30,7 +30,7 @@ if stage == "decode":
     with MediaReader(path) as r:
         n = sum(b.samples.shape[-1] for b in r.blocks())
 else:
-    review_file(path, config=config, channels_are_speakers=channels > 1)
+    review_file(path, config=config, channels_are_speakers=channels > 1, words=False)  # turn-taking (words: bench_words.py)
 wall = time.perf_counter() - t0
 # VmHWM, not ru_maxrss: ru_maxrss survives exec and would count the parent's memory
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))

@@ -91,14 +91,17 @@ class PerceptionConfig:
     pose_rate_hz: float
     min_detection_confidence: float
     min_tracking_confidence: float
+    face_rate_hz: float
+    review_pose_rate_hz: float
 
     def __post_init__(self) -> None:
-        if not 0 <= self.pose_rate_hz <= 120:
-            raise ConfigError(f"[perception] pose_rate_hz = {self.pose_rate_hz}: must lie in [0, 120] Hz "
-                              "(0: no body landmarks)")
-        for key in ("min_detection_confidence", "min_tracking_confidence"):
-            if not 0 <= getattr(self, key) <= 1:
-                raise ConfigError(f"[perception] {key} = {getattr(self, key)}: must lie in [0, 1]")
+        for key, low, high, note in (("face_rate_hz", 0, 240, "[0, 240] Hz (0: every frame)"),
+                                     ("review_pose_rate_hz", 1e-9, 120, "(0, 120] Hz (pose_rate_hz = 0: no body)"),
+                                     ("pose_rate_hz", 0, 120, "[0, 120] Hz (0: no body landmarks)"),
+                                     ("min_detection_confidence", 0, 1, "[0, 1]"),
+                                     ("min_tracking_confidence", 0, 1, "[0, 1]")):
+            if not low <= getattr(self, key) <= high:
+                raise ConfigError(f"[perception] {key} = {getattr(self, key)}: must lie in {note}")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import dataclasses
 
 from attunement.summary.cues_json import review_cues
 
+import dataclasses
 import json
 import os
 import signal
@@ -110,7 +111,9 @@ def test_a_stereo_recording_of_one_person_is_one_voice_live_as_offline(shared_da
     by default a live session mixes them and finds one voice, the on-camera person's, `me`,
     exactly as `attune review` does; channels are people only when asked."""
     clip = shared_data / "video" / "WDA_KatieHill_000.mp4"
-    offline = review_file(clip, config=MODEL_FREE, words=False)  # the diarizer a live session runs
+    every = dataclasses.replace(CONFIG.perception, face_rate_hz=0.0, review_pose_rate_hz=CONFIG.perception.pose_rate_hz)
+    offline = review_file(clip, config=dataclasses.replace(MODEL_FREE, perception=every),  # live: every frame,
+                          words=False)                                                     # the model-free diarizer
     with Camera(clip, pace=0.0, clock=SessionClock(), start=0.0) as cam, \
             Microphone(clip, pace=0.0, clock=cam.clock, start=0.0) as mic:
         assert mic._reader.info.channels == 2

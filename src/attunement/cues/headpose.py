@@ -145,10 +145,13 @@ def _to_camera(app, trans, focal, cx, cy, rot, view):
 
 
 @kernel
-def _top_eigenvector4(m, out):
-    """Eigenvector of the largest eigenvalue of a symmetric 4x4 matrix (cyclic Jacobi), into out[4]."""
-    a = m.copy()
-    v = np.eye(4)
+def _top_eigenvector4(m, out, a, v):
+    """Eigenvector of the largest eigenvalue of a symmetric 4x4 matrix (cyclic Jacobi), into out[4];
+    a, v: 4x4 scratch (no allocation per call: this runs three times a frame)."""
+    for p in range(4):
+        for q in range(4):
+            a[p, q] = m[p, q]
+            v[p, q] = 1.0 if p == q else 0.0
     for _sweep in range(30):
         off = 0.0
         for p in range(3):
@@ -185,27 +188,29 @@ def _top_eigenvector4(m, out):
 
 
 @kernel
-def _similarity(src, dst, w, rot, trans):
-    """Weighted similarity dst ≈ s·R·src + t (Horn 1987, unit quaternions); fills rot, trans; returns s."""
+def _similarity(src, dst, w, rot, trans, scratch):
+    """Weighted similarity dst ≈ s·R·src + t (Horn 1987, unit quaternions); fills rot, trans; returns s.
+    scratch float64 [5, 4, 4] (reused, so nothing is allocated per call)."""
     k = src.shape[0]
     wsum = 0.0
-    cs = np.zeros(3)
-    cd = np.zeros(3)
+    sm, n, cs, cd, q = scratch[0], scratch[1], scratch[4, 0], scratch[4, 1], scratch[4, 2]
+    sm[:] = 0.0
+    cs[:] = 0.0
+    cd[:] = 0.0
     for i in range(k):
         wsum += w[i]
         for j in range(3):
             cs[j] += w[i] * src[i, j]
             cd[j] += w[i] * dst[i, j]
-    cs /= wsum
-    cd /= wsum
-    sm = np.zeros((3, 3))
+    for j in range(3):
+        cs[j] /= wsum
+        cd[j] /= wsum
     var = 0.0
     for i in range(k):
         for a in range(3):
             var += w[i] * (src[i, a] - cs[a]) ** 2
             for b in range(3):
                 sm[a, b] += w[i] * (src[i, a] - cs[a]) * (dst[i, b] - cd[b])
-    n = np.empty((4, 4))
     n[0, 0] = sm[0, 0] + sm[1, 1] + sm[2, 2]
     n[0, 1] = n[1, 0] = sm[1, 2] - sm[2, 1]
     n[0, 2] = n[2, 0] = sm[2, 0] - sm[0, 2]
@@ -216,8 +221,7 @@ def _similarity(src, dst, w, rot, trans):
     n[2, 2] = -sm[0, 0] + sm[1, 1] - sm[2, 2]
     n[2, 3] = n[3, 2] = sm[1, 2] + sm[2, 1]
     n[3, 3] = -sm[0, 0] - sm[1, 1] + sm[2, 2]
-    q = np.empty(4)
-    _top_eigenvector4(n, q)
+    _top_eigenvector4(n, q, scratch[2], scratch[3])
     q0, qx, qy, qz = q[0], q[1], q[2], q[3]
     rot[0, 0] = q0 * q0 + qx * qx - qy * qy - qz * qz
     rot[0, 1] = 2.0 * (qx * qy - q0 * qz)
@@ -244,6 +248,7 @@ def _fit(faces, idx, canon, robust, iterations, rot, scale, trans, resid):
     dst = np.empty((k, 3))
     w = np.empty(k)
     r = np.empty(k)
+    scratch = np.empty((5, 4, 4))
     for f in range(faces.shape[0]):
         ok = True
         for i in range(k):
@@ -259,7 +264,7 @@ def _fit(faces, idx, canon, robust, iterations, rot, scale, trans, resid):
             continue
         w[:] = 1.0
         for it in range(iterations + 1):
-            s = _similarity(canon, dst, w, rot[f], trans[f])
+            s = _similarity(canon, dst, w, rot[f], trans[f], scratch)
             if not s > 0.0:  # the points collapsed onto one place (a degenerate detection): no pose
                 ok = False
                 break

@@ -1,7 +1,9 @@
 """Face and body landmarks of video frames, with mediapipe 0.10.21's Solutions API (CPU, bundled models).
 
 `FaceBodyLandmarker` runs FaceMesh (478 points with irises) on every frame and Pose (the
-bundled full model) at a lower rate, carrying the last pose in between with its own time.
+bundled full model) at a lower rate, carrying the last pose in between with its own time
+(`process`, one frame at a time, as the live path needs); `stream` does the same for a whole
+video at given face and pose rates on three threads (reviews of a file; perception/pipeline.py).
 Results are `attunement.records.Landmarks` in pixels of the frame, NaN where nothing was
 found. The cues depend only on the `Landmarker` protocol, so another backend (mediapipe
 Tasks with user-supplied model files) can replace this one.
@@ -22,17 +24,18 @@ import re
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 
 from .._numba import kernel
 from ..config import PerceptionConfig, default_config
 from ..records import FACE_POINTS, POSE_POINTS, Landmarks, VideoFrame
+from .pipeline import FramePipeline, RateSchedule
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # glog (older mediapipe builds): errors only
-import mediapipe as mp  # noqa: E402  (after the environment is set)
+import mediapipe as mp
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +91,9 @@ class FaceBodyLandmarker:
             self.close()
             raise
         self._carried = (_nan((POSE_POINTS, 4)), _nan((POSE_POINTS, 3)), math.nan)
-        self._pose_next = -math.inf  # session time the next pose is due
+        self._schedule = RateSchedule(self._pose_every_s, always=self.static)
 
-    def __enter__(self) -> "FaceBodyLandmarker":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -114,25 +117,65 @@ class FaceBodyLandmarker:
         image = _rgb(frame.image)
         if self._face is None:
             raise RuntimeError("process() called after close()")
-        h, w = image.shape[:2]
-        quiet = _native_stderr_to_log() if self._watched > 0 else contextlib.nullcontext()
-        with quiet:
-            found = self._face.process(image).multi_face_landmarks
-            face = (landmark_array(found[0].SerializeToString(), points=FACE_POINTS, scale=(w, h, w))
-                    if found else _nan((FACE_POINTS, 3)))
-            if self._pose_due(frame.t):
+        with self._quiet():
+            face = self._measure_face(image)
+            if self._pose is not None and self._schedule.due(frame.t):
                 self._carried = self._measure_pose(image, frame.t)
-                self._pose_next = _next_due(self._pose_next, frame.t, self._pose_every_s)
-        self._watched = 0 if found else self._watched - 1
-        pose, world, pose_t = self._carried
-        face.flags.writeable = False
-        return Landmarks(t=frame.t, size=(w, h), face=face, pose=pose, pose_world=world, pose_t=pose_t)
+        return self._marks(frame.t, image, face)
 
-    def _pose_due(self, t: float) -> bool:
-        if self._pose is None:
-            return False
-        last = self._carried[2]
-        return self.static or math.isnan(last) or t < last or t >= self._pose_next - 1e-6
+    def stream(self, frames: Callable[..., Iterable[VideoFrame]], *, face_rate_hz: float = 0.0,
+               pose_rate_hz: float | None = None, depth: int = 4) -> Iterator[Landmarks]:
+        """Landmarks of a video's frames at `face_rate_hz` (0: every frame; else the first frame at or
+        after each tick, see RateSchedule), Pose on its own schedule over all frames at `pose_rate_hz`
+        (None: the config's; 0: none; the config's 0 cannot be overridden), so the body is
+        measured at the same frames whatever the face's rate, carried to the next face frame. `frames(keep=...)` gives the frames, converting only those keep(t) wants
+        (VideoReader.frames). With face_rate_hz = 0 the landmarks equal `process` of every frame.
+
+        A pipeline of three threads (mediapipe and PyAV release the GIL, so two cores are kept busy):
+        one pulls the frames (the decoding) and decides what each is for, one runs Pose, the
+        caller's thread runs FaceMesh and hands out the results. `depth`: frames queued between stages.
+        """
+        if self._face is None:
+            raise RuntimeError("stream() called after close()")
+        face = RateSchedule(1.0 / face_rate_hz if face_rate_hz > 0 else 0.0)
+        pose = None if self._pose is None or pose_rate_hz == 0 else (
+            self._schedule if pose_rate_hz is None else RateSchedule(1.0 / pose_rate_hz))
+        pipe = FramePipeline(depth, face, pose, prepare=_rgb, quiet=_native_stderr_to_log)
+        feeder = threading.Thread(target=pipe.feed, args=(frames,), name="attune-decode", daemon=True)
+        poser = threading.Thread(target=pipe.serve, args=(self._measure_pose,), name="attune-pose", daemon=True)
+        feeder.start()
+        poser.start()
+        try:
+            while (item := pipe.next_frame()) is not None:
+                frame, image, poses = item
+                with self._quiet():
+                    marks = self._measure_face(image)
+                while pipe.poses_taken < poses:
+                    self._carried = pipe.next_pose()
+                yield self._marks(frame.t, image, marks)
+        finally:
+            pipe.stop.set()
+            feeder.join()
+            poser.join()
+
+    def _quiet(self) -> contextlib.AbstractContextManager:
+        """Native stderr caught while the first frames are processed (see _WATCHED_CALLS)."""
+        return _native_stderr_to_log() if self._watched > 0 else contextlib.nullcontext()
+
+    def _measure_face(self, image: np.ndarray) -> np.ndarray:
+        """FaceMesh's 478 points [478, 3] in pixels, NaN without a face; read-only."""
+        h, w = image.shape[:2]
+        found = self._face.process(image).multi_face_landmarks
+        face = (landmark_array(found[0].SerializeToString(), points=FACE_POINTS, scale=(w, h, w))
+                if found else _nan((FACE_POINTS, 3)))
+        self._watched = 0 if found else self._watched - 1
+        face.flags.writeable = False
+        return face
+
+    def _marks(self, t: float, image: np.ndarray, face: np.ndarray) -> Landmarks:
+        h, w = image.shape[:2]
+        pose, world, pose_t = self._carried
+        return Landmarks(t=t, size=(w, h), face=face, pose=pose, pose_world=world, pose_t=pose_t)
 
     def _measure_pose(self, image: np.ndarray, t: float) -> tuple[np.ndarray, np.ndarray, float]:
         """(pose [33, 4] pixels + visibility, pose_world [33, 3] metres, t), read-only."""
@@ -280,9 +323,3 @@ def _native_stderr_to_log() -> Iterator[None]:
         for line in caught.read().decode("utf-8", "replace").splitlines():
             if line.strip():
                 log.log(logging.DEBUG if _CHATTER.match(line) else logging.WARNING, "mediapipe: %s", line)
-
-
-def _next_due(due: float, t: float, every: float) -> float:
-    """The next tick of a schedule of period `every` after a measurement at `t`; restarts from `t` when behind."""
-    nxt = due + every
-    return nxt if t < nxt <= t + every + 1e-9 else t + every

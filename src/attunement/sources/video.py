@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import av
@@ -89,9 +89,10 @@ class VideoReader(ContainerReader):
             self._container.close()
             raise
 
-    def frames(self, every_s: float = 0.0) -> Iterator[VideoFrame]:
+    def frames(self, every_s: float = 0.0, *, keep: Callable[[float], bool] | None = None) -> Iterator[VideoFrame]:
         """The frames in display order; with `every_s` > 0 only frames at least `every_s` s after
-        the last one kept (at most 1/every_s a second; skipped frames are decoded, not converted).
+        the last one kept (at most 1/every_s a second), with `keep` only those at times t (s) for which
+        keep(t) is true (e.g. a rate schedule); skipped frames are decoded, not converted.
 
         `index` counts every decoded frame, kept or not; `t` = the frame's presentation time minus
         the session clock's start. Notes about damaged input go to `problems`. Iterate once.
@@ -104,7 +105,7 @@ class VideoReader(ContainerReader):
         next_t, end = -math.inf, None
         for index, (frame, t) in enumerate(self._timed()):
             end = t
-            if t < next_t - _EPS_S:
+            if t < next_t - _EPS_S or (keep is not None and not keep(t)):
                 continue
             next_t = t + every_s
             yield VideoFrame(self._image(frame), t, index)

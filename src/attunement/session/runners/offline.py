@@ -19,7 +19,6 @@ from ...conversation.voiceprint import VoiceProfile, match_me
 from ...cues.calibration import Baseline
 from ...cues.track import LandmarkTrack, Vision, vision_from_track
 from ...errors import InputError
-from ...perception.landmarks import FaceBodyLandmarker
 from ...perception.vad import VoiceActivityDetector
 from ...records import ME, Review, Segment
 from ...sources.media import MediaReader, tracks
@@ -125,13 +124,22 @@ def review_annotation(segments: Sequence[Segment], *, config: Config, source: st
 
 def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = None,
                 progress: Progress | None = None) -> Vision:
-    """Landmarks of every frame of `path` (reduced as they come, see LandmarkTrack), then all face and posture cues."""
+    """Landmarks of the frames of `path`, the face at `[perception] face_rate_hz`, the body at
+    `review_pose_rate_hz` (at most; every frame decoded, only
+    those used converted; decoding, face and pose on their own threads, see FaceBodyLandmarker.stream),
+    reduced as they come (see LandmarkTrack), then all face and posture cues."""
+    from ...perception.landmarks import (
+        FaceBodyLandmarker,  # mediapipe (and OpenCV) only when there is video
+    )
+
+    rate = config.perception.face_rate_hz
     with VideoReader(path) as reader, FaceBodyLandmarker(config.perception) as marker:
-        frames = reader.info.frames
-        track = LandmarkTrack(capacity=frames + 16, config=config)
-        for frame in reader.frames():
-            track.add(marker.process(frame))
-            tell(progress, FACE, track.n, max(frames, track.n))
+        frames, fps = reader.info.frames, reader.info.fps
+        used = frames if rate <= 0 else int(frames * min(1.0, rate / fps)) + 1
+        track = LandmarkTrack(capacity=used + 16, config=config)
+        for marks in marker.stream(reader.frames, face_rate_hz=rate, pose_rate_hz=config.perception.review_pose_rate_hz):
+            track.add(marks)
+            tell(progress, FACE, min(marks.t * fps, frames), frames)
         problems = tuple(reader.problems)
     if not track.n:
         raise InputError(f"{path}: no video frames could be decoded")
