@@ -302,19 +302,13 @@ class WordsConfig:
     def __post_init__(self) -> None:
         if not 1 <= self.threads <= 64 or not 1 <= self.max_batch <= 64:
             raise ConfigError(f"[words] threads = {self.threads}, max_batch = {self.max_batch}: must lie in [1, 64]")
-        if not 1 <= self.max_piece_s <= 30:
-            raise ConfigError(f"[words] max_piece_s = {self.max_piece_s}: must lie in [1, 30] s")
         if not 0 <= self.min_piece_s < self.max_piece_s:
             raise ConfigError(f"[words] min_piece_s = {self.min_piece_s}: must lie in [0, max_piece_s)")
-        for key in ("join_gap_s", "pad_s", "reflection_max_delay_s", "question_monologue_s"):
-            if not 0 <= getattr(self, key) <= 600:
-                raise ConfigError(f"[words] {key} = {getattr(self, key)}: must lie in [0, 600] s")
-        if not 1 <= self.tokens_per_s <= 30:
-            raise ConfigError(f"[words] tokens_per_s = {self.tokens_per_s}: must lie in [1, 30]")
-        if not -120 <= self.min_level_db <= 0:
-            raise ConfigError(f"[words] min_level_db = {self.min_level_db}: must lie in [-120, 0] dBFS")
-        if not 0 < self.reflection_min_overlap <= 1:
-            raise ConfigError(f"[words] reflection_min_overlap = {self.reflection_min_overlap}: must lie in (0, 1]")
+        for key, lo, hi in (("max_piece_s", 1, 30), ("join_gap_s", 0, 600), ("pad_s", 0, 600), ("tokens_per_s", 1, 30),
+                            ("reflection_max_delay_s", 0, 600), ("question_monologue_s", 0, 600),
+                            ("min_level_db", -120, 0), ("reflection_min_overlap", 1e-9, 1)):
+            if not lo <= getattr(self, key) <= hi:
+                raise ConfigError(f"[words] {key} = {getattr(self, key)}: must lie in [{lo:g}, {hi:g}]")
 
 
 @dataclass(frozen=True)
