@@ -361,7 +361,12 @@ def textgrid_words_text(utterances: Sequence[Utterance], *, end: float | None = 
     """A Praat long-format TextGrid with one words tier per speaker ("<speaker> - words"),
     empty intervals between words; read back by parse_textgrid (speaker names restored)."""
     tiers = word_tiers(utterances)
-    end = max([end or 0.0] + [b for rows in tiers.values() for _, b, _ in rows])
+    return textgrid_long(tiers, max([end or 0.0] + [b for rows in tiers.values() for _, b, _ in rows]))
+
+
+def textgrid_long(tiers: dict[str, list[tuple[float, float, str]]], end: float) -> str:
+    """A Praat long-format TextGrid of interval tiers {name: [(start s, end s, label), ...]} over
+    [0, end]: the one writer of every TextGrid export (words here, speakers and cues in summary/exports.py)."""
     lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0", f"xmax = {end:.3f}",
              "tiers? <exists>", f"size = {len(tiers)}", "item []:"]
     for k, (name, rows) in enumerate(tiers.items(), start=1):
@@ -375,9 +380,10 @@ def textgrid_words_text(utterances: Sequence[Utterance], *, end: float | None = 
 
 
 def _fill(rows: list[tuple[float, float, str]], end: float) -> list[tuple[float, float, str]]:
-    """Intervals covering [0, end]: the rows (times to the ms, overlaps clipped) and empty ones between."""
+    """Intervals covering [0, end] without gaps or overlaps: the labelled rows (in time order,
+    overlaps clipped, times to the ms) and empty ones between."""
     out, t = [], 0.0
-    for a, b, label in rows:
+    for a, b, label in sorted(rows):
         a, b = round(max(a, t), 3), round(min(b, end), 3)
         if b <= a:
             continue

@@ -6,15 +6,17 @@ as its stretches are heard."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
+from collections.abc import Callable, Sequence
 
 from ..config import Config
 from ..perception.asr import Utterance
 from ..perception.transcribe import LiveTranscriber, assign_speakers
-from ..records import AudioBlock, Segment, VadFrames
-from .words import recognizer
+from ..records import AudioBlock, Review, Segment, VadFrames
+from .words import attach_words, recognizer
 
 log = logging.getLogger(__name__)
 
@@ -117,3 +119,15 @@ class LiveWords:
         self.utterances += self.ears.finish()
         utts = sorted(self.utterances, key=lambda u: (u.start, u.speaker))
         return tuple(utts) if self.per_channel else assign_speakers(utts, segments)
+
+
+def words_into(review: Review, ears: LiveWords, *, config: Config, keep_words: bool | None,
+               shape: Callable[[tuple[Utterance, ...]], Sequence[Utterance]] | None = None) -> Review:
+    """`review` with the words heard during it (`shape` adjusts them: renamed speakers, a partner's
+    script) and their language cues; a failed transcription is a note, the rest of the review stands."""
+    try:
+        utts = ears.finish(list(review.segments))
+    except Exception as e:  # noqa: BLE001 - the session's other results stand
+        return dataclasses.replace(review, problems=review.problems + (f"what was said could not be transcribed: {e}",))
+    keep = config.words.keep_words if keep_words is None else bool(keep_words)
+    return attach_words(review, shape(utts) if shape is not None else utts, config=config, keep_words=keep)

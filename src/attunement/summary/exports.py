@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..conversation.rttm import format_rttm
-from ..conversation.transcripts import webvtt_text, word_tiers
+from ..conversation.transcripts import textgrid_long, webvtt_text, word_tiers
 from ..errors import InputError
 from ..records import Review
 from .json_out import write_json, write_private
@@ -99,38 +99,7 @@ def review_end(review: Review) -> float:
 
 def textgrid_text(review: Review) -> str:
     """A Praat long-format TextGrid: one interval tier per speaker, and cue tiers when there was video."""
-    end = review_end(review)
-    all_tiers = tiers(review)
-    lines = ['File type = "ooTextFile"', 'Object class = "TextGrid"', "", "xmin = 0", f"xmax = {end:.3f}",
-             "tiers? <exists>", f"size = {len(all_tiers)}", "item []:"]
-    for k, (name, rows) in enumerate(all_tiers.items(), start=1):
-        intervals = _fill(rows, end)
-        lines += [f"    item [{k}]:", '        class = "IntervalTier"', f'        name = "{_q(name)}"',
-                  "        xmin = 0", f"        xmax = {end:.3f}", f"        intervals: size = {len(intervals)}"]
-        for i, (a, b, label) in enumerate(intervals, start=1):
-            lines += [f"        intervals [{i}]:", f"            xmin = {a:.3f}", f"            xmax = {b:.3f}",
-                      f'            text = "{_q(label)}"']
-    return "\n".join(lines) + "\n"
-
-
-def _fill(rows, end: float) -> list[tuple[float, float, str]]:
-    """Intervals covering [0, end] without gaps or overlaps: the labelled rows (clipped, times to the ms) and empty ones."""
-    out, t = [], 0.0
-    for a, b, label in sorted(rows):
-        a, b = round(max(a, t), 3), round(min(b, end), 3)
-        if b <= a:
-            continue
-        if a > t:
-            out.append((t, a, ""))
-        out.append((a, b, label))
-        t = b
-    if end > t or not out:
-        out.append((t, round(max(end, t + 0.001), 3), ""))
-    return out
-
-
-def _q(text: str) -> str:
-    return text.replace('"', '""')
+    return textgrid_long(tiers(review), review_end(review))
 
 
 def csv_text(review: Review) -> str:

@@ -31,11 +31,10 @@ from ...perception.landmarks import FaceBodyLandmarker
 from ...perception.vad import VoiceActivityDetector
 from ...records import Review
 from ..assemble import assemble_review, speaker_strategy
-from ..live_words import LiveWords
+from ..live_words import LiveWords, words_into
 from ..store.ending import save_ended
 from ..store.formats import PROFILE_FILE, vad_dtype
 from ..store.writer import SessionWriter
-from ..words import attach_words
 from .calibrate import MAX_SECONDS, default_profile_path
 from .offline import channel_map
 from .streams import (
@@ -190,19 +189,17 @@ def _calibrated(calibration: CalibrationWindow, folder: Path, path) -> tuple[Bas
 def _words(review: Review, ears: LiveWords, speakers, me: str | None, *, config: Config,
            keep_words: bool | None) -> Review:
     """The live words given to the review's final speakers (one channel each: renamed as `me`
-    relabels them), with their language cues; a failed transcription is a note, not a failed session."""
-    try:
-        utts = ears.finish(list(review.segments))
-    except Exception as e:  # noqa: BLE001 - the session's other results stand
-        return dataclasses.replace(review, problems=review.problems + (f"what was said could not be transcribed: {e}",))
-    if ears.per_channel:
+    relabels them), with their language cues."""
+    def renamed(utts):
+        if not ears.per_channel:
+            return utts
         final = {i: n for n, i in channel_map(speakers, me).items()}
         rename = {name: final[i] for i, name in enumerate(speakers.names)}
-        utts = tuple(dataclasses.replace(u, speaker=rename.get(u.speaker, u.speaker),
+        return tuple(dataclasses.replace(u, speaker=rename.get(u.speaker, u.speaker),
                                          words=tuple(dataclasses.replace(w, speaker=rename.get(w.speaker, w.speaker))
                                                      for w in u.words)) for u in utts)
-    keep = config.words.keep_words if keep_words is None else bool(keep_words)
-    return attach_words(review, utts, config=config, keep_words=keep)
+
+    return words_into(review, ears, config=config, keep_words=keep_words, shape=renamed)
 
 
 def _review(audio, video, speakers, *, config, profile, me, folder, end, problems) -> Review:

@@ -128,9 +128,7 @@ def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = 
     `review_pose_rate_hz` (at most; every frame decoded, only
     those used converted; decoding, face and pose on their own threads, see FaceBodyLandmarker.stream),
     reduced as they come (see LandmarkTrack), then all face and posture cues."""
-    from ...perception.landmarks import (
-        FaceBodyLandmarker,  # mediapipe (and OpenCV) only when there is video
-    )
+    from ...perception.landmarks import FaceBodyLandmarker
 
     rate = config.perception.face_rate_hz
     with VideoReader(path) as reader, FaceBodyLandmarker(config.perception) as marker:

@@ -28,7 +28,7 @@ from ...errors import EndOfStream, InputError
 from ...records import ME, Review
 from ...sources.wav import write_wav
 from ..assemble import for_vad
-from ..live_words import LiveWords
+from ..live_words import LiveWords, words_into
 from ..rehearsal.measure import (
     RehearsalResult,
     measure_rehearsal,
@@ -42,7 +42,6 @@ from ..rehearsal.voice import PartnerVoice, shown_duration
 from ..store.ending import save_ended
 from ..store.formats import PARTNER_DTYPE, ref_db_from_records, vad_dtype
 from ..store.writer import SessionWriter
-from ..words import attach_words
 from .pacing import Pacer, Player
 from .streams import POLL_S, SourcePump, VideoPath
 
@@ -217,13 +216,11 @@ def rehearse(*, config: Config, scenario: Scenario, camera: str | None, mic: str
 def _with_words(review: Review, ears: LiveWords, track, scenario: Scenario, *, config: Config,
                 keep_words: bool | None) -> Review:
     """The rehearsal's words (the user's heard, the partner's as written), their language cues and
-    the scenario's practice goals; a failed transcription is a note, the rest stands."""
-    try:
-        heard = ears.finish(list(review.segments))
-    except Exception as e:  # noqa: BLE001 - the rehearsal's other results stand
-        return dataclasses.replace(review, problems=review.problems + (f"what was said could not be transcribed: {e}",))
-    keep = config.words.keep_words if keep_words is None else bool(keep_words)
-    review = attach_words(review, rehearsal_words(heard, track), config=config, keep_words=keep)
+    the scenario's practice goals."""
+    review = words_into(review, ears, config=config, keep_words=keep_words,
+                        shape=lambda heard: rehearsal_words(heard, track))
+    if review.language is None:  # nothing could be transcribed (the review says why)
+        return review
     return dataclasses.replace(review, goals=practice_goals(scenario.goals, review.language, config=config))
 
 
