@@ -105,3 +105,22 @@ def test_the_bar_waits_before_it_draws_and_counts_meanwhile():
     bar("voices", 5, 10)
     assert not bar.drawing  # short work: nothing drawn
     bar.close()
+
+
+def test_calibration_and_the_end_of_a_live_session_report_their_progress(demo_clips, tmp_path):
+    from attunement.config import default_config
+    from attunement.session.runners.calibrate import calibrate_from_video
+    from attunement.session.runners.live import run_session
+    from attunement.sources.clock import SessionClock
+    from attunement.sources.microphone import Microphone
+
+    seen = []
+    calibrate_from_video(demo_clips.clip(6.0, channels=1), config=default_config(), seconds=3.0,
+                         progress=lambda stage, done, total: seen.append((stage, done, total)))
+    face = [(d, t) for s, d, t in seen if s == "face and posture"]
+    assert len(face) > 10 and face[-1][0] == face[-1][1] == 3.0 and all(a[0] <= b[0] for a, b in zip(face, face[1:]))
+    seen.clear()
+    with Microphone(demo_clips.clip(5.0, channels=1), pace=0, clock=SessionClock(), start=0.0) as mic:
+        run_session(mic=mic, config=default_config(), root=tmp_path,
+                    progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert [(d, t) for s, d, t in seen if s == "summary"] == [(0, 3), (1, 3), (2, 3), (3, 3)]

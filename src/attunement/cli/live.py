@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .output import existing, wants_stdout, write_json_to
+from .progress import Bar, wanted
 
 
 def session(args, config) -> int:
@@ -19,11 +20,13 @@ def session(args, config) -> int:
     calibrate_s = 0.0 if args.no_calibrate or profile else (3.0 if args.calibrate is None else args.calibrate)
     if calibrate_s > 0:
         print(f"For the first {calibrate_s:g} s, look into the camera lens and sit as you usually do.", flush=True)
-    result = practise(config=config, camera=args.camera, mic=args.mic, duration_s=args.duration,
-                      window=not args.no_window, keep_media=args.keep_media, profile_path=profile,
-                      calibrate_s=calibrate_s, channels_are_speakers=args.channels_are_speakers,
-                      num_speakers=args.speakers, me=args.me,
-                      words=config.words.transcribe and not args.no_words, keep_words=True if args.keep_words else None)
+    with Bar(enabled=wanted()) as bar:  # drawn only for the work after the session, when it takes a while
+        result = practise(config=config, camera=args.camera, mic=args.mic, duration_s=args.duration,
+                          window=not args.no_window, keep_media=args.keep_media, profile_path=profile,
+                          calibrate_s=calibrate_s, channels_are_speakers=args.channels_are_speakers,
+                          num_speakers=args.speakers, me=args.me,
+                          words=config.words.transcribe and not args.no_words,
+                          keep_words=True if args.keep_words else None, progress=bar)
     _print_end(result, config)
     return 0
 
@@ -53,7 +56,8 @@ def calibrate(args, config) -> int:
     from ..session.runners.calibrate import calibrate_from_video, default_profile_path
 
     existing(args.video)
-    baseline = calibrate_from_video(args.video, config=config, seconds=args.seconds)
+    with Bar(enabled=wanted()) as bar:
+        baseline = calibrate_from_video(args.video, config=config, seconds=args.seconds, progress=bar)
     out = Path(args.profile) if args.profile else default_profile_path()
     save_profile(baseline, out)
     print(f"Calibrated from {baseline.frames} frames; profile written to {out}")
@@ -67,7 +71,8 @@ def enroll(args, config) -> int:
     from ..session.runners.calibrate import default_voice_path, enroll_from_file
 
     existing(args.audio)
-    profile = enroll_from_file(args.audio, config=config, seconds=args.seconds)
+    with Bar(enabled=wanted()) as bar:
+        profile = enroll_from_file(args.audio, config=config, seconds=args.seconds, progress=bar)
     out = save_profile(profile, Path(args.profile) if args.profile else default_voice_path())
     print(f"Kept your voice from {profile.speech_s:.0f} s of speech; profile written to {out}")
     print("One-microphone reviews now label that voice 'me' (attune review talk.wav).")

@@ -23,6 +23,7 @@ from ...errors import InputError
 from ...perception.landmarks import FaceBodyLandmarker
 from ...records import VideoFrame
 from ...sources.video import VideoReader
+from ..progress import FACE, SPEAKERS, VOICES, Progress, tell
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ def default_profile_path() -> Path:
     return folder / "profile.json"
 
 
-def calibrate_from_frames(frames: Iterable[VideoFrame], *, config: Config, seconds: float = 5.0) -> Baseline:
+def calibrate_from_frames(frames: Iterable[VideoFrame], *, config: Config, seconds: float = 5.0,
+                          progress: Progress | None = None) -> Baseline:
     """Baseline from the frames (time order) within `seconds` of the first; stops reading after.
 
     Works for any frame source (a file's `VideoReader.frames()`, a camera). InputError (one line)
@@ -56,11 +58,14 @@ def calibrate_from_frames(frames: Iterable[VideoFrame], *, config: Config, secon
         for frame in frames:
             if not window.add(marker.process(frame)):
                 break
+            tell(progress, FACE, frame.t - window.marks[0].t, seconds)
     log.debug("calibrating on %d frames", len(window.marks))
+    tell(progress, FACE, seconds, seconds)
     return window.baseline()
 
 
-def calibrate_from_video(path: str | Path, *, config: Config, seconds: float = 5.0) -> Baseline:
+def calibrate_from_video(path: str | Path, *, config: Config, seconds: float = 5.0,
+                         progress: Progress | None = None) -> Baseline:
     """Baseline from the first `seconds` of the video file `path` (look at the lens, sit naturally).
 
     InputError (one line naming the file) when the file cannot be read or the baseline is refused.
@@ -68,7 +73,7 @@ def calibrate_from_video(path: str | Path, *, config: Config, seconds: float = 5
     seconds = _check_seconds(seconds)
     with VideoReader(path) as reader:
         try:
-            baseline = calibrate_from_frames(reader.frames(), config=config, seconds=seconds)
+            baseline = calibrate_from_frames(reader.frames(), config=config, seconds=seconds, progress=progress)
         except InputError as e:
             raise InputError(f"{path}: {e}") from None
     return baseline
@@ -85,17 +90,23 @@ def default_voice_path() -> Path:
     return default_profile_path().with_name("voice.json")
 
 
-def enroll_from_file(path: str | Path, *, config: Config, seconds: float | None = None):
+def enroll_from_file(path: str | Path, *, config: Config, seconds: float | None = None,
+                     progress: Progress | None = None):
     """A voice profile (conversation/voiceprint.py) from the first `seconds` (default all) of one
     person talking in the media file `path`; InputError naming the file when it cannot be made."""
     from ...conversation.voiceprint import enroll
     from ...sources.media import read_audio
 
+    tell(progress, VOICES, 0, 1)
     x, _ = read_audio(path)  # 16 kHz, [channels, n]
+    tell(progress, VOICES, 1, 1)
     x = x.mean(axis=0)
     if seconds is not None:
         x = x[: int(seconds * 16000)]
+    tell(progress, SPEAKERS, 0, 1)
     try:
-        return enroll(np.ascontiguousarray(x, np.float32), threads=config.diarization.nn_threads)
+        profile = enroll(np.ascontiguousarray(x, np.float32), threads=config.diarization.nn_threads)
     except InputError as e:
         raise InputError(f"{path}: {e}") from None
+    tell(progress, SPEAKERS, 1, 1)
+    return profile

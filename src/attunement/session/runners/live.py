@@ -32,6 +32,7 @@ from ...perception.vad import VoiceActivityDetector
 from ...records import Review
 from ..assemble import assemble_review, speaker_strategy
 from ..live_words import LiveWords, words_into
+from ..progress import SUMMARY, Progress, tell
 from ..store.ending import save_ended
 from ..store.formats import PROFILE_FILE, vad_dtype
 from ..store.writer import SessionWriter
@@ -67,7 +68,7 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
                 num_speakers: int | None = None, me: str | None = None,
                 root: str | os.PathLike | None = None, landmarker=None, calibrate_s: float = 0.0,
                 profile_path: str | os.PathLike | None = None, words: bool = False,
-                keep_words: bool | None = None) -> LiveResult:
+                keep_words: bool | None = None, progress: Progress | None = None) -> LiveResult:
     """Run a live session from already-opened `camera` (Camera) and `mic` (Microphone) sources
     (either may be None; the caller closes them) until `duration_s` s on the sources' clock, `stop`,
     or both sources' end. Speakers: one channel per person when `channels_are_speakers` (the
@@ -149,8 +150,10 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
         if calibration is not None:
             profile, note = _calibrated(calibration, folder, profile_path)
             notes += (note,) if note else ()
+        tell(progress, SUMMARY, 0, 3)  # the end of the session: the review, its words, the folder
         review = _review(audio, video, speakers, config=config, profile=profile, me=me, folder=folder,
                          end=end, problems=notes)
+        tell(progress, SUMMARY, 1, 3)
         if ears is not None:
             review = _words(review, ears, speakers, me, config=config, keep_words=keep_words)
     except BaseException:
@@ -164,7 +167,9 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
         if own_marker:
             marker.close()
     writer.meta["problems"] = list(notes)
+    tell(progress, SUMMARY, 2, 3)
     trend = save_ended(writer, review, config=config)
+    tell(progress, SUMMARY, 3, 3)
     return LiveResult(review=review, folder=folder, notes=notes, trend=trend)
 
 

@@ -22,7 +22,8 @@ from .streams import warm_up
 def practise(*, config: Config, camera: str | None, mic: str | None, duration_s: float | None,
              window: bool, keep_media: bool, profile_path: str | None, calibrate_s: float = 0.0,
              channels_are_speakers: bool = False, num_speakers: int | None = None,
-             me: str | None = None, words: bool = False, keep_words: bool | None = None) -> LiveResult:
+             me: str | None = None, words: bool = False, keep_words: bool | None = None,
+             progress=None) -> LiveResult:
     """Run one live session with the given device specs ('none' skips one) and return its result.
 
     `calibrate_s` > 0 (and no `profile_path`): the first seconds, looking at the lens, calibrate the
@@ -54,7 +55,7 @@ def practise(*, config: Config, camera: str | None, mic: str | None, duration_s:
         show = window and use_cam
         return run_with_preview(
             lambda: run_session(camera=cam, mic=mic_src, config=config, duration_s=duration_s, profile=profile,
-                                keep_media=keep_media, stop=stop, landmarker=marker, words=words, keep_words=keep_words,
+                                keep_media=keep_media, stop=stop, landmarker=marker, words=words, keep_words=keep_words, progress=progress,
                                 channels_are_speakers=channels_are_speakers, num_speakers=num_speakers, me=me,
                                 calibrate_s=0.0 if profile is not None else calibrate_s,
                                 on_frame=(lambda frame, marks: latest.update(frame=frame)) if show else None),
