@@ -42,10 +42,11 @@ def rehearse(args, config) -> int:
 
     scenario = load_scenario(args.script or args.scenario)
     print(f"{scenario.title}\n{scenario.intro}\n", flush=True)
-    result = run(config=config, scenario=scenario, camera=args.camera, mic=args.mic, window=not args.no_window,
-                 keep_media=args.keep_media, duration_s=args.duration,
-                 words=config.words.transcribe and not args.no_words, keep_words=True if args.keep_words else None,
-                 show=lambda text: print(f"partner: {text}", flush=True))
+    with Bar(enabled=wanted()) as bar:  # drawn only for the work after the rehearsal, when it takes a while
+        result = run(config=config, scenario=scenario, camera=args.camera, mic=args.mic, window=not args.no_window,
+                     keep_media=args.keep_media, duration_s=args.duration,
+                     words=config.words.transcribe and not args.no_words, keep_words=True if args.keep_words else None,
+                     show=lambda text: print(f"partner: {text}", flush=True), progress=bar)
     _print_end(result, config)
     return 0
 

@@ -29,6 +29,7 @@ from ...records import ME, Review
 from ...sources.wav import write_wav
 from ..assemble import for_vad
 from ..live_words import LiveWords, words_into
+from ..progress import SUMMARY, Progress, tell
 from ..rehearsal.measure import (
     RehearsalResult,
     measure_rehearsal,
@@ -79,7 +80,7 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
                   landmarker=None, voice: PartnerVoice | None = None, rehearsal: RehearsalConfig | None = None,
                   keep_media: bool = False, start_s: float = 0.5, on_frame: Callable | None = None,
                   duration_s: float | None = None, words: bool = False,
-                  keep_words: bool | None = None) -> RehearsalResult:
+                  keep_words: bool | None = None, progress: Progress | None = None) -> RehearsalResult:
     """Rehearse `scenario` live: lines played through `player` (default SoundPlayer with espeak-ng
     audio, shown when espeak-ng or the output is missing), scheduled by the user's speech heard on
     `mic` (a Microphone, opened by the caller; mono or its first channel), until the last line is
@@ -147,6 +148,7 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
                 raise reader.error
             if reader.failure is not None:
                 problems.append(f"the camera failed ({reader.failure}); the rehearsal went on without it")
+        tell(progress, SUMMARY, 0, 3)  # the end of the rehearsal: the review, its words, the folder
         track = list(plan.track)
         activity = pacer.vad.finish()
         ref_db = ref_db_from_records(pacer.levels, frames=activity.frames, hop=pacer.playback.hop)
@@ -154,6 +156,7 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
         vision = vision_from_track(video.track, config=config) if video is not None and video.track.n else None
         review = rehearsal_review(activity, track, metrics, vision, duration_s=pacer.end, config=config, folder=folder,
                                   problems=tuple(problems))
+        tell(progress, SUMMARY, 1, 3)
         if ears is not None:
             review = _with_words(review, ears, track, scenario, config=config, keep_words=keep_words)
     except BaseException:
@@ -168,14 +171,16 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
             landmarker.close()
     if keep_media:
         write_wav(folder / "audio.wav", pacer.signal()[None], rate, private=True)
+    tell(progress, SUMMARY, 2, 3)
     trend = _save(writer, scenario, track, metrics, review, config=config)
+    tell(progress, SUMMARY, 3, 3)
     return RehearsalResult(track=tuple(track), metrics=metrics, review=review, folder=folder, trend=trend)
 
 
 def rehearse(*, config: Config, scenario: Scenario, camera: str | None, mic: str | None, window: bool,
              keep_media: bool = False, duration_s: float | None = None,
              show: Callable[[str], None] | None = None, words: bool = False,
-             keep_words: bool | None = None) -> RehearsalResult:
+             keep_words: bool | None = None, progress: Progress | None = None) -> RehearsalResult:
     """`attune rehearse`: open the devices (camera 'none' skips it; default the first camera and the
     default microphone; either may be a file to replay), rehearse with the calm preview of `attune
     session`, end on Ctrl-C/Esc/q, after the last answer, or after `duration_s` s.
@@ -208,7 +213,7 @@ def rehearse(*, config: Config, scenario: Scenario, camera: str | None, mic: str
             lambda: run_rehearsal(
                 scenario=scenario, mic=mic_src, camera=cam, config=config, player=SoundPlayer(show=show),
                 stop=stop, landmarker=marker, keep_media=keep_media, start_s=clock.now() + 0.5,
-                duration_s=duration_s, words=words, keep_words=keep_words,
+                duration_s=duration_s, words=words, keep_words=keep_words, progress=progress,
                 on_frame=(lambda frame, marks: latest.update(frame=frame)) if show_window else None),
             stop=stop, latest=latest, show=show_window, name="attune-rehearsal")
 
