@@ -433,3 +433,20 @@ def test_stack_landmarks_and_a_batch_without_any_face():
     cues = analyze_face(np.full((40, 478, 3), np.nan, np.float32), np.arange(40) / 30, (640, 480), config=CFG)
     assert not cues.has_face.any() and not cues.eye_contact.any() and math.isnan(cues.eye_contact_share)
     assert cues.events == () and cues.baseline == "geometry" and np.isnan(cues.distance_cm).all()
+
+
+def test_a_wink_leaves_the_gaze_to_the_open_eye(rng):
+    """One eye winked shut (its lids together): wherever its iris landmarks wander, the gaze is the
+    open eye's and the openness that eye's; a blink (both shut) is still closed."""
+    faces = posed_faces(rng, 3)
+    faces[:, 159] = faces[:, 145]                        # the person's right eye winked in every frame
+    moved = faces.copy()
+    moved[1, np.r_[468, IRIS_RING[0]], :2] += 6.0       # its iris landmarks drift (they do when shut)
+    pose = headpose.fit_head_pose(faces, camera=(800.0, 300.0, 300.0))
+    a = gaze.eye_gaze(faces, pose, radius_units=12.3)
+    b = gaze.eye_gaze(moved, pose, radius_units=12.3)
+    np.testing.assert_allclose(a.gaze, b.gaze, atol=1e-9)
+    assert np.all(a.openness > 0.2)                      # the open eye's lid gap, not half of it
+    both = faces.copy()
+    both[:, 386] = both[:, 374]
+    assert np.all(gaze.eye_gaze(both, pose, radius_units=12.3).openness < 0.05)

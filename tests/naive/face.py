@@ -70,22 +70,26 @@ def eye_gaze_frame(face, app, s, radius, bias=(0.0, 0.0)):
     face = np.asarray(face, np.float64)
     if not np.isfinite(s):
         return np.full(2, np.nan), np.full(2, np.nan), np.nan
-    h = np.zeros(3)
-    opens = []
+    opens, vs = [], []
     for e in range(2):
         iris = face[np.r_[[468, 473][e], IRIS_RING[e]], :2].mean(axis=0)
         corners = face[EYE_CORNERS[e]]
         offset = EYEBALLS[e] - CANONICAL[[list(RIGID).index(i) for i in EYE_CORNERS[e]]].mean(axis=0)
         ball = corners[:, :2].mean(axis=0) + s * (app @ offset)[:2]
-        v = (iris - ball) / (s * radius)
-        if v @ v > 0.998:
-            v *= math.sqrt(0.998 / (v @ v))
-        h += app.T @ np.array([v[0], v[1], -math.sqrt(1 - v @ v)])
+        vs.append((iris - ball) / (s * radius))
         lids = face[EYE_LIDS[e]]
         opens.append(np.linalg.norm(lids[0] - lids[1]) / np.linalg.norm(corners[0] - corners[1]))
+    winked = [opens[e] < gaze.WINK_RATIO * opens[1 - e] for e in range(2)]
+    used = [e for e in range(2) if not winked[e]] or [0, 1]
+    h = np.zeros(3)
+    for e in (0, 1):
+        v = vs[used[0] if winked[e] else e]  # a winked eye counts as its open twin
+        if v @ v > 0.998:
+            v = v * math.sqrt(0.998 / (v @ v))
+        h += app.T @ np.array([v[0], v[1], -math.sqrt(1 - v @ v)])
     eye = np.array(yaw_pitch(h))
     g = app @ direction(eye[0] - bias[0], eye[1] - bias[1])
-    return eye, np.array(yaw_pitch(g)), float(np.mean(opens))
+    return eye, np.array(yaw_pitch(g)), float(np.mean([opens[e] for e in used]))
 
 
 def eye_contact(times, angle, state, on, off, min_s, bridge_s):

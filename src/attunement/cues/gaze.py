@@ -40,6 +40,11 @@ IRIS_POINTS = np.concatenate([IRIS_CENTRE[:, None], IRIS_RING], axis=1)
 
 # eye states for eye_contact
 NO_FACE, EYES_OPEN, EYES_CLOSED = 0, 1, 2
+#: An eye whose lid gap is under this share of the other eye's is winked shut: its iris landmarks
+#: are not trusted, the open eye alone gives the gaze and the openness. Open eyes differ by 0.8-1.0
+#: (head turns foreshorten one), a wink is 0.2-0.35 of the open eye (the real clip d3, winking
+#: between looks at the lens); a blink or lowered lids close both, so neither is taken for a wink.
+WINK_RATIO = 0.5
 
 
 def _canonical_eye_offsets() -> np.ndarray:
@@ -56,7 +61,8 @@ class EyeGaze(NamedTuple):
     """Per-frame gaze. eye float64 [n, 2]: eye-in-head yaw, pitch in degrees as measured (both
     eyes combined, no bias removed). gaze float64 [n, 2]: gaze yaw, pitch in degrees against the
     line of sight after the bias is removed; (0, 0) is into the lens. openness float64 [n]: lid gap
-    over eye width, mean of both eyes (about 0.3-0.4 open, under 0.15 closed). NaN without a face.
+    over eye width, mean of both eyes, or of the open one in a wink (see WINK_RATIO; about 0.3-0.4
+    open, under 0.15 closed). NaN without a face.
     """
 
     eye: np.ndarray
@@ -68,7 +74,8 @@ class EyeFeatures(NamedTuple):
     """What gaze needs of each frame's eye landmarks, 40 bytes a frame instead of the face.
 
     offset float64 [n, 2, 2]: per eye (0, 1), the iris centre minus the eyeball centre's image
-    (x, y), over the face scale: canonical units. openness float64 [n]: as in EyeGaze.
+    (x, y), over the face scale: canonical units; a winked eye takes the open eye's offset, so the
+    open eye alone sets the gaze. openness float64 [n]: as in EyeGaze.
     NaN without a face.
     """
 
@@ -138,13 +145,13 @@ def _direction(yaw, pitch, out):
 
 @kernel
 def _features(faces, rot, scale, iris, corners, lids, offsets, offset, openness):
+    op = np.empty(2)
     for f in range(faces.shape[0]):
         s = scale[f]
         if not np.isfinite(s):
             offset[f] = np.nan
             openness[f] = np.nan
             continue
-        op = 0.0
         for e in range(2):
             ix = 0.0
             iy = 0.0
@@ -165,8 +172,13 @@ def _features(faces, rot, scale, iris, corners, lids, offsets, offset, openness)
             for j in range(3):
                 width += (np.float64(faces[f, a, j]) - faces[f, b, j]) ** 2
                 gap += (np.float64(faces[f, lids[e, 0], j]) - faces[f, lids[e, 1], j]) ** 2
-            op += math.sqrt(gap / width) if width > 0 else np.nan
-        openness[f] = 0.5 * op
+            op[e] = math.sqrt(gap / width) if width > 0 else np.nan
+        openness[f] = 0.5 * (op[0] + op[1])
+        for e in range(2):  # a wink: the open eye (1 - e) alone
+            if op[e] < WINK_RATIO * op[1 - e]:
+                offset[f, e, 0] = offset[f, 1 - e, 0]
+                offset[f, e, 1] = offset[f, 1 - e, 1]
+                openness[f] = op[1 - e]
 
 
 @kernel
