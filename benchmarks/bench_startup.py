@@ -1,5 +1,8 @@
 """Start-up: seconds from the command to the first line `attune review` prints, on a 10 s WAV and MP4.
 
+The first line is the review's title ("Reviewing talk.mp4: 10 s, video ... , sound in 2 channels"),
+printed from the file's headers before any work: what a person sees first. "done" is the whole review.
+
 The inputs are the first 10 s of the demo conversation (two voices, one channel each, and its
 video), made once in the temporary folder. Each run is a fresh `attune` process (the console
 script's `attunement.cli:main`), timed from Popen to the first line on standard

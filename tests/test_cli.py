@@ -172,3 +172,18 @@ def test_rehearse_ends_after_its_duration(tmp_path, bad_files):
     assert "Saved in" in proc.stdout
     meta = json.loads(next((tmp_path / "data").rglob("meta.json")).read_text())
     assert meta["status"] == "ended" and meta["duration_s"] <= 1.6
+
+
+def test_review_says_first_what_it_reviews_and_stops_quietly_when_the_reader_goes(bad_files):
+    """The first line comes before the work (which file, what it holds); `attune review ... | head -1`
+    ends without an error when the reader closes the pipe."""
+    proc = run("review", bad_files / "good.wav", "--no-save", "--no-words")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "Reviewing good.wav: 3 s, sound in one channel"
+    cmd = [str(ATTUNE)] if ATTUNE.exists() else [sys.executable, "-m", "attunement"]
+    with subprocess.Popen(cmd + ["review", str(bad_files / "good.wav"), "--no-save", "--no-words"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+        assert p.stdout.readline().startswith("Reviewing good.wav")
+        p.stdout.close()  # the reader goes away before the summary is written
+        err = p.stderr.read()
+        assert p.wait(timeout=300) == 141 and "error" not in err and "Traceback" not in err, err

@@ -492,3 +492,22 @@ def test_real_talking_head_video_audio_track(shared_data, name):
     assert sum(b.samples.shape[1] for b in blocks) == pytest.approx(8 * RATE, abs=1024)
     level_db = 10 * np.log10(np.mean(np.concatenate([b.samples for b in blocks], axis=1) ** 2))
     assert level_db > -40  # someone talks for almost the whole clip
+
+
+def test_describe_states_length_picture_and_sound_from_the_headers(tmp_path):
+    """The title line of a review: a WAV's length and channels; an MP3's cover picture is no video."""
+    from attunement.sources.media import describe
+
+    wav = tmp_path / "talk.wav"
+    write_wav(wav, make_signal(RATE, 2, seconds=3.0), RATE)
+    assert describe(wav) == "3 s, sound in 2 channels"
+    mp3 = tmp_path / "song.mp3"
+    with av.open(str(mp3), "w") as out:
+        audio = out.add_stream("libmp3lame", rate=44100, layout="mono")
+        frame = av.AudioFrame.from_ndarray(make_signal(44100, 1), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = 44100, 0, Fraction(1, 44100)
+        out.mux(audio.encode(frame) + audio.encode(None))
+    assert describe(mp3).endswith("sound in one channel") and "video" not in describe(mp3)
+    with pytest.raises(InputError, match="empty"):
+        (tmp_path / "empty.mkv").write_bytes(b"")
+        describe(tmp_path / "empty.mkv")

@@ -29,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"attune: error: {e}", file=sys.stderr)
         return e.exit_status
+    except BrokenPipeError:  # the reader went away (`attune ... | head`): stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141
     except KeyboardInterrupt:  # every output is written whole or not at all (temporary name, then renamed)
         print("attune: interrupted; nothing was written for the unfinished work", file=sys.stderr)
         return 130

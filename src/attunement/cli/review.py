@@ -16,6 +16,7 @@ def review(args, config) -> int:
     from ..session.runners.offline import review_file
 
     path = existing(args.input)
+    _title(path, args)
     reference = read_rttm(args.rttm, file_id=args.file_id) if args.rttm else None
     names = [n.strip() for n in args.names.split(",")] if args.names else None
     profile = None
@@ -40,6 +41,18 @@ def review(args, config) -> int:
         tell(bar, SUMMARY, 1, 1)
     emit(result, args, config, file_id=path.stem, kept=kept)
     return 0
+
+
+def _title(path: Path, args) -> None:
+    """The summary's first line, printed before the work starts: which file, and what it holds."""
+    import sys
+
+    from ..sources.media import describe
+    from .output import wants_stdout
+
+    if not args.quiet:
+        print(f"Reviewing {path.name}: {describe(path)}", file=sys.stderr if wants_stdout(args.json) else sys.stdout,
+              flush=True)
 
 
 def _voice(given: str | None):

@@ -35,6 +35,9 @@ from ..records import FACE_POINTS, POSE_POINTS, Landmarks, VideoFrame
 from .pipeline import FramePipeline, RateSchedule
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # glog (older mediapipe builds): errors only
+# mediapipe's drawing helpers import matplotlib.pyplot; without a screen, choosing the file backend up front
+# spares pyplot's search for an interactive one (~0.1 s of each review's start; the report draws with Agg too).
+os.environ.setdefault("MPLBACKEND", "agg")
 import mediapipe as mp
 
 log = logging.getLogger(__name__)

@@ -307,6 +307,35 @@ def tracks(path: str | os.PathLike) -> tuple[bool, bool]:
         return bool(container.streams.audio), bool(container.streams.video)
 
 
+def describe(path: str | os.PathLike) -> str:
+    """What a media file holds by its headers alone (no decoding), for a title line: length, picture
+    and sound, e.g. "10 s, video 640x480 at 30 fps, sound in 2 channels"; bad input raises InputError."""
+    with open_container(os.fspath(path)) as container:
+        parts = []
+        if container.duration is not None and container.duration > 0:
+            parts.append(_clock(container.duration / av.time_base))
+        attached = av.stream.Disposition.attached_pic
+        video = [v for v in container.streams.video if not (v.disposition & attached)]
+        if video:
+            v = video[0]
+            fps = f" at {float(v.average_rate):.3g} fps" if v.average_rate else ""
+            parts.append(f"video {v.codec_context.width}x{v.codec_context.height}{fps}")
+        if container.streams.audio:
+            n = container.streams.audio[0].codec_context.channels
+            parts.append("sound in one channel" if n == 1 else f"sound in {n} channels")
+        else:
+            parts.append("no sound")
+    return ", ".join(parts)
+
+
+def _clock(seconds: float) -> str:
+    """A length for people: "8.4 s", "3 min 05 s", "1 h 02 min"."""
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def _audio_stream(container: av.container.InputContainer, path: str) -> av.AudioStream:
     if not container.streams.audio:
         held = ", ".join(f"{s.type} {s.codec_context.name}" for s in container.streams) or "no streams"
