@@ -44,9 +44,15 @@ def test_default_analysis_rate_keeps_the_demo_cues_within_tolerance(demo_clips):
         fps = reader.info.fps
     assert thin.times.size == pytest.approx(full.times.size * rate / fps, rel=0.02)
     want, got = camera_cues(full), camera_cues(thin)
-    assert want["nods"] >= 1 and np.isfinite(want["eye_contact"]) and np.isfinite(want["open_posture"])
+    assert want["nods"] >= 1 and np.isfinite(want["eye_contact"])
+    # The demo's portrait ends at the chest: posture is judged at neither rate (a few hands guessed outside
+    # the picture at one rate or the other), so the summary says nothing of it either way; real bodies at
+    # 5 Hz: tests/cues/test_posture_realdata.py.
+    trusted = [v.confidence["posture"]["trusted"] for v in (full, thin)]
+    assert trusted == [False, False]
     for key, tol in TOLERANCE.items():
-        assert abs(got[key] - want[key]) <= tol + 1e-9, (key, got[key], want[key])
+        if key != "open_posture":
+            assert abs(got[key] - want[key]) <= tol + 1e-9, (key, got[key], want[key])
     assert got["nods"] == want["nods"], "the demo's nods are scripted, clear ones: none may be lost"
 
 
