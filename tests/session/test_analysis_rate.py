@@ -17,6 +17,16 @@ from attunement.summary.cues_json import cues_to_json
 #: out with the sampling (one 8 s clip lost 2 of 4 at 15 Hz); the demo's scripted nods all stay.
 #: benchmarks/bench_analysis_rate.py holds the real clips to the same.
 TOLERANCE = {"eye_contact": 0.05, "lean_in": 0.05, "open_posture": 0.05, "nods": 2, "shakes": 1}
+#: A share may also move by this much time (s) over the clip: eye contact that starts on the last open
+#: frame before a closure is held through it ([cues] closed_hold_s, 0.7 s), so one frame analysed or not
+#: moves up to 0.7 s of contact; on an 9 s clip that is 0.078 of its share (d11 at 5.84 s: 0.06 at 15
+#: and at 20 Hz), on a minute 0.012.
+HELD_S = 0.7
+
+
+def tolerance(key: str, duration_s: float) -> float:
+    """What a cue of a clip `duration_s` long may move at a lower analysis rate (see TOLERANCE, HELD_S)."""
+    return max(TOLERANCE[key], HELD_S / duration_s) if key.endswith(("contact", "_in", "posture")) else TOLERANCE[key]
 
 
 def camera_cues(vision) -> dict[str, float]:
@@ -50,9 +60,9 @@ def test_default_analysis_rate_keeps_the_demo_cues_within_tolerance(demo_clips):
     # 5 Hz: tests/cues/test_posture_realdata.py.
     trusted = [v.confidence["posture"]["trusted"] for v in (full, thin)]
     assert trusted == [False, False]
-    for key, tol in TOLERANCE.items():
+    for key in TOLERANCE:
         if key != "open_posture":
-            assert abs(got[key] - want[key]) <= tol + 1e-9, (key, got[key], want[key])
+            assert abs(got[key] - want[key]) <= TOLERANCE[key] + 1e-9, (key, got[key], want[key])
     assert got["nods"] == want["nods"], "the demo's nods are scripted, clear ones: none may be lost"
 
 
