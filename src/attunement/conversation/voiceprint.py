@@ -99,7 +99,7 @@ def voice_embedding(x: np.ndarray, spans: Sequence[tuple[float, float]], *, thre
         piece = emb.normalise(feats[a:a + per])
         f[i, : piece.shape[0]] = piece
         w[i, : piece.shape[0]] = 1.0
-    vectors = embedder.embed(f, w)
+    vectors = embedder.embed(f, w, unit=True)
     mean = vectors.mean(axis=0)
     return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32), total
 
