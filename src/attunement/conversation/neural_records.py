@@ -39,7 +39,9 @@ class Settings:
     def from_config(cls, config: DiarizationConfig) -> Settings:
         return cls(step_s=config.nn_step_s, cluster_threshold=config.nn_cluster_threshold,
                    min_cluster_share=config.nn_min_cluster_share, min_clean_s=config.nn_min_clean_s,
-                   trim_s=config.nn_trim_s, embed_every=config.nn_embed_every, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers)
+                   trim_s=config.nn_trim_s, embed_every=config.nn_embed_every, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers,
+                   clustering=config.nn_clustering, vbx_threshold=config.nn_vbx_threshold, vbx_fa=config.nn_vbx_fa,
+                   vbx_fb=config.nn_vbx_fb, vbx_min_clean_s=config.nn_vbx_min_clean_s)
 
 
 @dataclass(frozen=True)
