@@ -134,7 +134,7 @@ class DiarizationConfig:
     nn_embed_every: int = 4
     nn_min_heard: float = 0.3
     nn_threads: int = 2
-    nn_clustering: str = "vbx"  # "vbx" (community-1's, conversation/vbx.py) or "ahc" (average linkage)
+    nn_clustering: str = "ahc"  # "ahc" (average linkage) or "vbx" (community-1's, conversation/vbx.py)
     nn_vbx_threshold: float = 0.6; nn_vbx_fa: float = 0.07; nn_vbx_fb: float = 0.8; nn_vbx_min_clean_s: float = 2.0  # noqa: E702
 
     def __post_init__(self) -> None:

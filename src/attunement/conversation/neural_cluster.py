@@ -22,9 +22,9 @@ def cluster_embeddings(vectors: np.ndarray, which: np.ndarray, train: np.ndarray
                        clean_s: np.ndarray | None = None) -> np.ndarray:
     """Global cluster of each (window, local speaker), int64 [windows, 3] (-1: silent or none).
 
-    `settings.clustering` "vbx" (default): VBx on the embeddings whose speaker talks alone for at
-    least `vbx_min_clean_s` (`clean_s`, float [m] seconds, from `alone_seconds`; without it the
-    `train` rows), see vbx.py; "ahc": average-linkage AHC of the `train` rows (`cluster_labels`).
+    `settings.clustering` "ahc" (default): average-linkage AHC of the `train` rows (`cluster_labels`);
+    "vbx": VBx (vbx.py) on the embeddings whose speaker talks alone for at least `vbx_min_clean_s`
+    (`clean_s`, float [m] seconds, from `alone_seconds`; without it the `train` rows).
     Either way every embedding then goes to a centroid, distinct ones within a window.
     """
     out = np.full((windows, sg.LOCAL_SPEAKERS), -1, dtype=np.int64)

@@ -29,7 +29,7 @@ class Settings:
     embed_batch: int = 32  # most inputs per model run; batches are sized by BATCH_FRAMES
     min_speakers: int = 1
     max_speakers: int = 6
-    clustering: str = "vbx"  # "vbx" (community-1's) or "ahc" (average linkage, the first version)
+    clustering: str = "ahc"  # "ahc" (average linkage) or "vbx" (community-1's VBx, vbx.py); see defaults.toml
     vbx_threshold: float = 0.6
     vbx_fa: float = 0.07
     vbx_fb: float = 0.8
