@@ -162,7 +162,7 @@ def part_enroll() -> None:
     solo stretches (the same recording the talks are cut from: a same-source check)."""
     from attunement.conversation import voiceprint as vp
     from attunement.conversation.rttm import parse_rttm
-    from attunement.sources.assemble import (
+    from attunement.evaluation.assemble import (
         ASSEMBLED_SCRIPT,
         assemble_conversation,
         single_speaker_stretches,

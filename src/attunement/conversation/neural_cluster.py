@@ -1,7 +1,8 @@
-"""Speakers across windows for the trained diarizer (conversation/neural_diarize.py): average-linkage
-clustering of the local speakers' embeddings on cosine distance (a forced count is a first-class
-cut), each window's local speakers matched to the clusters, and windows that were not embedded
-linked to the clusters by the activity they share with their neighbours."""
+"""Speakers across windows for the trained diarizer (conversation/neural_diarize.py): clustering of
+the local speakers' embeddings, by average-linkage AHC on the cosine distance (the default) or by
+community-1's VBx (vbx.py); a forced count is a first-class path of both. Each window's local
+speakers are then matched to the clusters, and windows that were not embedded linked to the
+clusters by the activity they share with their neighbours."""
 
 from __future__ import annotations
 
