@@ -189,13 +189,14 @@ def test_the_shipped_plda_is_community1s(shipped):
     assert np.all(np.diff(shipped.phi) <= 0) and shipped.phi[-1] > 0
 
 
+@pytest.mark.parametrize("alone_s", [5.0, 0.6])  # 0.6: none has the 2 s alone VBx trains on; the train rows are used
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
-def test_cluster_embeddings_with_vbx_gives_exactly_the_forced_count(rng, shipped, k):
+def test_cluster_embeddings_with_vbx_gives_exactly_the_forced_count(rng, shipped, k, alone_s):
     x, _ = unit_groups(rng, [20, 15, 10], d=256)
     which = np.stack([np.arange(45), np.zeros(45, int)], axis=1)
     st = dataclasses.replace(nr.Settings(), clustering="vbx")
     clusters = nc.cluster_embeddings(x * 3.0, which, np.ones(45, bool), 45, settings=st, num_speakers=k,
-                                     clean_s=np.full(45, 5.0))
+                                     clean_s=np.full(45, alone_s))
     assert sorted(set(clusters[:, 0].tolist())) == list(range(k))
 
 
@@ -203,3 +204,14 @@ def test_an_unknown_clustering_is_an_input_error(rng):
     st = dataclasses.replace(nr.Settings(), clustering="kmeans")
     with pytest.raises(InputError):
         nc.cluster_embeddings(np.ones((2, 256)), np.array([[0, 0], [1, 0]]), np.ones(2, bool), 2, settings=st)
+
+
+def test_alone_seconds_count_only_frames_without_another_talker():
+    from attunement.conversation import segmentation as sg
+    act = np.zeros((2, sg.FRAMES, 3), np.float32)
+    act[0, :100, 0] = 1          # speaker 0 alone for 100 frames
+    act[0, 80:150, 1] = 1        # speaker 1 overlaps 20 of them, then alone for 50
+    act[1, :, 2] = 1             # window 1: speaker 2 alone throughout
+    seg = sg.Segmentation(act, np.array([0, 40000]))
+    got = nc.alone_seconds(seg, np.array([[0, 0], [0, 1], [1, 2]]))
+    np.testing.assert_allclose(got, np.array([80, 50, sg.FRAMES]) * sg.FRAME_STEP_S)
