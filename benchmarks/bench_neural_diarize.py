@@ -32,15 +32,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from neural_eval import ROOT, data_dir, recordings, run, score, speech_source, talks
 
+#: not used to choose any setting (calibration/tune_neural_diarize.py tunes on AMI trn01-09 + talks of seeds 0-1)
+HELD_OUT = ("sample", "dev00", "dev01")
+
 from attunement.config import default_config
 from attunement.records import AudioBlock, Segment
 
 CHILD = r"""
-import json, sys, time
+import dataclasses, json, sys, time
 from attunement.config import default_config
 from attunement.sources.media import MediaReader
 kind = sys.argv[2]
 config = default_config()
+if kind in ("ahc", "vbx"):
+    config = dataclasses.replace(config, diarization=dataclasses.replace(config.diarization, nn_clustering=kind))
 t0 = time.perf_counter()
 with MediaReader(sys.argv[1]) as reader:
     if kind == "mfcc":
@@ -77,29 +82,36 @@ def table(header, rows):
 
 
 def part_der() -> None:
-    rows, means = [], {"mfcc": [], "neural": []}
-    ok = {"mfcc": 0, "neural": 0}
+    kinds = ("mfcc", "ahc", "vbx")
+    rows, means = [], {k: [] for k in kinds}
+    ok = {k: 0 for k in kinds}
+    held = {k: [] for k in kinds}
     for it in recordings():
-        r = {k: score(it, run(k, it.audio)) for k in ("mfcc", "neural")}
+        r = {k: score(it, run(k, it.audio)) for k in kinds}
         if it.name != "sample":
             for k in r:
                 means[k].append(r[k]["der"])
                 ok[k] += abs(r[k]["hyp_n"] - r[k]["ref_n"]) <= 1
-        n = r["neural"]
-        rows.append([it.name, f"{r['mfcc']['der']:.3f}", f"**{n['der']:.3f}**", f"{n['miss']:.3f}", f"{n['fa']:.3f}",
-                     f"{n['conf']:.3f}", f"{n['ref_n']} / {r['mfcc']['hyp_n']} / {n['hyp_n']}",
-                     f"{n['der'] - r['mfcc']['der']:+.3f}"])
-    rows.append(["AMI mean (11)", f"{np.mean(means['mfcc']):.3f}", f"**{np.mean(means['neural']):.3f}**", "", "", "",
-                 f"count within 1: {ok['mfcc']} / {ok['neural']} of 11", ""])
-    table(["file", "DER mfcc", "DER neural", "missed", "false alarm", "confusion", "speakers ref / mfcc / neural",
-           "neural - mfcc"], rows)
+        if it.name in HELD_OUT:
+            for k in r:
+                held[k].append(r[k]["der"])
+        v = r["vbx"]
+        rows.append([it.name + (" (held out)" if it.name in HELD_OUT else ""), f"{r['mfcc']['der']:.3f}",
+                     f"{r['ahc']['der']:.3f}", f"**{v['der']:.3f}**", f"{v['miss']:.3f} / {v['fa']:.3f} / {v['conf']:.3f}",
+                     f"{v['ref_n']} / {r['mfcc']['hyp_n']} / {r['ahc']['hyp_n']} / {v['hyp_n']}",
+                     f"{r['ahc']['der'] - r['mfcc']['der']:+.3f} / {v['der'] - r['mfcc']['der']:+.3f}"])
+    rows.append(["AMI mean (11)"] + [f"{np.mean(means[k]):.3f}" for k in kinds] + ["",
+                 "count within 1: " + " / ".join(str(ok[k]) for k in kinds) + " of 11", ""])
+    rows.append(["held out: sample, dev00, dev01"] + [f"{np.mean(held[k]):.3f}" for k in kinds] + ["", "", ""])
+    table(["file", "DER mfcc", "DER neural ahc", "DER neural vbx", "vbx missed / FA / confusion",
+           "speakers ref / mfcc / ahc / vbx", "ahc - mfcc / vbx - mfcc"], rows)
 
 
 def part_talks() -> None:
     rows = []
     agg = {}
     for it in talks():
-        for kind, forced in (("mfcc", None), ("neural", None), ("neural", 2)):
+        for kind, forced in (("mfcc", None), ("ahc", None), ("vbx", None), ("ahc", 2), ("vbx", 2)):
             r = score(it, run(kind, it.audio, num_speakers=forced))
             label = kind + (" (2 forced)" if forced else "")
             agg.setdefault(label, []).append(r)
@@ -150,7 +162,7 @@ def part_enroll() -> None:
     solo stretches (the same recording the talks are cut from: a same-source check)."""
     from attunement.conversation import voiceprint as vp
     from attunement.conversation.rttm import parse_rttm
-    from attunement.sources.assemble import (
+    from attunement.evaluation.assemble import (
         ASSEMBLED_SCRIPT,
         assemble_conversation,
         single_speaker_stretches,
@@ -223,7 +235,7 @@ def part_speed(minutes: float) -> None:
         sf.write(path, x, 16000)
         del parts, x
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-        for kind in ("mfcc", "neural"):
+        for kind in ("mfcc", "ahc", "vbx"):
             out = subprocess.run([sys.executable, "-c", CHILD, str(path), kind], capture_output=True, text=True,
                                  env=env, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])

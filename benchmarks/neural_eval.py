@@ -133,9 +133,23 @@ def _read_speech(folder: Path, tmp: Path, sentences=range(1, 7)) -> tuple[Path, 
     return path, segs
 
 
-def run(kind: str, audio: np.ndarray, *, num_speakers: int | None = None, config=None) -> list[Segment]:
-    """Diarize mono audio with "mfcc" (the model-free Diarizer on the project's VAD) or "neural"."""
+#: the diarizers compared: the model-free one, and the trained pipeline with each clustering
+KINDS = {"mfcc": None, "ahc": "ahc", "vbx": "vbx"}
+
+
+def configured(kind: str, config=None):
+    """The config for `kind`: "mfcc", "neural" (the defaults), "ahc" or "vbx" (the trained pipeline with that clustering)."""
+    import dataclasses
     config = config or default_config()
+    if kind in ("ahc", "vbx"):
+        config = dataclasses.replace(config, diarization=dataclasses.replace(config.diarization, nn_clustering=kind))
+    return config
+
+
+def run(kind: str, audio: np.ndarray, *, num_speakers: int | None = None, config=None) -> list[Segment]:
+    """Diarize mono audio with "mfcc" (the model-free Diarizer on the project's VAD), "neural" (the
+    trained pipeline as configured), or "ahc" / "vbx" (the trained pipeline with that clustering)."""
+    config = configured(kind, config)
     cls = Diarizer if kind == "mfcc" else NeuralDiarizer
     d = cls(config=config.diarization, num_speakers=num_speakers)
     for a in range(0, audio.size, 32000):

@@ -134,11 +134,14 @@ class DiarizationConfig:
     nn_embed_every: int = 4
     nn_min_heard: float = 0.3
     nn_threads: int = 2
+    nn_clustering: str = "ahc"  # "ahc" (average linkage) or "vbx" (community-1's, conversation/vbx.py)
+    nn_vbx_threshold: float = 0.6; nn_vbx_fa: float = 0.07; nn_vbx_fb: float = 0.8; nn_vbx_min_clean_s: float = 2.0  # noqa: E702
 
     def __post_init__(self) -> None:
-        if self.embeddings not in ("mfcc", "dvector") or self.engine not in ("neural", "mfcc"):
-            raise ConfigError(f"[diarization] embeddings = {self.embeddings!r}, engine = {self.engine!r}: "
-                              "embeddings must be \"mfcc\" or \"dvector\", engine \"neural\" or \"mfcc\"")
+        if (self.embeddings not in ("mfcc", "dvector") or self.engine not in ("neural", "mfcc")
+                or self.nn_clustering not in ("vbx", "ahc")):
+            raise ConfigError(f"[diarization] embeddings = {self.embeddings!r}, engine = {self.engine!r}, nn_clustering "
+                              f"= {self.nn_clustering!r}: must be \"mfcc\"/\"dvector\", \"neural\"/\"mfcc\", \"vbx\"/\"ahc\"")
         if not 1 <= self.min_speakers <= self.max_speakers <= MAX_SPEAKERS:
             raise ConfigError(f"[diarization] min_speakers = {self.min_speakers}, max_speakers = "
                               f"{self.max_speakers}: need 1 <= min_speakers <= max_speakers <= {MAX_SPEAKERS}")
@@ -154,7 +157,8 @@ class DiarizationConfig:
                 raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must be >= 0")
         for key, lo, hi in (("nn_step_s", 0.1, 10), ("nn_cluster_threshold", 1e-9, 2 - 1e-9), ("nn_threads", 1, 64),
                             ("nn_min_cluster_share", 0, 0.999), ("nn_embed_every", 1, 8), ("nn_min_heard", 0, 1),
-                            ("nn_trim_s", 0, 0.5), ("nn_min_clean_s", 0, 10)):
+                            ("nn_trim_s", 0, 0.5), ("nn_min_clean_s", 0, 10), ("nn_vbx_threshold", 1e-9, 2),
+                            ("nn_vbx_fa", 1e-6, 100), ("nn_vbx_fb", 1e-6, 100), ("nn_vbx_min_clean_s", 0, 10)):
             if not lo <= getattr(self, key) <= hi:
                 raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must lie in [{lo:g}, {hi:g}]")
 

@@ -73,17 +73,42 @@ def embedded(sample):
     return st, seg, chosen, nd.window_embeddings(x, seg, embedder, min_clean_s=st.min_clean_s, windows=chosen)
 
 
+@pytest.mark.parametrize("clustering", ["ahc", "vbx"])
 @pytest.mark.parametrize("k", [1, 2, 3, 4])
-def test_the_forced_count_is_exact_on_real_speech(embedded, k):
+def test_the_forced_count_is_exact_on_real_speech(embedded, k, clustering):
+    import dataclasses
+
     from attunement.conversation import neural_cluster as nc
     from attunement.conversation import neural_frames as nf
     from attunement.conversation import neural_records as nr
     st, seg, chosen, (vectors, which, train) = embedded
+    st = dataclasses.replace(st, clustering=clustering)
     clusters = nc.link_windows(seg, nc.cluster_embeddings(vectors, which, train, seg.windows, settings=st,
-                                                          num_speakers=k), chosen)
+                                                          num_speakers=k, clean_s=nc.alone_seconds(seg, which)),
+                               chosen)
     active, _ = nf.reconstruct(seg, clusters, max_count=k)
     hyp = nr.active_to_segments(active[:, nr.first_seen_order(active)])
     assert {s.speaker for s in hyp} == {f"speaker{i + 1}" for i in range(k)}
+
+
+def test_vbx_keeps_dev01s_voice_whole_where_average_linkage_splits_it(shared_data):
+    """dev01 (held out, 2 voices): AHC splits one voice (3 speakers, DER 0.633); VBx's PLDA prior
+    keeps it (measured 0.487; the model-free Diarizer 0.432)."""
+    import dataclasses
+
+    from attunement.evaluation.der import diarization_error as der
+    audio, _ = read_audio(shared_data / "conversations" / "ami" / "dev01.wav", rate=16000)
+    x = (audio.mean(axis=0) if audio.ndim == 2 else audio).astype(np.float32)
+    ref = parse_rttm((shared_data / "conversations" / "ami" / "debug.development.rttm").read_text())["dev01"]
+    out = {}
+    for how in ("ahc", "vbx"):
+        cfg = dataclasses.replace(default_config().diarization, nn_clustering=how)
+        d = NeuralDiarizer(config=cfg)
+        d.feed(AudioBlock(x[None], 0.0, 16000))
+        hyp = d.finish(None, x.size / 16000)
+        out[how] = (len({s.speaker for s in hyp}), der(ref, hyp, uem=(0.0, 30.0)).der)
+    assert out["ahc"][0] > 2 and out["vbx"][0] <= 2
+    assert out["vbx"][1] < out["ahc"][1] - 0.1
 
 
 def test_where_the_model_hears_too_little_the_model_free_diarizer_answers(shared_data):

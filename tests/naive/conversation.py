@@ -356,3 +356,95 @@ def spectral_clusters(distances, *, num_speakers=None, min_speakers=2, max_speak
     labels = kmeans_cosine(rows, k)
     order = list(dict.fromkeys(labels.tolist()))
     return np.array([order.index(v) for v in labels])
+
+
+# ---------------------------------------------------------------- VBx (conversation/vbx.py)
+
+
+def ahc_centroid(x):
+    """Centroid linkage, the obvious way: every step merge the two clusters whose means (of the
+    unit rows) are nearest; returns [(slot a, slot b, distance)] with a < b the lower member index."""
+    u = [row / np.linalg.norm(row) for row in np.asarray(x, np.float64)]
+    clusters = {i: [i] for i in range(len(u))}
+    out = []
+    while len(clusters) > 1:
+        best = None
+        keys = sorted(clusters)
+        for i, a in enumerate(keys):
+            for b in keys[i + 1:]:
+                ca = np.mean([u[m] for m in clusters[a]], axis=0)
+                cb = np.mean([u[m] for m in clusters[b]], axis=0)
+                dist = math.sqrt(sum((p - q) ** 2 for p, q in zip(ca, cb)))
+                if best is None or dist < best[2]:
+                    best = (a, b, dist)
+        a, b, dist = best
+        out.append(best)
+        clusters[a] = clusters[a] + clusters.pop(b)
+    return out
+
+
+def fcluster_distance(merges, n, threshold):
+    """scipy's fcluster(criterion="distance") from first principles: a node forms a flat cluster
+    when the highest merge anywhere inside its subtree is <= threshold and its parent's is not."""
+    slot_node = list(range(n))
+    children, height = {}, {}
+    for s, (a, b, h) in enumerate(merges):
+        node = n + s
+        children[node] = (slot_node[int(a)], slot_node[int(b)])
+        height[node] = h
+        slot_node[int(a)] = node
+
+    def highest(node):
+        if node < n:
+            return -math.inf
+        return max(height[node], *(highest(c) for c in children[node]))
+
+    def leaves(node):
+        return [node] if node < n else [m for c in children[node] for m in leaves(c)]
+
+    labels = [None] * n
+    todo = [n + len(merges) - 1] if merges else list(range(n))
+    k = 0
+    while todo:
+        node = todo.pop()
+        if highest(node) <= threshold:
+            for m in leaves(node):
+                labels[m] = k
+            k += 1
+        else:
+            todo.extend(children[node])
+    return labels
+
+
+def vbx(x, phi, gamma, fa, fb, max_iters, epsilon):
+    """VBx's GMM updates (Landini et al. 2022, eqs. 16-18, 23, 25) one embedding and speaker at a
+    time: returns (gamma, pi, elbo list)."""
+    n, d = len(x), len(phi)
+    k = len(gamma[0])
+    gamma = [list(map(float, row)) for row in gamma]
+    pi = [1.0 / k] * k
+    elbo = []
+    for it in range(max_iters):
+        counts = [sum(gamma[t][s] for t in range(n)) for s in range(k)]
+        inv_l = [[1.0 / (1.0 + fa / fb * counts[s] * phi[j]) for j in range(d)] for s in range(k)]
+        alpha = [[fa / fb * inv_l[s][j] * sum(gamma[t][s] * x[t][j] * math.sqrt(phi[j]) for t in range(n))
+                  for j in range(d)] for s in range(k)]
+        total = 0.0
+        for t in range(n):
+            g = -0.5 * (sum(v * v for v in x[t]) + d * math.log(2 * math.pi))
+            lp = []
+            for s in range(k):
+                ll = sum(x[t][j] * math.sqrt(phi[j]) * alpha[s][j] for j in range(d))
+                ll -= 0.5 * sum((inv_l[s][j] + alpha[s][j] ** 2) * phi[j] for j in range(d))
+                lp.append(fa * (ll + g) + math.log(pi[s] + 1e-8))
+            top = max(lp)
+            norm = top + math.log(sum(math.exp(v - top) for v in lp))
+            gamma[t] = [math.exp(v - norm) for v in lp]
+            total += norm
+        pi = [sum(gamma[t][s] for t in range(n)) for s in range(k)]
+        pi = [p / sum(pi) for p in pi]
+        kl = sum(math.log(inv_l[s][j]) - inv_l[s][j] - alpha[s][j] ** 2 + 1 for s in range(k) for j in range(d))
+        elbo.append(total + fb * 0.5 * kl)
+        if it > 0 and elbo[-1] - elbo[-2] < epsilon:
+            break
+    return np.array(gamma), np.array(pi), elbo

@@ -120,7 +120,9 @@ class Embedder:
     """The ResNet34 speaker-embedding model on `threads` onnxruntime threads, batched.
 
     `embed(feats, weights)`: feats float32 [batch, frames, 80] (mean-normalised fbank), weights
-    float32 [batch, frames] (1 keep, 0 drop) -> float32 [batch, 256] L2-normalised embeddings.
+    float32 [batch, frames] (1 keep, 0 drop) -> float32 [batch, 256] embeddings as the model gives
+    them (not length-normalised: the PLDA of VBx clustering is trained on that scale; cosine users
+    normalise, `unit=True` does it here).
     """
 
     def __init__(self, *, threads: int = 2, batch: int = 16):
@@ -128,7 +130,7 @@ class Embedder:
         self.session = onnx_session("embedding", threads=threads)
         self.batch = batch
 
-    def embed(self, feats: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    def embed(self, feats: np.ndarray, weights: np.ndarray, *, unit: bool = False) -> np.ndarray:
         if feats.ndim != 3 or feats.shape[2] != N_MELS or weights.shape != feats.shape[:2]:
             raise InputError(f"embed needs feats [b, frames, 80] and weights [b, frames]; got {feats.shape}, "
                              f"{weights.shape}")
@@ -137,5 +139,6 @@ class Embedder:
             b = min(feats.shape[0], a + self.batch)
             out[a:b] = self.session.run(None, {"fbank": np.ascontiguousarray(feats[a:b], dtype=np.float32),
                                                "weights": np.ascontiguousarray(weights[a:b], dtype=np.float32)})[0]
-        norm = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norm, 1e-12)
+        if not unit:
+            return out
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)

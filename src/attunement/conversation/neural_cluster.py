@@ -1,7 +1,8 @@
-"""Speakers across windows for the trained diarizer (conversation/neural_diarize.py): average-linkage
-clustering of the local speakers' embeddings on cosine distance (a forced count is a first-class
-cut), each window's local speakers matched to the clusters, and windows that were not embedded
-linked to the clusters by the activity they share with their neighbours."""
+"""Speakers across windows for the trained diarizer (conversation/neural_diarize.py): clustering of
+the local speakers' embeddings, by average-linkage AHC on the cosine distance (the default) or by
+community-1's VBx (vbx.py); a forced count is a first-class path of both. Each window's local
+speakers are then matched to the clusters, and windows that were not embedded linked to the
+clusters by the activity they share with their neighbours."""
 
 from __future__ import annotations
 
@@ -14,14 +15,37 @@ from ..errors import InputError
 from . import segmentation as sg
 from .neural_frames import frame_offsets
 from .neural_records import Settings
+from .vbx import shipped_plda, vbx_clusters
 
 
 def cluster_embeddings(vectors: np.ndarray, which: np.ndarray, train: np.ndarray, windows: int, *,
-                       settings: Settings, num_speakers: int | None = None) -> np.ndarray:
-    """Global cluster of each (window, local speaker), int64 [windows, 3] (-1: silent or none)."""
+                       settings: Settings, num_speakers: int | None = None,
+                       clean_s: np.ndarray | None = None) -> np.ndarray:
+    """Global cluster of each (window, local speaker), int64 [windows, 3] (-1: silent or none).
+
+    `settings.clustering` "ahc" (default): average-linkage AHC of the `train` rows (`cluster_labels`);
+    "vbx": VBx (vbx.py) on the embeddings whose speaker talks alone for at least `vbx_min_clean_s`
+    (`clean_s`, float [m] seconds, from `alone_seconds`; without it the `train` rows).
+    Either way every embedding then goes to a centroid, distinct ones within a window.
+    """
     out = np.full((windows, sg.LOCAL_SPEAKERS), -1, dtype=np.int64)
     if vectors.shape[0] == 0:
         return out
+    if settings.clustering not in ("vbx", "ahc"):
+        raise InputError(f"clustering {settings.clustering!r}: must be 'vbx' or 'ahc'")
+    vectors = np.asarray(vectors, dtype=np.float64)
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    if settings.clustering == "vbx":  # on the model's own scale, which the PLDA expects
+        centroids = _vbx_centroids(vectors, train, clean_s, settings, num_speakers)
+    else:
+        centroids = _ahc_centroids(unit, train, settings, num_speakers)
+    k = centroids.shape[0]
+    sim = np.full((windows, sg.LOCAL_SPEAKERS, k), -np.inf)
+    sim[which[:, 0], which[:, 1]] = unit @ centroids.T
+    return assign_window_speakers(sim)
+
+
+def _ahc_centroids(vectors, train, settings, num_speakers) -> np.ndarray:
     tv = vectors[train] if train.any() else vectors
     if num_speakers == 1 or tv.shape[0] == 1:
         labels = np.zeros(tv.shape[0], dtype=np.int64)
@@ -29,13 +53,38 @@ def cluster_embeddings(vectors: np.ndarray, which: np.ndarray, train: np.ndarray
         labels = cluster_labels(tv, threshold=settings.cluster_threshold, min_share=settings.min_cluster_share,
                                 num_speakers=num_speakers, min_speakers=settings.min_speakers,
                                 max_speakers=settings.max_speakers)
-    k = int(labels.max()) + 1
-    centroids = np.zeros((k, tv.shape[1]), dtype=np.float64)
-    np.add.at(centroids, labels, tv)
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    sim = np.full((windows, sg.LOCAL_SPEAKERS, k), -np.inf)
-    sim[which[:, 0], which[:, 1]] = vectors.astype(np.float64) @ centroids.T
-    return assign_window_speakers(sim)
+    return _weighted_centroids(tv, np.eye(int(labels.max()) + 1)[labels])
+
+
+def _vbx_centroids(vectors, train, clean_s, settings, num_speakers) -> np.ndarray:
+    rows = train.copy()
+    if clean_s is not None:
+        rows &= np.asarray(clean_s) >= settings.vbx_min_clean_s - 1e-9
+    for fallback in (train, np.ones_like(train)):  # too few with enough speech alone: take what there is
+        if rows.sum() >= 2:
+            break
+        rows = fallback
+    tv = vectors[rows]
+    if num_speakers == 1 or tv.shape[0] < 2:
+        return _weighted_centroids(tv, np.ones((tv.shape[0], 1)))
+    got = vbx_clusters(tv, shipped_plda(), threshold=settings.vbx_threshold, fa=settings.vbx_fa, fb=settings.vbx_fb,
+                       num_speakers=num_speakers, min_speakers=settings.min_speakers,
+                       max_speakers=settings.max_speakers)
+    return _weighted_centroids(tv, got.weights)
+
+
+def _weighted_centroids(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Unit centroids [k, d] of the rows of x weighted by weights [n, k]."""
+    c = weights.T @ np.asarray(x, dtype=np.float64) / np.maximum(weights.sum(axis=0)[:, None], 1e-12)
+    return c / np.maximum(np.linalg.norm(c, axis=1, keepdims=True), 1e-12)
+
+
+def alone_seconds(seg: sg.Segmentation, which: np.ndarray) -> np.ndarray:
+    """Seconds each (window, local speaker) of `which` [m, 2] talks with nobody else, float64 [m]."""
+    act = seg.activity > 0.5
+    alone = (act & (act.sum(axis=2, keepdims=True) == 1)).sum(axis=1)
+    which = np.asarray(which, dtype=np.int64).reshape(-1, 2)
+    return alone[which[:, 0], which[:, 1]].astype(np.float64) * sg.FRAME_STEP_S
 
 
 def cluster_labels(x: np.ndarray, *, threshold: float, min_share: float, num_speakers: int | None = None,

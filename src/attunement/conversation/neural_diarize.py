@@ -31,7 +31,7 @@ from ..errors import InputError
 from ..records import AudioBlock, Segment, VoiceActivity
 from . import embeddings as emb
 from . import segmentation as sg
-from .neural_cluster import cluster_embeddings, embedded_windows, link_windows
+from .neural_cluster import alone_seconds, cluster_embeddings, embedded_windows, link_windows
 from .neural_frames import heard_share, reconstruct, speech_activity
 from .neural_records import Diarization, Settings, first_seen_order
 
@@ -172,7 +172,8 @@ def diarize_audio(x: np.ndarray, *, settings: Settings = Settings(), num_speaker
     seg = segmenter.segment(x, step_s=settings.step_s)
     chosen = embedded_windows(seg.windows, settings.embed_every)
     vectors, which, train = window_embeddings(x, seg, embedder, min_clean_s=settings.min_clean_s, windows=chosen)
-    clusters = cluster_embeddings(vectors, which, train, seg.windows, settings=settings, num_speakers=num_speakers)
+    clusters = cluster_embeddings(vectors, which, train, seg.windows, settings=settings, num_speakers=num_speakers,
+                                  clean_s=alone_seconds(seg, which))
     if chosen.size < seg.windows:
         clusters = link_windows(seg, clusters, chosen)
     active, count = reconstruct(seg, clusters, max_count=num_speakers or settings.max_speakers)

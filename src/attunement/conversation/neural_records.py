@@ -29,12 +29,19 @@ class Settings:
     embed_batch: int = 32  # most inputs per model run; batches are sized by BATCH_FRAMES
     min_speakers: int = 1
     max_speakers: int = 6
+    clustering: str = "ahc"  # "ahc" (average linkage) or "vbx" (community-1's VBx, vbx.py); see defaults.toml
+    vbx_threshold: float = 0.6
+    vbx_fa: float = 0.07
+    vbx_fb: float = 0.8
+    vbx_min_clean_s: float = 2.0
 
     @classmethod
     def from_config(cls, config: DiarizationConfig) -> Settings:
         return cls(step_s=config.nn_step_s, cluster_threshold=config.nn_cluster_threshold,
                    min_cluster_share=config.nn_min_cluster_share, min_clean_s=config.nn_min_clean_s,
-                   trim_s=config.nn_trim_s, embed_every=config.nn_embed_every, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers)
+                   trim_s=config.nn_trim_s, embed_every=config.nn_embed_every, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers,
+                   clustering=config.nn_clustering, vbx_threshold=config.nn_vbx_threshold, vbx_fa=config.nn_vbx_fa,
+                   vbx_fb=config.nn_vbx_fb, vbx_min_clean_s=config.nn_vbx_min_clean_s)
 
 
 @dataclass(frozen=True)
