@@ -125,6 +125,7 @@ class DiarizationConfig:
     count_gap_weight: float
     embeddings: str = "mfcc"
     engine: str = "neural"  # "neural": the trained pipeline for files; "mfcc": the model-free one (conversation/diarize.py)
+    live_engine: str = "neural"  # the same choice for a live session's shared microphone (conversation/neural_live.py)
     # the trained pipeline (conversation/neural_diarize.py)
     nn_step_s: float = 2.5
     nn_cluster_threshold: float = 0.5
@@ -136,9 +137,9 @@ class DiarizationConfig:
     nn_threads: int = 2
 
     def __post_init__(self) -> None:
-        if self.embeddings not in ("mfcc", "dvector") or self.engine not in ("neural", "mfcc"):
-            raise ConfigError(f"[diarization] embeddings = {self.embeddings!r}, engine = {self.engine!r}: "
-                              "embeddings must be \"mfcc\" or \"dvector\", engine \"neural\" or \"mfcc\"")
+        if self.embeddings not in ("mfcc", "dvector") or {self.engine, self.live_engine} - {"neural", "mfcc"}:
+            raise ConfigError(f"[diarization] embeddings = {self.embeddings!r}, engine = {self.engine!r}, live_engine = "
+                              f"{self.live_engine!r}: embeddings must be \"mfcc\" or \"dvector\", the engines \"neural\" or \"mfcc\"")
         if not 1 <= self.min_speakers <= self.max_speakers <= MAX_SPEAKERS:
             raise ConfigError(f"[diarization] min_speakers = {self.min_speakers}, max_speakers = "
                               f"{self.max_speakers}: need 1 <= min_speakers <= max_speakers <= {MAX_SPEAKERS}")
