@@ -259,8 +259,11 @@ def report_shared(results: dict, seconds: float, cores: str, pace: float, camera
              ("session end -> review returned and saved, s", lambda r: r["end_wait_s"], "<= 10"),
              ("stored seg + emb logs, kB per min", lambda r: (r["stored"].get("seg", 0) + r["stored"].get("emb", 0))
               / 1024 / (seconds / 60), ""),
-             ("speakers found", lambda r: len(r["speakers"]), "2"),
-             ("peak memory (VmHWM), MB", lambda r: max(m[1] for m in r["memory"]) / 1024, "")]
+             ("speakers found (the looped talks hold 4 voices)", lambda r: len(r["speakers"]), "4"),
+             ("memory (VmRSS) at mid-session, MB", lambda r: r["memory"][len(r["memory"]) // 2][2] / 1024, ""),
+             ("memory (VmRSS) at the last sample in the session, MB", lambda r: r["memory"][-2][2] / 1024, ""),
+             ("peak memory (VmHWM) in the session, MB", lambda r: r["memory"][-2][1] / 1024, ""),
+             ("peak memory (VmHWM) with the review, MB", lambda r: r["memory"][-1][1] / 1024, "")]
     head = "".join(f"{e:>12}" for e in engines)
     ratio = f"{engines[0] + '/' + engines[1]:>14}" if len(engines) == 2 else ""
     print(f"{'measure':<50}{head}{'target':>10}{ratio}")
