@@ -11,8 +11,21 @@ hook runs right after), p50/p95/max (target p95 <= 50 ms) and its p50 in the fir
 filled with silence (target 0); peak memory (VmHWM) sampled every few seconds in the child (flat
 after the first minute?). The review at the end (assemble_review, report) is timed separately.
 
+With `--shared-mic` the microphone is one microphone shared by two people: real speech (the
+assembled two-person talks of sample.wav's voices, benchmarks/neural_eval.py, looped; mono), diarized
+live by each engine of `--engines` in turn ([diarization] live_engine: "neural" runs segmentation and
+embeddings on a worker thread during the session, conversation/neural_live.py; "mfcc" the
+model-free one), so the two runs side by side show what the worker costs: its CPU seconds per
+second of session (logged by the diarizer), the camera's latency with and without it, the wait
+from the end of the session to its review (and how much of it is the diarizer's end step), the
+size of its stored windows. `--no-camera --pace P` replays the audio alone P times faster than
+real time (the worker then has P times less time per window: a harder test of keeping up) to
+measure the end of a long session without spending its hour.
+
     python benchmarks/bench_live.py [--minutes 1] [--cores 2] [--sample-s 5]
     python benchmarks/bench_live.py --minutes 10      # the real targets: 10 and 60 minutes
+    python benchmarks/bench_live.py --shared-mic --minutes 10 [--engines neural mfcc] [--repeats 3]
+    python benchmarks/bench_live.py --shared-mic --no-camera --pace 4 --minutes 60 --engines neural
 """
 
 from __future__ import annotations
@@ -30,11 +43,12 @@ from bench_video_review import FPS, HEIGHT, WIDTH, make_clip  # noqa: E402
 from timing import pinned_cores  # noqa: E402
 
 CHILD = r"""
-import json, os, sys, tempfile, threading, time
-os.sched_setaffinity(0, {int(c) for c in sys.argv[4].split(",")})
+import json, logging, os, sys, tempfile, threading, time
+from contextlib import nullcontext
+opt = json.loads(sys.argv[1])
+os.sched_setaffinity(0, {int(c) for c in opt["cores"].split(",")})
 import numpy as np
 from attunement.config import default_config
-from attunement.perception.landmarks import FaceBodyLandmarker
 from attunement.session.runners.live import run_session, warm_up
 from attunement.sources.camera import Camera
 from attunement.sources.clock import SessionClock
@@ -45,18 +59,34 @@ def status_kb(key):
         if line.startswith(key):
             return int(line.split()[1])
 
-video, audio, seconds, sample_s = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[5])
+class Worker(logging.Handler):  # the live diarizer's own account of its worker (conversation/neural_live.py)
+    records = []
+    def emit(self, record):
+        if record.getMessage().startswith("live diarization:"):
+            self.records.append(record.args)
+
+logging.getLogger("attunement.conversation.neural_live").addHandler(Worker())
+logging.getLogger("attunement.conversation.neural_live").setLevel(logging.INFO)
+video, audio, seconds, sample_s, pace = opt["video"], opt["audio"], opt["seconds"], opt["sample_s"], opt["pace"]
 config = default_config()
+if opt["engine"]:
+    config = config.replace("diarization", live_engine=opt["engine"])
 lat = np.full(int(seconds * 40) + 100, np.nan)
-count, dropped = [0], [0]
+count, dropped, summary = [0], [0], []
 memory, done = [], threading.Event()
 
 def sampler(clock):
     while not done.wait(sample_s):
         memory.append((clock.now(), status_kb("VmHWM:"), status_kb("VmRSS:")))
 
-with FaceBodyLandmarker(config.perception) as marker, tempfile.TemporaryDirectory() as root:
-    warm_up(config, (640, 480))  # as attune session does before opening the camera
+def progress(stage, k, total):  # the end of the session: review, words, folder (session/progress.py)
+    summary.append((stage, k, clock.now()))
+
+from attunement.perception.landmarks import FaceBodyLandmarker
+with (FaceBodyLandmarker(config.perception) if video else nullcontext()) as marker, \
+        tempfile.TemporaryDirectory() as root:
+    if video:
+        warm_up(config, (640, 480))  # as attune session does before opening the camera
     clock = SessionClock()
     start = clock.now() + 0.5  # both sources start together, once opened
     def on_frame(frame, marks):  # right after the frame's landmarks and cues are stored
@@ -64,24 +94,32 @@ with FaceBodyLandmarker(config.perception) as marker, tempfile.TemporaryDirector
             lat[count[0]] = clock.now() - frame.t
         count[0] += 1
         dropped[0] = cam.stats.dropped  # as of the last frame: later drops happen after the session
-    with Camera(video, pace=1.0, clock=clock, start=start) as cam, \
-            Microphone(audio, pace=1.0, clock=clock, start=start) as mic:
+    with (Camera(video, pace=pace, clock=clock, start=start) if video else nullcontext()) as cam, \
+            Microphone(audio, pace=pace, clock=clock, start=start) as mic:
         memory.append((clock.now(), status_kb("VmHWM:"), status_kb("VmRSS:")))
         threading.Thread(target=sampler, args=(clock,), daemon=True).start()
         cpu0, t0 = time.process_time(), time.perf_counter()
-        result = run_session(camera=cam, mic=mic, config=config, duration_s=seconds, root=root,
-                             landmarker=marker, on_frame=on_frame, channels_are_speakers=True,
-                             speaker_names=["me", "partner"], me="me")
+        who = (dict() if opt["shared"] else
+               dict(channels_are_speakers=True, speaker_names=["me", "partner"], me="me"))
+        result = run_session(camera=cam, mic=mic, config=config, duration_s=seconds if pace == 1 else None,
+                             root=root, landmarker=marker, on_frame=on_frame if video else None,
+                             progress=progress, **who)
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        ended = clock.now()
         done.set()
         memory.append((clock.now(), status_kb("VmHWM:"), status_kb("VmRSS:")))
         review_s = float(result.review.duration_s)
+        session_end = start + (review_s - start) / pace  # when the last sample heard was due (stamps run at pace)
+        stored = {p.stem: p.stat().st_size for p in result.folder.glob("*.log")}
         out = dict(frames=count[0], wall_s=wall, cpu_s=cpu, session_s=review_s,
-                   cam_dropped=dropped[0], cam_delivered=cam.stats.delivered,
+                   cam_dropped=dropped[0], cam_delivered=cam.stats.delivered if video else 0,
                    mic_dropped=mic.stats.dropped, mic_overflows=mic.stats.overflows,
                    mic_delivered=mic.stats.delivered,
                    filled=[n for n in result.notes if "lost" in n], notes=list(result.notes),
-                   latency=[float(x) for x in lat[:min(count[0], lat.size)]], memory=memory)
+                   latency=[float(x) for x in lat[:min(count[0], lat.size)]], memory=memory,
+                   end_wait_s=ended - session_end, summary=[(k, t - session_end) for _, k, t in summary],
+                   worker=[list(a) for a in Worker.records], stored=stored,
+                   speakers=list(result.review.speakers), engine=opt["engine"])
 print(json.dumps(out))
 """
 
@@ -111,9 +149,31 @@ def make_audio(folder: Path, seconds: float) -> Path:
     return path
 
 
-def run(video: Path, audio: Path, seconds: float, cores: str, sample_s: float) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, str(video), str(audio), str(seconds), cores, str(sample_s)],
-                          capture_output=True, text=True)
+def make_talk_audio(folder: Path, seconds: float) -> Path:
+    """A mono 16 kHz WAV of `seconds`: the assembled two-person talks of real speech
+    (benchmarks/neural_eval.py `talks`, sample.wav's voices and the read sentences), looped (cached)."""
+    import numpy as np
+    import soundfile as sf
+
+    from neural_eval import talks
+
+    path = folder / f"live_talk_{seconds:g}s.wav"
+    if path.exists():
+        return path
+    pool = np.concatenate([t.audio for t in talks()])
+    n = int(seconds * 16000)
+    x = np.tile(pool, -(-n // pool.size))[:n]
+    partial = path.with_suffix(".part.wav")
+    sf.write(partial, x, 16000, subtype="PCM_16")
+    partial.rename(path)
+    return path
+
+
+def run(video: Path | None, audio: Path, seconds: float, cores: str, sample_s: float, *, shared: bool = False,
+        engine: str | None = None, pace: float = 1.0) -> dict:
+    opt = dict(video=str(video) if video else None, audio=str(audio), seconds=seconds, cores=cores,
+               sample_s=sample_s, shared=shared, engine=engine, pace=pace)
+    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(opt)], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -160,19 +220,101 @@ def report(r: dict, seconds: float, cores: str) -> None:
         print("notes:", "; ".join(r["notes"]))
 
 
+def report_shared(results: dict, seconds: float, cores: str, pace: float, camera: bool) -> None:
+    """One column per live_engine, measured in the same run (each figure the median of the repeats,
+    which ran interleaved): what the trained diarizer's worker costs."""
+    import numpy as np
+
+    engines = list(results)
+    repeats = len(results[engines[0]])
+    what = f"camera {WIDTH}x{HEIGHT} at {FPS:g} fps + " if camera else ""
+    print(f"\nlive session, one shared microphone: {seconds / 60:g} min, {what}mono 16 kHz real speech "
+          f"(assembled talks, looped), replayed at pace {pace:g}, {len(cores.split(','))} cores; "
+          f"median of {repeats} interleaved run(s) per engine")
+
+    def lat(r, q):
+        x = 1000 * np.asarray(r["latency"])
+        return float(np.percentile(x, q)) if x.size else float("nan")
+
+    def worker(r, i):  # (windows, busy CPU s, audio s, CPU s per s, s at the end) from neural_live's log
+        return r["worker"][0][i] if r["worker"] else float("nan")
+
+    def at(r, k):  # s from the session's end to the k-th step of the summary progress (0 starts, 1 review, 3 saved)
+        return next((t for kk, t in r["summary"] if kk == k), float("nan"))
+
+    rows = []
+    if camera:
+        rows += [("camera frames processed per s", lambda r: r["frames"] / seconds, f">= {FPS:g}"),
+                 ("camera frames dropped (fell behind)", lambda r: r["cam_dropped"], "0"),
+                 ("latency capture->cues p50, ms", lambda r: lat(r, 50), ""),
+                 ("latency capture->cues p95, ms", lambda r: lat(r, 95), f"<= {1000 / FPS:.0f}"),
+                 ("latency capture->cues max, ms", lambda r: max(r["latency"]) * 1000, "")]
+    rows += [("audio blocks dropped", lambda r: r["mic_dropped"], "0"),
+             ("audio filled with silence (notes)", lambda r: len(r["filled"]), "0"),
+             ("CPU use of the process, cores", lambda r: r["cpu_s"] / r["wall_s"], f"<= {len(cores.split(','))}"),
+             ("diarizer worker: windows", lambda r: worker(r, 0), ""),
+             ("diarizer worker: CPU s per s of audio", lambda r: worker(r, 3), ""),
+             ("diarizer: end step (last window, clustering), s", lambda r: worker(r, 4), ""),
+             ("session end -> review assembled, s", lambda r: at(r, 1), ""),
+             ("session end -> review returned and saved, s", lambda r: r["end_wait_s"], "<= 10"),
+             ("stored seg + emb logs, kB per min", lambda r: (r["stored"].get("seg", 0) + r["stored"].get("emb", 0))
+              / 1024 / (seconds / 60), ""),
+             ("speakers found (the looped talks hold 4 voices)", lambda r: len(r["speakers"]), "4"),
+             ("memory (VmRSS) at mid-session, MB", lambda r: r["memory"][len(r["memory"]) // 2][2] / 1024, ""),
+             ("memory (VmRSS) at the last sample in the session, MB", lambda r: r["memory"][-2][2] / 1024, ""),
+             ("peak memory (VmHWM) in the session, MB", lambda r: r["memory"][-2][1] / 1024, ""),
+             ("peak memory (VmHWM) with the review, MB", lambda r: r["memory"][-1][1] / 1024, "")]
+    head = "".join(f"{e:>12}" for e in engines)
+    ratio = f"{engines[0] + '/' + engines[1]:>14}" if len(engines) == 2 else ""
+    print(f"{'measure':<50}{head}{'target':>10}{ratio}")
+    for name, f, target in rows:
+        vals = [float(np.median([f(r) for r in results[e]])) for e in engines]
+        cells = "".join(f"{v:12.3f}" if isinstance(v, float) and abs(v) < 10 else f"{v:12.1f}" for v in vals)
+        r = ""
+        if len(vals) == 2 and np.isfinite(vals[0]) and np.isfinite(vals[1]) and vals[1]:
+            r = f"{vals[0] / vals[1]:14.2f}"
+        print(f"{name:<50}{cells}{target:>10}{r}")
+    for e in engines:
+        for r in results[e]:
+            if r["notes"]:
+                print(f"notes ({e}):", "; ".join(r["notes"]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=1.0, help="session length (min); 10 and 60 for the targets")
     ap.add_argument("--cores", type=int, default=2, help="number of cores to pin to")
     ap.add_argument("--sample-s", type=float, default=5.0, help="memory sampling period (s)")
+    ap.add_argument("--shared-mic", action="store_true", help="one microphone shared by two people, diarized live")
+    ap.add_argument("--engines", nargs="+", default=["neural", "mfcc"], choices=["neural", "mfcc"],
+                    help="with --shared-mic: [diarization] live_engine of each run, side by side")
+    ap.add_argument("--no-camera", action="store_true", help="with --shared-mic: the microphone alone")
+    ap.add_argument("--pace", type=float, default=1.0, help="with --shared-mic --no-camera: replay this many times "
+                    "faster than real time")
+    ap.add_argument("--repeats", type=int, default=1, help="with --shared-mic: runs per engine (medians)")
     args = ap.parse_args()
     folder = Path(os.environ.get("ATTUNE_BENCH_DIR", tempfile.gettempdir())) / "attune-bench"
     folder.mkdir(exist_ok=True)
     cores = pinned_cores(args.cores)
     seconds = 60.0 * args.minutes
-    video, audio = make_clip(folder, seconds + 5.0), make_audio(folder, seconds + 5.0)
-    run(make_clip(folder, 10.0), make_audio(folder, 10.0), 5.0, cores, args.sample_s)  # warm-up
-    report(run(video, audio, seconds, cores, args.sample_s), seconds, cores)
+    if args.shared_mic:
+        camera = not args.no_camera
+        if camera and args.pace != 1:
+            raise SystemExit("--pace other than 1 needs --no-camera (the camera's latency is measured in real time)")
+        extra = 5.0 if args.pace == 1 else 0.0  # at pace 1 the session ends at its duration, else with the file
+        video, audio = (make_clip(folder, seconds + extra) if camera else None), make_talk_audio(folder, seconds + extra)
+        run(make_clip(folder, 10.0) if camera else None, make_talk_audio(folder, 10.0), 10.0, cores, args.sample_s,
+            shared=True, engine="neural")  # warm-up
+        results = {e: [] for e in args.engines}
+        for _ in range(args.repeats):  # interleaved: the machine's load drifts over a run
+            for e in args.engines:
+                results[e].append(run(video, audio, seconds, cores, args.sample_s, shared=True, engine=e,
+                                      pace=args.pace))
+        report_shared(results, seconds, cores, args.pace, camera)
+    else:
+        video, audio = make_clip(folder, seconds + 5.0), make_audio(folder, seconds + 5.0)
+        run(make_clip(folder, 10.0), make_audio(folder, 10.0), 5.0, cores, args.sample_s)  # warm-up
+        report(run(video, audio, seconds, cores, args.sample_s), seconds, cores)
     print(f"load average: {os.getloadavg()[0]:.2f} (other work on these cores slows the wall times)")
 
 

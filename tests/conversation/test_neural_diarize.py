@@ -245,14 +245,6 @@ def test_window_starts_reach_the_end():
     assert starts[0] == 0 and starts[-1] + sg.WINDOW >= 16000 * 27 and starts[-2] + sg.WINDOW < 16000 * 27
 
 
-def test_batches_keep_padded_frames_within_budget():
-    lengths = np.array([50, 60, 300, 900, 998, 998, 998, 998, 998])
-    groups = nd._batches(lengths, np.arange(lengths.size))
-    assert np.concatenate(groups).tolist() == list(range(lengths.size))
-    for g in groups:
-        assert len(g) == 1 or len(g) * lengths[g].max() <= nd.BATCH_FRAMES
-
-
 def test_heard_share_compares_the_model_with_the_detector():
     from attunement.records import VoiceActivity
     count = np.zeros(600, np.int8)

@@ -42,8 +42,9 @@ from attunement.summary.json_out import review_to_json
 pytestmark = pytest.mark.slow  # live sessions replayed at real-time pace and the whole demo reviewed
 
 CONFIG = default_config()
-#: A live session diarizes one shared microphone with the model-free diarizer (its store can rebuild it).
+#: The model-free diarizer, for files and (live_engine) for live sessions.
 MODEL_FREE = dataclasses.replace(CONFIG, diarization=dataclasses.replace(CONFIG.diarization, engine="mfcc"))
+LIVE_MODEL_FREE = dataclasses.replace(CONFIG, diarization=dataclasses.replace(CONFIG.diarization, live_engine="mfcc"))
 FPS = 15.0  # render_demo_video's frame rate
 MEDIA = (".wav", ".mkv", ".mp4", ".webm", ".flac", ".ogg", ".m4a", ".avi", ".png", ".jpg")
 
@@ -112,8 +113,8 @@ def test_a_stereo_recording_of_one_person_is_one_voice_live_as_offline(shared_da
     exactly as `attune review` does; channels are people only when asked."""
     clip = shared_data / "video" / "WDA_KatieHill_000.mp4"
     every = dataclasses.replace(CONFIG.perception, face_rate_hz=0.0, review_pose_rate_hz=CONFIG.perception.pose_rate_hz)
-    offline = review_file(clip, config=dataclasses.replace(MODEL_FREE, perception=every),  # live: every frame,
-                          words=False)                                                     # the model-free diarizer
+    offline = review_file(clip, config=dataclasses.replace(CONFIG, perception=every),  # live: every frame
+                          words=False)
     with Camera(clip, pace=0.0, clock=SessionClock(), start=0.0) as cam, \
             Microphone(clip, pace=0.0, clock=cam.clock, start=0.0) as mic:
         assert mic._reader.info.channels == 2
@@ -272,12 +273,13 @@ def test_one_shared_microphone_is_diarized_live_as_offline_and_rebuilt(tmp_path)
     from attunement.sources.wav import write_wav
 
     write_wav(path, convo.audio, convo.rate)
-    offline = review_file(path, config=MODEL_FREE, num_speakers=2, words=False)  # the diarizer a live session runs
-    with Microphone(path, pace=0, clock=SessionClock(), start=0.0) as mic:
-        result = run_session(mic=mic, config=CONFIG, num_speakers=2, root=tmp_path / "s")
-    assert len(offline.speakers) == 2
-    assert result.review.segments == offline.segments
-    assert load_review(result.folder).segments == offline.segments
+    for config in (CONFIG, LIVE_MODEL_FREE):  # the trained diarizer run as the session goes; the model-free one
+        offline = review_file(path, config=config if config is CONFIG else MODEL_FREE, num_speakers=2, words=False)
+        with Microphone(path, pace=0, clock=SessionClock(), start=0.0) as mic:
+            result = run_session(mic=mic, config=config, num_speakers=2, root=tmp_path / "s")
+        assert len(offline.speakers) == 2
+        assert result.review.segments == offline.segments
+        assert load_review(result.folder).segments == offline.segments
 
 
 def test_a_session_ends_after_its_duration(demo, tmp_path):

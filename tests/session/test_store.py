@@ -153,3 +153,33 @@ def test_a_session_killed_mid_write_keeps_everything_up_to_about_a_second_before
     # flushed every second (fsync'ed): at most about a second is lost (0.25 s for scheduling)
     assert rec["t"][-1] > killed_at - 1.25
     assert json.loads((tmp_path / os.path.basename(folder) / "meta.json").read_text())["status"] == "running"
+
+
+def test_stored_windows_come_back_once_each_in_order(rng, tmp_path):
+    """The trained diarizer's windows (formats.py seg/emb) through the store: a window handed on
+    twice (the last, embedded at the end) is kept once; embeddings of a window whose seg record a
+    kill cut off are dropped; the embeddings come back in (window, speaker) order."""
+    from attunement.conversation.neural_live import WindowOutput
+    from attunement.session.store.formats import window_records, windows_from_records
+
+    def window(k, speakers=()):
+        act = (rng.random((589, 3)) < 0.3).astype(np.float32)
+        v = rng.standard_normal((len(speakers), 256)).astype(np.float32)
+        return WindowOutput(k, 40000 * k, act, bool(speakers), v, np.array(speakers, np.int64),
+                            np.array([s != 2 for s in speakers], np.bool_))
+
+    outs = [window(0, (0, 2)), window(1), window(2), window(2, (1,)), window(3, (0,))]
+    outs[3] = WindowOutput(2, 80000, outs[2].activity, True, outs[3].vectors, outs[3].speakers, outs[3].train)
+    with SessionWriter(root=tmp_path) as writer:
+        for o in outs:
+            seg, emb = window_records(o)
+            if o.index < 3:  # window 3's seg record never reached the disk
+                writer.append("seg", seg)
+            writer.append("emb", emb)
+    signals = load_session(writer.folder).signals
+    w = windows_from_records(signals["seg"], signals["emb"])
+    np.testing.assert_array_equal(w["starts"], [0, 40000, 80000])
+    np.testing.assert_array_equal(w["activity"], np.stack([o.activity for o in outs[:3]]))  # float16 holds 0/1
+    np.testing.assert_array_equal(w["which"], [[0, 0], [0, 2], [2, 1]])
+    np.testing.assert_array_equal(w["vectors"], np.concatenate([outs[0].vectors, outs[3].vectors]))
+    np.testing.assert_array_equal(w["train"], [True, False, True])

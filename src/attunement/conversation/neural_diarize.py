@@ -43,9 +43,8 @@ CHUNK = 960000
 WINDOW_FBANK = emb.frame_count(sg.WINDOW)
 #: shortest input given to the embedding model (frames): its pooling needs a few frames after 8x downsampling
 MIN_EMBED_FRAMES = 50
-#: padded frames per embedding batch (4 full windows: about 160 MB of activations at the peak) and most inputs
-BATCH_FRAMES = 4000
-MAX_BATCH = 32
+#: nearest segmentation frame of each fbank frame of a window (pyannote interpolates the mask the same way)
+_TO_SEG = np.minimum((np.arange(WINDOW_FBANK) * sg.FRAMES) // WINDOW_FBANK, sg.FRAMES - 1)
 
 
 class Models:
@@ -88,22 +87,30 @@ class NeuralDiarizer:
         self._t0: float | None = None
         self.result: Diarization | None = None
         self.used = ""
-        self._fallback = None
+        self.fallback = None  # the model-free Diarizer fed alongside (see above), or None
         if config.nn_min_heard > 0:
             from .diarize import Diarizer
-            self._fallback = Diarizer(config=config, num_speakers=num_speakers)
+            self.fallback = Diarizer(config=config, num_speakers=num_speakers)
 
-    def feed(self, block: AudioBlock) -> None:
-        """Take the next block (float32 [channels, n] at 16 kHz; channels averaged: one microphone)."""
+    def feed(self, block: AudioBlock) -> np.ndarray | None:
+        """Take the next block (float32 [channels, n] at 16 kHz; channels averaged: one microphone).
+        Returns the model-free Diarizer's new MFCC frames (float32 [k, 19]; None without it)."""
+        samples = self.mono(block)
+        self._append(samples)
+        return self.fallback.feed(AudioBlock(samples[None], block.t0, block.rate)) if self.fallback is not None else None
+
+    @property
+    def t0(self) -> float | None:
+        """Session time of the first sample fed, s (None before any)."""
+        return self._t0
+
+    def mono(self, block: AudioBlock) -> np.ndarray:
+        """The block's samples as mono float32 [n] (checks the rate; notes the first block's start)."""
         if block.rate != sg.RATE:
             raise InputError(f"diarization needs 16000 Hz audio; block at t0={block.t0:.3f} s is {block.rate} Hz")
         if self._t0 is None:
             self._t0 = float(block.t0)
-        samples = np.asarray(block.samples[0] if block.channels == 1 else block.samples.mean(axis=0),
-                             dtype=np.float32)
-        self._append(samples)
-        if self._fallback is not None:
-            self._fallback.feed(AudioBlock(samples[None], block.t0, block.rate))
+        return np.asarray(block.samples[0] if block.channels == 1 else block.samples.mean(axis=0), dtype=np.float32)
 
     def _append(self, samples: np.ndarray) -> None:
         # into chunks of CHUNK samples (4 MB: allocated and freed outside the small-object heap,
@@ -137,18 +144,21 @@ class NeuralDiarizer:
 
     def finish(self, activity: VoiceActivity | None, duration_s: float) -> list[Segment]:
         """Speaker segments, sorted; ids speaker1.. by first appearance; overlapping where voices overlap."""
-        t0 = self._t0 if self._t0 is not None else 0.0
-        self.result = diarize_audio(self.audio(), settings=self.settings, num_speakers=self.num_speakers, t0=t0)
+        self.result = self.diarization()
         end = duration_s if duration_s > 0 else None
-        if activity is not None and self._fallback is not None:
+        if activity is not None and self.fallback is not None:
             heard = heard_share(self.result, activity)
             if heard < self.config.nn_min_heard:
                 log.warning("the speech model hears %.0f %% of the detected speech (quiet or far voices); "
                             "telling voices apart without it", 100 * heard)
                 self.used = "mfcc"
-                return self._fallback.finish(activity, duration_s)
+                return self.fallback.finish(activity, duration_s)
         self.used = "neural"
         return self.result.segments(end_s=end)
+
+    def diarization(self) -> Diarization:
+        """The pipeline's frame-level result on all the audio fed (runs it; `finish` calls it)."""
+        return diarize_audio(self.audio(), settings=self.settings, num_speakers=self.num_speakers, t0=self.t0 or 0.0)
 
     def speech_activity(self) -> VoiceActivity:
         """After `finish`: the segmentation model's speech as a VoiceActivity (see `speech_activity`)."""
@@ -172,10 +182,21 @@ def diarize_audio(x: np.ndarray, *, settings: Settings = Settings(), num_speaker
     seg = segmenter.segment(x, step_s=settings.step_s)
     chosen = embedded_windows(seg.windows, settings.embed_every)
     vectors, which, train = window_embeddings(x, seg, embedder, min_clean_s=settings.min_clean_s, windows=chosen)
+    return diarize_windows(seg, vectors, which, train, chosen, settings=settings, num_speakers=num_speakers, t0=t0)
+
+
+def diarize_windows(seg: sg.Segmentation, vectors: np.ndarray, which: np.ndarray, train: np.ndarray,
+                    embedded: np.ndarray, *, settings: Settings, num_speakers: int | None = None,
+                    t0: float = 0.0) -> Diarization:
+    """Clustering and reconstruction from the windows' segmentation and embeddings (the end of the
+    pipeline: a file review, a live session and its rebuild run this same step). `embedded`: the
+    windows whose speakers were embedded (int64 ascending); shapes as `window_embeddings` returns."""
+    if seg.windows == 0:
+        return Diarization(np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int8), t0)
     clusters = cluster_embeddings(vectors, which, train, seg.windows, settings=settings, num_speakers=num_speakers,
                                   clean_s=alone_seconds(seg, which))
-    if chosen.size < seg.windows:
-        clusters = link_windows(seg, clusters, chosen)
+    if embedded.size < seg.windows:
+        clusters = link_windows(seg, clusters, embedded)
     active, count = reconstruct(seg, clusters, max_count=num_speakers or settings.max_speakers)
     active = active[:, first_seen_order(active)]
     return Diarization(active, count, t0, settings.trim_s)
@@ -184,58 +205,51 @@ def diarize_audio(x: np.ndarray, *, settings: Settings = Settings(), num_speaker
 def window_embeddings(x: np.ndarray, seg: sg.Segmentation, embedder: emb.Embedder, *, min_clean_s: float,
                       windows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Embeddings of each (window, local speaker) that talks: float32 [m, 256], which int64 [m, 2]
-    (window, local speaker), train bool [m] (at least `min_clean_s` of speech alone: used for
-    clustering; the others are embedded from all their frames, overlap included, and only assigned).
-    Only the windows listed in `windows` (int64, default all) are embedded."""
-    feats = emb.fbank(x)
-    need = int(seg.starts[-1]) // emb.SHIFT + WINDOW_FBANK
-    if feats.shape[0] < need:  # the last window runs past the end: Kaldi frames of zeros there
-        feats = np.concatenate([feats, np.full((need - feats.shape[0], emb.N_MELS), np.log(emb.EPS), np.float32)])
-    act = seg.activity > 0.5
-    alone = act & (act.sum(axis=2, keepdims=True) == 1)
-    min_clean = int(np.ceil(min_clean_s / sg.FRAME_STEP_S))
-    # nearest seg frame of each fbank frame (pyannote interpolates the mask the same way)
-    to_seg = np.minimum((np.arange(WINDOW_FBANK) * sg.FRAMES) // WINDOW_FBANK, sg.FRAMES - 1)
-    rows, masks, train = [], [], []
+    (window, local speaker), train bool [m] (see `speaker_embeddings`). Only the windows listed in
+    `windows` (int64, default all) are embedded."""
+    parts = []
     for w in (range(seg.windows) if windows is None else windows):
-        for k in range(sg.LOCAL_SPEAKERS):
-            clean = int(alone[w, :, k].sum())
-            if clean >= min_clean:
-                rows.append((w, k)); masks.append(alone[w, :, k]); train.append(True)
-            elif act[w, :, k].any():
-                rows.append((w, k)); masks.append(act[w, :, k]); train.append(False)
-    which = np.array(rows, dtype=np.int64).reshape(-1, 2)
-    vectors = np.zeros((which.shape[0], 256), dtype=np.float32)
-    # only the speaker's own fbank frames are fed (cost grows with frames): gather them, batch
-    # pairs of similar length, pad with weight-0 frames
-    picks = [np.flatnonzero(m[to_seg]) for m in masks]
-    order = np.argsort([p.size for p in picks], kind="stable")
-    firsts = seg.starts // emb.SHIFT
-    for idx in _batches(np.array([max(picks[i].size, MIN_EMBED_FRAMES) for i in order]), order):
-        longest = max(max(picks[i].size for i in idx), MIN_EMBED_FRAMES)
-        f = np.zeros((idx.size, longest, emb.N_MELS), dtype=np.float32)
-        wts = np.zeros((idx.size, longest), dtype=np.float32)
-        for r, i in enumerate(idx):
-            w = int(which[i, 0])
-            window = emb.normalise(feats[firsts[w]:firsts[w] + WINDOW_FBANK])
-            p = picks[i]
-            f[r, : p.size] = window[p]
-            wts[r, : p.size] = 1.0
-        vectors[idx] = embedder.embed(f, wts)
-    return vectors, which, np.array(train, dtype=np.bool_)
+        s = int(seg.starts[w])
+        vectors, speakers, train = speaker_embeddings(x[s:s + sg.WINDOW], seg.activity[w], embedder,
+                                                      min_clean_s=min_clean_s)
+        parts.append((vectors, np.stack([np.full(speakers.size, w, np.int64), speakers], axis=1), train))
+    if not parts:
+        return np.zeros((0, 256), np.float32), np.zeros((0, 2), np.int64), np.zeros(0, np.bool_)
+    return tuple(np.concatenate(p) for p in zip(*parts))
 
 
-def _batches(lengths: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
-    """Consecutive groups of `order` (sorted by ascending `lengths`, frames) whose padded size,
-    count x longest, stays within BATCH_FRAMES (at most MAX_BATCH inputs): the model's memory
-    grows with it (ResNet34's first stage holds 32 x 80 floats per frame per layer)."""
-    out, a = [], 0
-    while a < order.size:
-        b = a + 1
-        while b < order.size and b - a < MAX_BATCH and (b + 1 - a) * lengths[b] <= BATCH_FRAMES:
-            b += 1
-        out.append(order[a:b])
-        a = b
-    return out
+def speaker_embeddings(piece: np.ndarray, activity: np.ndarray, embedder: emb.Embedder, *,
+                       min_clean_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings of the local speakers who talk in one 10 s window.
 
-
+    piece : float32 [<= 160000], the window's audio (shorter at the end of a recording: the rest
+    is silence); activity : float32 [589, 3], its segmentation. Returns vectors float32 [m, 256],
+    speakers int64 [m] (local speaker), train bool [m]: at least `min_clean_s` of speech alone,
+    embedded from those frames and used for clustering; the others are embedded from all their
+    frames, overlap included, and only assigned. Each speaker is embedded alone from its own
+    frames (the model's output depends on padding it shares with others in a batch), so an
+    embedding is the same whatever else is embedded: in a file review, a live session, a rebuild.
+    """
+    feats = emb.fbank(piece)
+    if feats.shape[0] < WINDOW_FBANK:  # the window runs past the end: Kaldi frames of zeros there
+        feats = np.concatenate([feats, np.full((WINDOW_FBANK - feats.shape[0], emb.N_MELS), np.log(emb.EPS),
+                                               np.float32)])
+    window = emb.normalise(feats[:WINDOW_FBANK])
+    act = activity > 0.5
+    alone = act & (act.sum(axis=1, keepdims=True) == 1)
+    min_clean = int(np.ceil(min_clean_s / sg.FRAME_STEP_S))
+    vectors, speakers, train = [], [], []
+    for k in range(sg.LOCAL_SPEAKERS):
+        clean = int(alone[:, k].sum()) >= min_clean
+        if not clean and not act[:, k].any():
+            continue
+        pick = np.flatnonzero((alone[:, k] if clean else act[:, k])[_TO_SEG])  # the speaker's own fbank frames
+        f = np.zeros((1, max(pick.size, MIN_EMBED_FRAMES), emb.N_MELS), dtype=np.float32)
+        wts = np.zeros(f.shape[:2], dtype=np.float32)
+        f[0, : pick.size] = window[pick]
+        wts[0, : pick.size] = 1.0
+        vectors.append(embedder.embed(f, wts)[0])
+        speakers.append(k)
+        train.append(clean)
+    return (np.array(vectors, dtype=np.float32).reshape(-1, 256), np.array(speakers, dtype=np.int64),
+            np.array(train, dtype=np.bool_))

@@ -28,7 +28,7 @@ def speaker_strategy(channels: int, *, config: Config, source: str, channels_are
     """(speaker strategy, channels the VAD hears) for audio of `channels` channels from `source`:
     one channel per person, a reference annotation, one track, or diarization of one shared mic
     (files: [diarization] engine, by default the trained pipeline; `live`: the model-free diarizer,
-    whose stored MFCC frames rebuild a killed session)."""
+    which a live session swaps for the trained one run as it goes, session/runners/live.py)."""
     if channels_are_speakers and reference is not None:
         raise InputError("use either --channels-are-speakers or --rttm, not both")
     if channels_are_speakers:

@@ -1,7 +1,9 @@
 """The live session: camera and microphone on one session clock -> the same review as a recording.
 
 A camera thread turns frames into landmarks (FaceBodyLandmarker) and a microphone thread feeds
-audio blocks to the voice activity detector and the speaker strategy; both append what they find
+audio blocks to the voice activity detector and the speaker strategy (one shared microphone: the
+trained diarizer, segmenting and embedding each 10 s window on its own worker thread as the session
+runs, conversation/neural_live.py; the model-free one without the models); they append what they find
 to the session store as it happens (flushed at least every second, see signals.py), so a session
 that is killed can be rebuilt (`load_review`). The session ends at `duration_s`, when `stop` is set
 (Ctrl-C, the window closed) or when both sources end; a source that ends or falls silent early is
@@ -22,11 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config
+from ...conversation.diarize import Diarizer
+from ...conversation.neural_live import LiveNeuralDiarizer, live_models
 from ...conversation.speakers import ChannelsAreSpeakers, SingleTrack
 from ...cues.baseline_window import CalibrationWindow
 from ...cues.calibration import Baseline, save_profile
 from ...cues.track import vision_from_track
 from ...errors import InputError
+from ...models import ModelError
 from ...perception.landmarks import FaceBodyLandmarker
 from ...perception.vad import VoiceActivityDetector
 from ...records import Review
@@ -93,13 +98,14 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
                          "(0 skips it)")
     stop = stop or threading.Event()
     clock = (mic or camera).clock
-    speakers, vad_channels, settings = None, 1, {"me": me}
+    speakers, vad_channels, settings, early = None, 1, {"me": me}, ()
     if mic is not None:
         channels = mic.channels
         speakers, vad_channels = speaker_strategy(channels, config=config, source=mic.name,
                                                   channels_are_speakers=channels_are_speakers,
                                                   speaker_names=speaker_names,
                                                   num_speakers=num_speakers, live=True)
+        speakers, early = _trained(speakers, config=config, num_speakers=num_speakers)
         settings |= _speaker_settings(speakers, num_speakers)
     sources = {"camera": getattr(camera, "name", None), "microphone": getattr(mic, "name", None)}
     writer = SessionWriter(slug, sources=sources, settings=settings, root=root)
@@ -145,7 +151,7 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
                 raise r.error
         end = max((r.last for r in readers if r.last is not None), default=0.0)
         writer.flush()  # what the disk refused so far is named in the review
-        notes = (_notes(readers, end, camera, mic, audio) + (tuple(video.resized) if video is not None else ())
+        notes = (early + _notes(readers, end, camera, mic, audio) + (tuple(video.resized) if video is not None else ())
                  + tuple(writer.problems))
         if calibration is not None:
             profile, note = _calibrated(calibration, folder, profile_path)
@@ -160,6 +166,8 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
         done.set()
         if ears is not None:
             ears.stop()
+        if isinstance(speakers, LiveNeuralDiarizer):
+            speakers.stop(drop=True)
         writer.meta["problems"] = ["the session stopped by an error"]
         writer.close("interrupted")
         raise
@@ -246,12 +254,28 @@ def _notes(readers, end: float, camera, mic, audio) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _trained(speakers, *, config: Config, num_speakers: int | None):
+    """(speaker strategy, notes): one shared microphone diarized by the trained models as the
+    session runs ([diarization] live_engine = "neural"), or the model-free Diarizer with a note
+    when the models cannot be loaded."""
+    if not isinstance(speakers, Diarizer) or config.diarization.live_engine != "neural":
+        return speakers, ()
+    try:
+        models = live_models(config.diarization)
+    except ModelError as e:
+        log.warning("trained speaker models unavailable (%s); using the model-free diarizer", e)
+        return speakers, (f"the trained speaker models could not be loaded ({e}); voices were told apart "
+                          "by the model-free diarizer",)
+    return LiveNeuralDiarizer(config=config.diarization, num_speakers=num_speakers, models=models), ()
+
+
 def _speaker_settings(speakers, num_speakers) -> dict:
     if isinstance(speakers, ChannelsAreSpeakers):
         return {"speakers": "channels", "names": list(speakers.names)}
     if isinstance(speakers, SingleTrack):
         return {"speakers": "single", "names": [speakers.name]}
-    return {"speakers": "diarize", "num_speakers": num_speakers}
+    engine = "neural" if isinstance(speakers, LiveNeuralDiarizer) else "mfcc"
+    return {"speakers": "diarize", "num_speakers": num_speakers, "engine": engine}
 
 
 __all__ = ["LiveResult", "run_session"]

@@ -5,8 +5,10 @@ The streams in the session folder (session/store/writer.py), enough to rebuild t
 `vad`: the voice activity detector's per-frame calls before smoothing (gated speech, audible,
 voiced, level dB per channel); `marks`: each camera frame's landmarks (face [478, 3], pose
 [33, 4], pose_world [33, 3], image size); `cues`: each frame's live cues (head pose, gaze, mouth),
-for a look at the session without recomputing. `mfcc` (one shared microphone only): the diarizer's
-MFCC frames. A rehearsal (settings `speakers = "rehearsal"`) adds `partner` (each line started) and
+for a look at the session without recomputing. `mfcc` (one shared microphone only): the model-free
+diarizer's MFCC frames; with the trained diarizer (settings `engine = "neural"`) also `seg` and `emb`:
+each 10 s window's local speaker activity and its speakers' embeddings, so a rebuild runs only the
+clustering (session/store/formats.py). A rehearsal (settings `speakers = "rehearsal"`) adds `partner` (each line started) and
 `playback` (its levels), rebuilt by `load_rehearsal` below. No audio or image
 is stored. meta.json's `settings` name the speaker strategy.
 """
@@ -22,6 +24,7 @@ import numpy as np
 
 from ...config import Config, default_config
 from ...conversation.diarize import Diarizer
+from ...conversation.neural_live import LiveNeuralDiarizer
 from ...conversation.speakers import ChannelsAreSpeakers, SingleTrack
 from ...cues.calibration import Baseline, load_profile
 from ...cues.track import vision_from_track
@@ -30,13 +33,16 @@ from ...records import PartnerLine, Review
 from ..assemble import assemble_review
 from ..rehearsal.measure import RehearsalResult, measure_rehearsal, rehearsal_review
 from ..store.formats import (
+    EMB_DTYPE,
     PARTNER_DTYPE,
     PLAYBACK_DTYPE,
     PROFILE_FILE,
+    SEG_DTYPE,
     activity_from_records,
     ref_db_from_records,
     track_from_records,
     vad_dtype,
+    windows_from_records,
 )
 from ..store.writer import StoredSession, load_session
 
@@ -51,8 +57,14 @@ def speakers_from_settings(settings: dict, signals: dict, *, config: Config, t0:
     if kind == "single" or kind is None:  # None: a session without a microphone
         return SingleTrack(settings["names"][0] if kind else "speaker")
     if kind == "diarize":
-        d = Diarizer(config=config.diarization, num_speakers=settings.get("num_speakers"))
         mfcc = signals.get("mfcc")
+        if settings.get("engine") == "neural":  # the windows it computed as it ran: only the clustering is left
+            d = LiveNeuralDiarizer(config=config.diarization, num_speakers=settings.get("num_speakers"))
+            windows = windows_from_records(signals.get("seg", np.empty(0, SEG_DTYPE)),
+                                           signals.get("emb", np.empty(0, EMB_DTYPE)))
+            d.restore(**windows, t0=t0, mfcc=mfcc["c"] if mfcc is not None and mfcc.size else None)
+            return d
+        d = Diarizer(config=config.diarization, num_speakers=settings.get("num_speakers"))
         if mfcc is not None and mfcc.size:
             d.restore(mfcc["c"], t0=t0)  # the first block's start, as the VAD's
         else:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config
-from ...conversation.diarize import Diarizer
+from ...conversation.neural_live import LiveNeuralDiarizer, WindowOutput
 from ...cues.baseline_window import CalibrationWindow
 from ...cues.frame import frame_cues
 from ...cues.track import LandmarkTrack
@@ -22,7 +22,7 @@ from ...sources.mend import AudioMender
 from ...sources.wav import WavWriter
 from ..assemble import for_vad
 from ..live_words import LiveWords
-from ..store.formats import cues_record, marks_record, mfcc_records, vad_records
+from ..store.formats import cues_record, marks_record, mfcc_records, vad_records, window_records
 from ..store.writer import SessionWriter
 
 #: A source silent for longer than this, s, is named as a gap in the review.
@@ -86,8 +86,9 @@ def _span(item) -> tuple[float, float]:
 
 class AudioPath:
     """The microphone half: blocks made contiguous (sources/mend.py) -> VAD + speaker strategy; the
-    VAD's frames (and a diarizer's features) to the store; with `keep`, the audio as a 0600 WAV;
-    with `words`, blocks and closed speech stretches to the transcription worker (session/live_words.py)."""
+    VAD's frames (and a diarizer's features; the trained one's windows, from its worker thread) to
+    the store; with `keep`, the audio as a 0600 WAV; with `words`, blocks and closed speech
+    stretches to the transcription worker (session/live_words.py)."""
 
     def __init__(self, speakers, vad_channels: int, *, config: Config, writer: SessionWriter, keep: Path | None,
                  words: LiveWords | None = None):
@@ -95,6 +96,8 @@ class AudioPath:
         self.vad = VoiceActivityDetector(config=config.vad, channels=vad_channels)
         self.mender = AudioMender()
         self._wav = WavWriter(keep, channels=vad_channels, private=True) if keep is not None else None
+        if isinstance(speakers, LiveNeuralDiarizer):
+            speakers.on_window = self._store_window
 
     @property
     def end(self) -> float | None:
@@ -116,10 +119,15 @@ class AudioPath:
         if self.words is not None:
             self.words.feed(block, frames)
         features = self.speakers.feed(block)
-        if isinstance(self.speakers, Diarizer):
+        if features is not None:  # a diarizer's MFCC frames (the trained one's fallback)
             self.writer.append("mfcc", mfcc_records(features))
         if self._wav is not None:
             self._wav.write(block.samples, block.rate)
+
+    def _store_window(self, out: WindowOutput) -> None:
+        seg, emb = window_records(out)
+        self.writer.append("seg", seg)  # the rebuild of a killed session clusters these (rebuild.py)
+        self.writer.append("emb", emb)
 
     def finish(self):
         if self._wav is not None:

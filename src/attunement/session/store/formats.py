@@ -101,3 +101,35 @@ def ref_db_from_records(levels, *, frames: int, hop: int) -> np.ndarray:
     lines = np.unique(rec["line"])
     parts = [rec[rec["line"] == k] for k in lines.tolist()]
     return levels_from_frames([int(p["frame"][0]) for p in parts], [p["db"] for p in parts], frames=frames, hop=hop)
+
+
+#: One window of the trained diarizer (conversation/neural_live.py): its index, first sample (from
+#: the session's first) and local speaker activity [589 frames, 3 speakers] (0 or 1: float16 is exact).
+SEG_DTYPE = np.dtype([("window", "<i4"), ("start", "<i8"), ("activity", "<f2", (589, 3))])
+#: One embedded local speaker of a window: its 256-d embedding (float32: a rebuild clusters the
+#: same numbers) and whether it spoke alone long enough to take part in the clustering.
+EMB_DTYPE = np.dtype([("window", "<i4"), ("speaker", "<i1"), ("train", "?"), ("v", "<f4", (256,))])
+
+
+def window_records(out) -> tuple[np.ndarray, np.ndarray]:
+    """A WindowOutput (conversation/neural_live.py) as one `seg` record and its `emb` records."""
+    seg = np.empty(1, SEG_DTYPE)
+    seg["window"], seg["start"], seg["activity"] = out.index, out.start, out.activity
+    emb = np.empty(out.speakers.size, EMB_DTYPE)
+    emb["window"], emb["speaker"], emb["train"], emb["v"] = out.index, out.speakers, out.train, out.vectors
+    return seg, emb
+
+
+def windows_from_records(seg: np.ndarray, emb: np.ndarray) -> dict[str, np.ndarray]:
+    """Stored `seg` and `emb` records as LiveNeuralDiarizer.restore's arguments (starts, activity,
+    which, vectors, train): windows in order, each once; embeddings of stored windows only (a
+    kill can leave one stream a flush ahead of the other)."""
+    windows, first = np.unique(seg["window"], return_index=True)
+    seg = seg[first]
+    emb = emb[np.isin(emb["window"], windows)]
+    _, once = np.unique(np.stack([emb["window"], emb["speaker"].astype(np.int32)], axis=1), axis=0, return_index=True)
+    emb = emb[once]  # in (window, local speaker) order, as the file pipeline lists them
+    pos = np.searchsorted(windows, emb["window"])
+    return {"starts": seg["start"].astype(np.int64), "activity": seg["activity"].astype(np.float32),
+            "which": np.stack([pos.astype(np.int64), emb["speaker"].astype(np.int64)], axis=1),
+            "vectors": emb["v"].astype(np.float32), "train": emb["train"].astype(np.bool_)}
