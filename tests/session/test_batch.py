@@ -478,3 +478,21 @@ def test_ctrl_c_keeps_what_was_done_and_a_rerun_goes_on(recordings, tmp_path):
     done = json.loads(again.stdout)
     assert (done["reviewed"] + done["skipped"] + done["failed"], done["interrupted"]) == (13, False)
     assert done["reviewed"] == 10 - reviewed
+
+
+def test_local_workers_allocate_as_attune_review_does():
+    """The local cluster's workers run without Dask's MALLOC_TRIM_THRESHOLD_ (it makes a video review cost
+    15% more CPU: benchmarks/bench_batch.py), without the profiler and with slower upkeep ticks, with one
+    BLAS/OpenMP thread each; settings of this cluster only."""
+    import dask
+
+    from attunement.session.batch import dask_client
+
+    with dask_client(workers=1) as client:
+        def seen(dask_worker):
+            return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"),
+                    dask.config.get("distributed.worker.profile.enabled"), dask.config.get("distributed.admin.tick.interval"),
+                    dask_worker.state.nthreads)
+
+        assert list(client.run(seen).values()) == [(None, "1", False, "500ms", 1)]
+    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536  # ours only

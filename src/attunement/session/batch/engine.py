@@ -37,6 +37,20 @@ log = logging.getLogger(__name__)
 WORKER_MEMORY = 1.5e9
 #: How long to wait for a scheduler to answer, s.
 CONNECT_TIMEOUT_S = 20
+#: Dask settings for the local cluster, so that its workers run a review as `attune review` does and
+#: Dask's own upkeep stays under 1% of a core (docs/batch.md, measured with benchmarks/bench_batch.py):
+#: - no MALLOC_TRIM_THRESHOLD_ (Dask's 65536 turns glibc's adaptive mmap threshold off, so every decoded
+#:   video frame is mapped and unmapped again: +15% CPU on a video review);
+#: - no statistical profiler (it samples the task every 10 ms for a dashboard a local batch does not start);
+#: - the event-loop health check, system monitor and memory monitor at 0.5 s, 5 s and 1 s instead of
+#:   20 ms, 0.5 s and 0.1 s (an idle worker and its client took 4% of a core, now 0.7%): reviews take
+#:   seconds to minutes and memory grows over seconds, so nothing needs watching more often.
+#: The rest as Dask has it: OMP_NUM_THREADS=1 and kin, one thread per worker.
+LOCAL_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                       "distributed.worker.profile.enabled": False,
+                       "distributed.admin.tick.interval": "500ms",
+                       "distributed.admin.system-monitor.interval": "5s",
+                       "distributed.worker.memory.monitor-interval": "1s"}
 
 
 @dataclass
@@ -73,7 +87,8 @@ def default_workers() -> int:
 @contextlib.contextmanager
 def dask_client(*, scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A distributed.Client: connected to the running scheduler at `scheduler`, or to a LocalCluster of
-    `workers` processes (default: default_workers()) with one thread each, closed afterwards."""
+    `workers` processes (default: default_workers()) with one thread each and LOCAL_WORKER_CONFIG,
+    closed afterwards."""
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -86,7 +101,10 @@ def dask_client(*, scheduler: str | None = None, workers: int | None = None) -> 
         return
     if workers is not None and workers < 1:
         raise InputError(f"--workers takes a count of 1 or more, got {workers}")
-    with _ctrl_c_for_us_alone():  # the worker processes inherit SIGINT ignored: Ctrl-C is the client's to handle
+    import dask
+
+    # the worker processes inherit SIGINT ignored: Ctrl-C is the client's to handle
+    with _ctrl_c_for_us_alone(), dask.config.set(LOCAL_WORKER_CONFIG):
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
     with cluster, Client(cluster) as client:
