@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 from attunement.config import default_config
-from attunement.perception.landmarker_pool import close_idle, idle_landmarkers, video_landmarker
+from attunement.perception.landmarker_pool import (
+    close_idle,
+    idle_landmarkers,
+    video_landmarker,
+)
 from attunement.perception.landmarks import FaceBodyLandmarker
 from attunement.sources.video import VideoReader
 from tests.sources.test_video import make_clip, portrait
@@ -86,7 +90,7 @@ def test_a_landmarker_that_failed_is_closed_not_reused(clips):
     config = default_config().perception
     with pytest.raises(ZeroDivisionError), video_landmarker(config) as broken:
         processed(broken, clips[0])
-        1 / 0
+        raise ZeroDivisionError("a review that failed half-way")
     assert idle_landmarkers() == 0
     with pytest.raises(RuntimeError, match="after close"):
         processed(broken, clips[0])

@@ -214,6 +214,23 @@ def test_the_client_reads_no_recording_and_a_touched_file_is_not_reviewed_again(
     assert (out / "talk.wav" / "review.json").stat().st_mtime_ns == stamp
 
 
+def test_one_thread_per_model_gives_the_same_review(small_batch):
+    """A batch runs the trained models on one thread each (batch_config): the same review, to the bit,
+    as attune review's two threads, on one shared microphone (diarized, transcribed)."""
+    from attunement.session.batch import batch_config
+    from attunement.session.runners.offline import review_file
+    from attunement.summary.json_out import review_to_json
+
+    config = default_config()
+    one = batch_config(config)
+    assert (one.diarization.nn_threads, one.words.threads) == (1, 1)
+    assert (config.diarization.nn_threads, config.words.threads) != (1, 1)
+    assert one.replace("diarization", nn_threads=config.diarization.nn_threads).replace(
+        "words", threads=config.words.threads) == config  # nothing else changed
+    path = small_batch / "mono.wav"
+    assert review_to_json(review_file(path, config=one)) == review_to_json(review_file(path, config=config))
+
+
 # --- Dask for real: a scheduler and two worker processes on this machine ----------------------------
 
 def _free_port() -> int:
@@ -496,3 +513,17 @@ def test_local_workers_allocate_as_attune_review_does():
 
         assert list(client.run(seen).values()) == [(None, "1", False, "500ms", 1)]
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536  # ours only
+
+
+@pytest.mark.realdata
+def test_one_thread_per_model_gives_the_same_review_of_a_real_conversation(shared_data):
+    """The same on real speech (pyannote's two-person sample): real words recognized, real overlaps."""
+    from attunement.session.batch import batch_config
+    from attunement.session.runners.offline import review_file
+    from attunement.summary.json_out import review_to_json
+
+    config = default_config()
+    path = shared_data / "conversations" / "sample.wav"
+    two = review_to_json(review_file(path, config=config))
+    assert sum(s["words"] for s in two["language"]["per_speaker"].values()) > 20
+    assert review_to_json(review_file(path, config=batch_config(config))) == two

@@ -39,7 +39,7 @@ def video_landmarker(config: PerceptionConfig) -> Iterator[FaceBodyLandmarker]:
     if marker is not None and marker.used:
         try:
             marker.reset()
-        except Exception:  # noqa: BLE001 - a graph that cannot restart is replaced, not reused
+        except Exception:  # a graph that cannot restart is replaced, not reused
             log.debug("a kept landmarker could not be reset; building a new one", exc_info=True)
             _close(marker)
             marker = None

@@ -25,8 +25,8 @@ from ...summary.cues_json import review_cues
 from ...summary.json_out import review_to_json, write_private
 from ...summary.report import write_report
 from ..runners.offline import review_file
-from .index import file_stat
 from . import jobs
+from .index import file_stat
 from .jobs import Job, settings_fingerprint
 from .table import COLUMNS
 
