@@ -9,11 +9,7 @@ import numpy as np
 import pytest
 
 from attunement.config import default_config
-from attunement.perception.landmarker_pool import (
-    close_idle,
-    idle_landmarkers,
-    video_landmarker,
-)
+from attunement.perception.landmarker_pool import close_idle, idle_landmarkers, video_landmarker
 from attunement.perception.landmarks import FaceBodyLandmarker
 from attunement.sources.video import VideoReader
 from tests.sources.test_video import make_clip, portrait
