@@ -499,7 +499,7 @@ def test_ctrl_c_keeps_what_was_done_and_a_rerun_goes_on(recordings, tmp_path):
 
 def test_local_workers_allocate_as_attune_review_does():
     """The local cluster's workers run without Dask's MALLOC_TRIM_THRESHOLD_ (it makes a video review cost
-    15% more CPU: benchmarks/bench_batch.py), without the profiler and with slower upkeep ticks, with one
+    20 to 25% more CPU: benchmarks/bench_batch.py), without the profiler and with slower upkeep ticks, with one
     BLAS/OpenMP thread each; settings of this cluster only."""
     import dask
 

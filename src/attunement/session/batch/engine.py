@@ -40,7 +40,7 @@ CONNECT_TIMEOUT_S = 20
 #: Dask settings for the local cluster, so that its workers run a review as `attune review` does and
 #: Dask's own upkeep stays under 1% of a core (docs/batch.md, measured with benchmarks/bench_batch.py):
 #: - no MALLOC_TRIM_THRESHOLD_ (Dask's 65536 turns glibc's adaptive mmap threshold off, so every decoded
-#:   video frame is mapped and unmapped again: +15% CPU on a video review);
+#:   video frame is mapped and unmapped again: +20 to 25% CPU on a video review);
 #: - no statistical profiler (it samples the task every 10 ms for a dashboard a local batch does not start);
 #: - the event-loop health check, system monitor and memory monitor at 0.5 s, 5 s and 1 s instead of
 #:   20 ms, 0.5 s and 0.1 s (an idle worker and its client took 4% of a core, now 0.7%): reviews take
