@@ -11,6 +11,9 @@ video are measured apart (each from a manifest of its own), every measurement in
                     with the batch's settings (batch_config: the trained models on one thread each)
 - loop review_job:  one process calling the batch's own task on each (review_file + JSON, RTTM, report)
 - batch W workers:  `run_batch` on a LocalCluster of W processes (cluster start timed apart)
+- and, to show why the batch is set up as it is: the video loop with Dask's MALLOC_TRIM_THRESHOLD_ set,
+  the audio loop with `attune review`'s two threads per model; an idle cluster with Dask's settings
+  and with the batch's (engine.LOCAL_WORKER_CONFIG)
 
 The loop of review_file and the batch on one worker alternate `--repeat` times, so that a change in the
 machine's load shows as a difference between repeats, not as overhead. CPU time (user + system) is the
