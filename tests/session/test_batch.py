@@ -14,8 +14,9 @@ import pytest
 from attunement.config import default_config
 from attunement.errors import InputError
 from attunement.session.batch import COLUMNS, Settings, find_jobs, read_table, review_job, write_table
-from attunement.session.batch.index import BatchIndex
+from attunement.session.batch.index import BatchIndex, file_stat
 from attunement.session.batch.jobs import job_key, settings_fingerprint
+from attunement.session.batch.task import error_row
 from attunement.sources.wav import write_wav
 
 
@@ -111,12 +112,16 @@ def test_index_keeps_entries_and_skips_a_torn_line(tmp_path):
     media = tmp_path / "a.wav"
     media.write_bytes(b"abc")
     index = BatchIndex(tmp_path)
-    index.record(key="k1", name="a.wav", rows=[{"file": "a.wav"}], error=None, paths=[str(media)])
+    index.record(key="k1", name="a.wav", rows=[{"file": "a.wav"}], error=None, digests=[[file_stat(media), "d1"]])
     with open(index.path, "a") as f:
         f.write('{"key": "k2", "na')  # killed while writing
     again = BatchIndex(tmp_path)
-    assert len(again) == 1 and again.entry("k1")["rows"] == [{"file": "a.wav"}]
-    assert again.digest(media) == index.digest(media)
+    assert len(again) == 1 and again.entry("k1")["rows"] == [{"file": "a.wav"}] and again.keys_of("a.wav") == {"k1"}
+    assert again.known_digest(media) == "d1"  # from the stat alone
+    os.utime(media, ns=(media.stat().st_atime_ns, media.stat().st_mtime_ns + 10**9))
+    assert again.known_digest(media) is None  # touched: a worker hashes it again
+    with pytest.raises(FileNotFoundError):
+        again.known_digest(tmp_path / "gone.wav")
     assert stat.S_IMODE(os.stat(index.path).st_mode) == 0o600
 
 
@@ -170,6 +175,60 @@ def test_task_reviews_as_attune_review_does_and_bad_files_are_rows(small_batch, 
         assert o.final and len(o.rows) == 1 and what in o.error and "\n" not in o.error
         assert o.rows[0]["error"] == o.error and o.rows[0]["speaker"] is None
     assert abs(sum(r["talk_share"] for r in mono.rows) - 1) < 0.01
+
+
+def test_the_client_reads_no_recording_and_a_touched_file_is_not_reviewed_again(tmp_path):
+    """plan() only stats: a FIFO (reading it would block for ever) is planned at once, for a worker to hash.
+    A worker's hashes make the next plan's keys; a file touched but not changed is hashed again on the
+    worker, found among the done keys and not reviewed again."""
+    from attunement.session.batch.engine import plan
+    from attunement.session.batch.jobs import Job, file_digest
+
+    config = default_config()
+    fp, out = settings_fingerprint(config), tmp_path / "out"
+    out.mkdir()
+    path = _wav(tmp_path / "in" / "talk.wav", seed=3, channels=2)
+    os.mkfifo(tmp_path / "in" / "pipe.wav")
+    job, pipe = (Job(str(tmp_path / "in" / f), f, f, Settings(channels_are_speakers=True))
+                 for f in ("talk.wav", "pipe.wav"))
+    gone = Job(str(tmp_path / "in" / "gone.wav"), "gone.wav", "gone.wav", Settings())
+    index = BatchIndex(out)
+    known, todo = plan([job, pipe, gone], index, fingerprint=fp, out=out)
+    assert todo == [(0, job, None, frozenset()), (1, pipe, None, frozenset())]
+    assert known == {2: [error_row(gone, f"no such file: {gone.path}")]}
+
+    first = review_job(job, config=config, out=out, fingerprint=fp)
+    assert first.key == job_key(job, content=file_digest(path), fingerprint=fp) and not first.skipped
+    assert first.digests == [[file_stat(path), file_digest(path)]]
+    index.record(key=first.key, name=job.name, rows=first.rows, error=first.error, digests=first.digests)
+    known, todo = plan([job], index, fingerprint=fp, out=out)
+    assert known == {0: first.rows} and todo == []
+
+    stamp = (out / "talk.wav" / "review.json").stat().st_mtime_ns
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    known, todo = plan([job], index, fingerprint=fp, out=out)
+    assert known == {} and todo == [(0, job, None, frozenset({first.key}))]
+    again = review_job(job, config=config, out=out, fingerprint=fp, done=todo[0][3])
+    assert again.skipped and again.key == first.key and again.rows == []
+    assert again.digests == [[file_stat(path), file_digest(path)]]
+    assert (out / "talk.wav" / "review.json").stat().st_mtime_ns == stamp
+
+
+def test_one_thread_per_model_gives_the_same_review(small_batch):
+    """A batch runs the trained models on one thread each (batch_config): the same review, to the bit,
+    as attune review's two threads, on one shared microphone (diarized, transcribed)."""
+    from attunement.session.batch import batch_config
+    from attunement.session.runners.offline import review_file
+    from attunement.summary.json_out import review_to_json
+
+    config = default_config()
+    one = batch_config(config)
+    assert (one.diarization.nn_threads, one.words.threads) == (1, 1)
+    assert (config.diarization.nn_threads, config.words.threads) != (1, 1)
+    assert one.replace("diarization", nn_threads=config.diarization.nn_threads).replace(
+        "words", threads=config.words.threads) == config  # nothing else changed
+    path = small_batch / "mono.wav"
+    assert review_to_json(review_file(path, config=one)) == review_to_json(review_file(path, config=config))
 
 
 # --- Dask for real: a scheduler and two worker processes on this machine ----------------------------
@@ -302,6 +361,12 @@ def test_real_dask_cluster_survives_a_killed_worker_and_matches_a_serial_run(rec
     assert (again.submitted, again.reviewed, again.skipped, again.failed) == (0, 0, 10, 3)
     assert again.rows == serial and {p: p.stat().st_mtime_ns for p in out.rglob("review.json")} == stamps
 
+    touched = recordings / "pairs" / "talk02.wav"  # a new modification time, the same content: hashed, not redone
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    touch = run_batch(jobs, out, config=config, client=local_dask.client)
+    assert (touch.submitted, touch.reviewed, touch.skipped, touch.failed) == (1, 0, 10, 3)
+    assert touch.rows == serial and {p: p.stat().st_mtime_ns for p in out.rglob("review.json")} == stamps
+
     _wav(recordings / "shared" / "talk00.wav", seed=99, repeat=2)  # one recording changed
     third = run_batch(jobs, out, config=config, client=local_dask.client)
     assert (third.submitted, third.reviewed, third.skipped) == (1, 1, 9)
@@ -430,3 +495,35 @@ def test_ctrl_c_keeps_what_was_done_and_a_rerun_goes_on(recordings, tmp_path):
     done = json.loads(again.stdout)
     assert (done["reviewed"] + done["skipped"] + done["failed"], done["interrupted"]) == (13, False)
     assert done["reviewed"] == 10 - reviewed
+
+
+def test_local_workers_allocate_as_attune_review_does():
+    """The local cluster's workers run without Dask's MALLOC_TRIM_THRESHOLD_ (it makes a video review cost
+    20 to 25% more CPU: benchmarks/bench_batch.py), without the profiler and with slower upkeep ticks, with one
+    BLAS/OpenMP thread each; settings of this cluster only."""
+    import dask
+
+    from attunement.session.batch import dask_client
+
+    with dask_client(workers=1) as client:
+        def seen(dask_worker):
+            return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"),
+                    dask.config.get("distributed.worker.profile.enabled"), dask.config.get("distributed.admin.tick.interval"),
+                    dask_worker.state.nthreads)
+
+        assert list(client.run(seen).values()) == [(None, "1", False, "500ms", 1)]
+    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536  # ours only
+
+
+@pytest.mark.realdata
+def test_one_thread_per_model_gives_the_same_review_of_a_real_conversation(shared_data):
+    """The same on real speech (pyannote's two-person sample): real words recognized, real overlaps."""
+    from attunement.session.batch import batch_config
+    from attunement.session.runners.offline import review_file
+    from attunement.summary.json_out import review_to_json
+
+    config = default_config()
+    path = shared_data / "conversations" / "sample.wav"
+    two = review_to_json(review_file(path, config=config))
+    assert sum(s["words"] for s in two["language"]["per_speaker"].values()) > 20
+    assert review_to_json(review_file(path, config=batch_config(config))) == two

@@ -75,6 +75,7 @@ class FaceBodyLandmarker:
         self._pose_every_s = 1.0 / rate if rate > 0 else math.inf
         self._face = self._pose = None
         self._watched = _WATCHED_CALLS
+        self.used = False  # frames were given since construction or reset()
         conf = {"min_detection_confidence": self.config.min_detection_confidence,
                 "min_tracking_confidence": self.config.min_tracking_confidence}
         try:
@@ -85,16 +86,38 @@ class FaceBodyLandmarker:
                     self._pose = mp.solutions.pose.Pose(
                         static_image_mode=self.static, model_complexity=1, smooth_landmarks=not self.static,
                         enable_segmentation=False, **conf)
-                # The graphs open their models on their own threads: one blank frame waits for
-                # that (and its log lines) inside the capture. Nothing is found, nothing tracked.
-                for solution in (self._face, self._pose):
-                    if solution is not None:
-                        solution.process(_BLANK)
+                self._blank()
         except BaseException:
             self.close()
             raise
+        self._forget()
+
+    def reset(self) -> None:
+        """Forget every frame seen so far and keep the models loaded: mediapipe's graphs are restarted
+        (its documented `reset`: no face or body tracked, smoothing filters empty) and the carried pose
+        and pose schedule cleared, as just after construction. Between two videos (landmarker_pool.py),
+        so that one's tracking never reaches into the next."""
+        if self._face is None:
+            raise RuntimeError("reset() called after close()")
+        with _native_stderr_to_log():  # the restarted graphs reopen their models and talk again
+            for solution in (self._face, self._pose):
+                if solution is not None:
+                    solution.reset()
+            self._blank()
+        self._forget()
+
+    def _blank(self) -> None:
+        # The graphs open their models on their own threads: one blank frame waits for that (and
+        # its log lines) inside the capture. Nothing is found, nothing tracked.
+        for solution in (self._face, self._pose):
+            if solution is not None:
+                solution.process(_BLANK)
+
+    def _forget(self) -> None:
         self._carried = (_nan((POSE_POINTS, 4)), _nan((POSE_POINTS, 3)), math.nan)
         self._schedule = RateSchedule(self._pose_every_s, always=self.static)
+        self._watched = _WATCHED_CALLS
+        self.used = False
 
     def __enter__(self) -> Self:
         return self
@@ -120,6 +143,7 @@ class FaceBodyLandmarker:
         image = _rgb(frame.image)
         if self._face is None:
             raise RuntimeError("process() called after close()")
+        self.used = True
         with self._quiet():
             face = self._measure_face(image)
             if self._pose is not None and self._schedule.due(frame.t):
@@ -140,6 +164,7 @@ class FaceBodyLandmarker:
         """
         if self._face is None:
             raise RuntimeError("stream() called after close()")
+        self.used = True
         face = RateSchedule(1.0 / face_rate_hz if face_rate_hz > 0 else 0.0)
         pose = None if self._pose is None or pose_rate_hz == 0 else (
             self._schedule if pose_rate_hz is None else RateSchedule(1.0 / pose_rate_hz))

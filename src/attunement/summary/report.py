@@ -9,9 +9,7 @@ Okabe-Ito colour-blind-safe palette. Times are seconds on the session clock.
 from __future__ import annotations
 
 import html
-import io
 import logging
-import re
 from pathlib import Path
 
 import matplotlib
@@ -26,16 +24,18 @@ from ..records import Review  # noqa: E402
 from .cues_json import review_cues
 from .exports import runs  # noqa: E402
 from .json_out import review_to_json, write_private  # noqa: E402
+from .report_page import INK, OKABE_ITO, html_page, inline_svg  # noqa: E402
 from .text import clock, how_often, person, summarize  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-#: Okabe & Ito (2008) colour-blind-safe palette, without vermillion (no red in the report).
-OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "purple": "#CC79A7",
-             "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000"}
-SPEAKER_COLOURS = ("blue", "orange", "green", "purple", "sky", "yellow")
+SPEAKER_COLOURS = ("blue", "orange", "green", "purple", "sky", "yellow")  # of OKABE_ITO (report_page.py)
 UNSEEN = "#e4e4e4"
-INK = "#333333"
+#: The report's own rules on top of the shared page (report_page.BASE_CSS): the summary's blocks.
+REPORT_CSS = """section.strengths { border-left: 5px solid #7fcdb6; }
+section.suggestions { border-left: 5px solid #a6d6f2; }
+section.notes { border-left: 5px solid #cfcfcf; color: #555; font-size: 0.95rem; }
+"""
 
 
 def write_report(path: str | Path, review: Review, *, config: Config, trend: str | None = None) -> None:
@@ -57,10 +57,9 @@ def render_report(review: Review, *, config: Config, trend: str | None = None) -
     parts.append(_listening_html(review, cues))
     parts.append(_numbers_html(review, cues))
     body = "\n".join(p for p in parts if p)
-    return _PAGE.format(title=html.escape(title), heading=html.escape(title),
-                        meta=html.escape(f"{clock(review.duration_s)} long · {len(review.speakers)} "
-                                         f"speaker{'s' if len(review.speakers) != 1 else ''}"
-                                         f"{' · with camera' if cues else ''}"), body=body)
+    meta = (f"{clock(review.duration_s)} long · {len(review.speakers)} speaker{'s' if len(review.speakers) != 1 else ''}"
+            f"{' · with camera' if cues else ''}")
+    return html_page(title=title, meta=meta, body=body, css=REPORT_CSS)
 
 
 def _summary_html(summary, trend: str | None = None) -> str:
@@ -79,16 +78,7 @@ def _figure(ident: str, heading: str, fig, alt: str, caption: str) -> str:
     """A matplotlib figure as inline SVG inside a <figure>, with a <title>, aria-label and caption."""
     if fig is None:
         return f'<section id="{ident}"><h2>{heading}</h2><p>{html.escape(caption)}</p></section>'
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    plt.close(fig)
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
-    svg = re.sub(r'\s(width|height)="[^"]*pt"', "", svg, count=2)
-    alt_e = html.escape(alt, quote=True)
-    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{alt_e}" ', 1)
-    svg = re.sub(r"(<svg[^>]*>)", rf"\1<title>{alt_e}</title>", svg, count=1)
+    svg = inline_svg(fig, alt)
     return (f'<section id="{ident}"><h2>{heading}</h2><figure>{svg}'
             f"<figcaption>{html.escape(caption)}</figcaption></figure></section>")
 
@@ -277,48 +267,3 @@ def _numbers_html(review: Review, cues: dict | None) -> str:
 
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>{title}</title>
-<style>
-:root {{ color-scheme: light; }}
-body {{ margin: 0; background: #f7f5f0; color: #333; font: 16px/1.55 system-ui, -apple-system, "Segoe UI",
-  Roboto, "Helvetica Neue", Arial, sans-serif; }}
-main {{ max-width: 46rem; margin: 0 auto; padding: 1.2rem 1rem 3rem; }}
-h1 {{ font-size: 1.35rem; font-weight: 600; margin: 0.4rem 0 0.2rem; overflow-wrap: anywhere; }}
-.meta {{ color: #666; margin: 0 0 1.2rem; }}
-h2 {{ font-size: 1.05rem; font-weight: 600; margin: 0 0 0.5rem; }}
-section {{ background: #fff; border-radius: 12px; padding: 1rem 1.1rem; margin: 0 0 1rem;
-  box-shadow: 0 1px 2px rgba(0,0,0,0.06); }}
-section.strengths {{ border-left: 5px solid #7fcdb6; }}
-section.suggestions {{ border-left: 5px solid #a6d6f2; }}
-section.notes {{ border-left: 5px solid #cfcfcf; color: #555; font-size: 0.95rem; }}
-details summary {{ cursor: pointer; font-weight: 600; }}
-table {{ border-collapse: collapse; margin: 0.8rem 0; width: 100%; font-size: 0.95rem; }}
-caption {{ text-align: left; font-weight: 600; padding: 0.2rem 0; }}
-th, td {{ padding: 0.25rem 0.5rem; border-bottom: 1px solid #eee; text-align: right; }}
-th[scope=row] {{ text-align: left; font-weight: normal; }}
-ul {{ margin: 0; padding-left: 1.2rem; }}
-li {{ margin: 0.3rem 0; }}
-figure {{ margin: 0; }}
-figure svg {{ width: 100%; height: auto; display: block; }}
-figcaption {{ color: #666; font-size: 0.88rem; margin-top: 0.4rem; }}
-footer {{ color: #888; font-size: 0.8rem; text-align: center; }}
-</style>
-</head>
-<body>
-<main>
-<h1>{heading}</h1>
-<p class="meta">{meta}</p>
-{body}
-<footer>Made on this computer by attunement; nothing was uploaded.</footer>
-</main>
-</body>
-</html>
-"""

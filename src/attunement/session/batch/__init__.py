@@ -8,10 +8,10 @@ engine.py   the Dask client (LocalCluster or a scheduler address), submit / as_c
 overview.py the --report page: distributions across recordings and outliers
 """
 
-from .engine import BatchResult, dask_client, default_workers, run_batch
+from .engine import BatchResult, batch_config, dask_client, default_workers, run_batch
 from .jobs import MANIFEST_COLUMNS, Job, Settings, find_jobs
 from .table import COLUMNS, read_table, write_table
 from .task import Outcome, review_job
 
-__all__ = ["COLUMNS", "MANIFEST_COLUMNS", "BatchResult", "Job", "Outcome", "Settings", "dask_client",
-           "default_workers", "find_jobs", "read_table", "review_job", "run_batch", "write_table"]
+__all__ = ["COLUMNS", "MANIFEST_COLUMNS", "BatchResult", "Job", "Outcome", "Settings", "batch_config",
+           "dask_client", "default_workers", "find_jobs", "read_table", "review_job", "run_batch", "write_table"]

@@ -1,8 +1,9 @@
 """Running a batch on Dask distributed: a LocalCluster sized to the machine, or a running cluster.
 
 One code path for both: every recording still to do is one `client.submit(review_job, ...)` with a
-retry count; results are taken `as_completed`, kept in the index the moment they arrive, and the table
-is written at the end (also after Ctrl-C, with what was done). A worker that dies has its recordings
+retry count (the client lists and stats the files; the workers read and hash them); results are taken
+`as_completed`, kept in the index the moment they arrive, and the table is written at the end (also
+after Ctrl-C, with what was done). A worker that dies has its recordings
 rescheduled on the others by the scheduler; one that keeps killing workers (or raising unexpected
 errors) ends as a row with the error, not kept in the index, so that a rerun tries it again.
 """
@@ -10,6 +11,7 @@ errors) ends as a row with the error, not kept in the index, so that a rerun tri
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import secrets
@@ -26,7 +28,7 @@ from ...errors import InputError
 from .index import BatchIndex
 from .jobs import Job, job_key, settings_fingerprint
 from .table import write_table
-from .task import OUTPUT_FILES, Outcome, error_row, review_job
+from .task import OUTPUT_FILES, Outcome, error_row, review_job, unreadable
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,28 @@ log = logging.getLogger(__name__)
 WORKER_MEMORY = 1.5e9
 #: How long to wait for a scheduler to answer, s.
 CONNECT_TIMEOUT_S = 20
+#: Dask settings for the local cluster, so that its workers run a review as `attune review` does and
+#: Dask's own upkeep stays under 1% of a core (docs/batch.md, measured with benchmarks/bench_batch.py):
+#: - no MALLOC_TRIM_THRESHOLD_ (Dask's 65536 turns glibc's adaptive mmap threshold off, so every decoded
+#:   video frame is mapped and unmapped again: +20 to 25% CPU on a video review);
+#: - no statistical profiler (it samples the task every 10 ms for a dashboard a local batch does not start);
+#: - the event-loop health check, system monitor and memory monitor at 0.5 s, 5 s and 1 s instead of
+#:   20 ms, 0.5 s and 0.1 s (an idle worker and its client took 4% of a core, now 0.7%): reviews take
+#:   seconds to minutes and memory grows over seconds, so nothing needs watching more often.
+#: The rest as Dask has it: OMP_NUM_THREADS=1 and kin, one thread per worker.
+LOCAL_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                       "distributed.worker.profile.enabled": False,
+                       "distributed.admin.tick.interval": "500ms",
+                       "distributed.admin.system-monitor.interval": "5s",
+                       "distributed.worker.memory.monitor-interval": "1s"}
+
+
+def batch_config(config: Config) -> Config:
+    """The settings a batch reviews with: `config` with the trained models (onnxruntime) on one thread
+    each, `[diarization] nn_threads` and `[words] threads` = 1. A batch keeps every core busy with a
+    review of its own, where a second thread per model only waits and spins: one thread costs 30 to
+    50% less CPU per audio recording, with the same results (docs/batch.md, tests/session/test_batch.py)."""
+    return config.replace("diarization", nn_threads=1).replace("words", threads=1)
 
 
 @dataclass
@@ -71,7 +95,8 @@ def default_workers() -> int:
 @contextlib.contextmanager
 def dask_client(*, scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A distributed.Client: connected to the running scheduler at `scheduler`, or to a LocalCluster of
-    `workers` processes (default: default_workers()) with one thread each, closed afterwards."""
+    `workers` processes (default: default_workers()) with one thread each and LOCAL_WORKER_CONFIG,
+    closed afterwards."""
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -84,7 +109,10 @@ def dask_client(*, scheduler: str | None = None, workers: int | None = None) -> 
         return
     if workers is not None and workers < 1:
         raise InputError(f"--workers takes a count of 1 or more, got {workers}")
-    with _ctrl_c_for_us_alone():  # the worker processes inherit SIGINT ignored: Ctrl-C is the client's to handle
+    import dask
+
+    # the worker processes inherit SIGINT ignored: Ctrl-C is the client's to handle
+    with _ctrl_c_for_us_alone(), dask.config.set(LOCAL_WORKER_CONFIG):
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
     with cluster, Client(cluster) as client:
@@ -104,33 +132,45 @@ def _ctrl_c_for_us_alone() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
-def plan(jobs: Sequence[Job], index: BatchIndex, *, config: Config, out: Path
-         ) -> tuple[dict[int, list[dict]], list[tuple[int, Job, str]]]:
-    """Split `jobs` into those already done ({position: rows}, from the index, and those unreadable
-    here, as error rows) and those to review [(position, job, key)]."""
-    fingerprint = settings_fingerprint(config)
+def plan(jobs: Sequence[Job], index: BatchIndex, *, fingerprint: str, out: Path
+         ) -> tuple[dict[int, list[dict]], list[tuple[int, Job, str | None, frozenset[str]]]]:
+    """Split `jobs` into those already done ({position: rows}: from the index, and those absent here, as
+    error rows) and those to submit [(position, job, key or None, done keys)], reading no recording:
+    a file's key is known from a `stat` when it is unchanged since a worker hashed it (else None: the
+    worker hashes it, and skips the review if the key is among `done keys`, the finished reviews kept
+    under the job's name). `fingerprint`: the batch's settings_fingerprint."""
     known: dict[int, list[dict]] = {}
     todo = []
     for i, job in enumerate(jobs):
         try:
-            content = index.digest(job.path)
-            rttm = index.digest(job.settings.rttm) if job.settings.rttm else None
+            content = index.known_digest(job.path)
+            rttm = index.known_digest(job.settings.rttm) if job.settings.rttm else None
         except OSError as e:
-            known[i] = [error_row(job, _unreadable(job, e))]
+            known[i] = [error_row(job, unreadable(job, e))]
+            continue
+        if content is None or (job.settings.rttm and rttm is None):
+            done = frozenset(k for k in index.keys_of(job.name) if _finished(index.entry(k), out / job.name))
+            todo.append((i, job, None, done))
             continue
         key = job_key(job, content=content, fingerprint=fingerprint, rttm=rttm)
         entry = index.entry(key)
-        if entry is not None and (entry["error"] or all((out / job.name / f).exists() for f in OUTPUT_FILES)):
+        if _finished(entry, out / job.name):
             known[i] = entry["rows"]
         else:
-            todo.append((i, job, key))
+            todo.append((i, job, key, frozenset()))
     return known, todo
+
+
+def _finished(entry: dict | None, folder: Path) -> bool:
+    """A kept review whose outputs are all in `folder`, or a kept error of the file itself."""
+    return entry is not None and bool(entry["error"] or all((folder / f).exists() for f in OUTPUT_FILES))
 
 
 def run_batch(jobs: Sequence[Job], out: str | Path, *, config: Config, client, retries: int = 2,
               on_result: Callable[[Outcome], None] | None = None,
               on_start: Callable[[BatchResult, int], None] | None = None) -> BatchResult:
-    """Review every recording of `jobs` not already done in `out` on the Dask `client`; write the table.
+    """Review every recording of `jobs` not already done in `out` on the Dask `client` with
+    batch_config(`config`); write the table.
 
     `on_start(result, to_do)` is called once the plan is made, `on_result(outcome)` as each recording
     finishes. Ctrl-C (KeyboardInterrupt) cancels what is in flight, writes the table of what was done
@@ -141,7 +181,9 @@ def run_batch(jobs: Sequence[Job], out: str | Path, *, config: Config, client, r
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(out, 0o700)
     index = BatchIndex(out)
-    known, todo = plan(jobs, index, config=config, out=out)
+    config = batch_config(config)
+    fingerprint = settings_fingerprint(config)
+    known, todo = plan(jobs, index, fingerprint=fingerprint, out=out)
     result = BatchResult(total=len(jobs), skipped=sum(1 for r in known.values() if not _failed_rows(r)),
                          failed=sum(1 for r in known.values() if _failed_rows(r)),
                          workers=len(client.scheduler_info().get("workers", {})))
@@ -149,9 +191,9 @@ def run_batch(jobs: Sequence[Job], out: str | Path, *, config: Config, client, r
     if on_start is not None:
         on_start(result, len(todo))
     run = secrets.token_hex(4)  # two batches on one scheduler never share a task
-    futures = {client.submit(review_job, job, job_key=key, config=config, out=str(out), retries=retries,
-                             pure=False, key=f"attune-review-{run}-{i}"): (i, job, key)
-               for i, job, key in todo}
+    futures = {client.submit(review_job, job, job_key=key, config=config, out=str(out), fingerprint=fingerprint,
+                             done=done, retries=retries, pure=False, key=f"attune-review-{run}-{i}"): (i, job)
+               for i, job, key, done in todo}
     try:
         _collect(futures, known, index, result, on_result)
     except KeyboardInterrupt:
@@ -169,19 +211,24 @@ def _collect(futures: dict, known: dict[int, list[dict]], index: BatchIndex, res
     from distributed import as_completed
 
     for fut in as_completed(list(futures)):
-        i, job, key = futures.pop(fut)
+        i, job = futures.pop(fut)
         try:
             outcome = fut.result()
         except Exception as e:  # noqa: BLE001 - retries used up or workers lost: a row, not a crash
             message = _lost(e)
-            outcome = Outcome(key, job.name, [error_row(job, message)], error=message, final=False)
+            outcome = Outcome("", job.name, [error_row(job, message)], error=message, final=False)
             log.warning("%s: %s", job.file, message)
         fut.release()
+        if outcome.skipped:  # touched, not changed: the kept review, now also under the file's new stat
+            entry = index.entry(outcome.key)
+            outcome = dataclasses.replace(outcome, rows=entry["rows"], error=entry["error"])
         if outcome.final:
-            paths = [job.path] + ([job.settings.rttm] if job.settings.rttm else [])
-            index.record(key=key, name=job.name, rows=outcome.rows, error=outcome.error, paths=paths)
+            index.record(key=outcome.key, name=job.name, rows=outcome.rows, error=outcome.error,
+                         digests=outcome.digests)
         known[i] = outcome.rows
-        if outcome.error is None:
+        if outcome.skipped and outcome.error is None:
+            result.skipped += 1
+        elif outcome.error is None:
             result.reviewed += 1
             result.task_seconds += outcome.seconds
         else:
@@ -192,13 +239,6 @@ def _collect(futures: dict, known: dict[int, list[dict]], index: BatchIndex, res
 
 def _failed_rows(rows: list[dict]) -> bool:
     return any(r.get("error") for r in rows)
-
-
-def _unreadable(job: Job, e: OSError) -> str:
-    path = job.path if not job.settings.rttm or Path(job.path).exists() else job.settings.rttm
-    if isinstance(e, FileNotFoundError):
-        return f"no such file: {path}"
-    return f"{path}: cannot be read ({e.strerror or e.__class__.__name__})"
 
 
 def _lost(e: BaseException) -> str:

@@ -9,8 +9,6 @@ reviewed. Nothing is fetched: the page's Content-Security-Policy is `default-src
 from __future__ import annotations
 
 import html
-import io
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,12 @@ import numpy as np  # noqa: E402
 
 from ...config import Config  # noqa: E402
 from ...summary.json_out import write_private  # noqa: E402
+from ...summary.report_page import INK, OKABE_ITO, html_page, inline_svg  # noqa: E402
 
-BLUE, GREEN, ORANGE, INK = "#0072B2", "#009E73", "#E69F00", "#333333"  # Okabe-Ito, as the review report
+#: The overview's own rules on top of the shared page (summary/report_page.py): a compact outlier table.
+OVERVIEW_CSS = """#outliers th, #outliers td { text-align: left; font-size: 0.85rem; }
+#outliers td:first-child { overflow-wrap: anywhere; }
+"""
 
 
 def recording_measures(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
@@ -97,7 +99,7 @@ def render_overview(rows: Sequence[dict[str, Any]], *, config: Config, title: st
         items = "".join(f"<li><b>{html.escape(f)}</b>: {html.escape(e)}</li>" for f, e in failed)
         parts.append(f'<section id="errors"><h2>Could not be reviewed</h2><ul>{items}</ul></section>')
     meta = f"{len(measures)} recordings reviewed · {len(failed)} could not be"
-    return _PAGE.format(title=html.escape(title), meta=html.escape(meta), body="\n".join(parts))
+    return html_page(title=title, meta=meta, body="\n".join(parts), css=OVERVIEW_CSS)
 
 
 def _hist(ident: str, heading: str, values: list, span: tuple[float, float], mark: float | None,
@@ -110,57 +112,14 @@ def _hist(ident: str, heading: str, values: list, span: tuple[float, float], mar
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(colors=INK, labelsize=8)
-    ax.hist(x, bins=np.linspace(lo, hi, 25), color=BLUE, edgecolor="white")
+    ax.hist(x, bins=np.linspace(lo, hi, 25), color=OKABE_ITO["blue"], edgecolor="white")
     if mark is not None:
-        ax.axvline(mark, color=GREEN, linewidth=1.5)
+        ax.axvline(mark, color=OKABE_ITO["green"], linewidth=1.5)
         ax.text(mark, ax.get_ylim()[1], f" {mark_label}", color=INK, fontsize=8, va="top")
     ax.set_xlabel(xlabel, fontsize=8, color=INK)
     ax.set_ylabel("recordings", fontsize=8, color=INK)
     fig.tight_layout()
     alt = (f"Histogram over {x.size} recordings of the {xlabel}: middle {np.median(x):.2f}, "
            f"from {x.min():.2f} to {x.max():.2f}.")
-    return (f'<section id="{ident}"><h2>{heading}</h2><figure>{_svg(fig, alt)}'
+    return (f'<section id="{ident}"><h2>{heading}</h2><figure>{inline_svg(fig, alt)}'
             f"<figcaption>{html.escape(caption)} {html.escape(alt)}</figcaption></figure></section>")
-
-
-def _svg(fig, alt: str) -> str:
-    """The figure as inline SVG with a title and aria-label, no metadata, no fixed size."""
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    plt.close(fig)
-    svg = buf.getvalue()
-    svg = re.sub(r"<metadata>.*?</metadata>", "", svg[svg.index("<svg"):], flags=re.S)
-    svg = re.sub(r'\s(width|height)="[^"]*pt"', "", svg, count=2)
-    a = html.escape(alt, quote=True)
-    return re.sub(r"<svg ", f'<svg role="img" aria-label="{a}" ', svg, count=1).replace(
-        ">", f"><title>{a}</title>", 1)
-
-
-_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>{title}</title>
-<style>
-body {{ margin: 0; background: #f7f5f0; color: #333; font: 16px/1.55 system-ui, -apple-system, "Segoe UI",
-  Roboto, sans-serif; }}
-main {{ max-width: 46rem; margin: 0 auto; padding: 1rem; }}
-h1 {{ font-size: 1.35rem; font-weight: 600; margin: 0.4rem 0 0.2rem; overflow-wrap: anywhere; }}
-.meta {{ color: #666; margin: 0 0 1.2rem; }}
-h2 {{ font-size: 1.05rem; font-weight: 600; margin: 0 0 0.5rem; }}
-section {{ background: #fff; border-radius: 10px; padding: 0.9rem 1rem; margin: 0 0 1rem; }}
-figure {{ margin: 0; }} svg {{ width: 100%; height: auto; }}
-figcaption {{ font-size: 0.85rem; color: #555; }}
-table {{ border-collapse: collapse; font-size: 0.85rem; width: 100%; }}
-td, th {{ text-align: left; padding: 0.2rem 0.4rem; border-bottom: 1px solid #eee; overflow-wrap: anywhere; }}
-</style>
-</head>
-<body><main>
-<h1>{title}</h1>
-<p class="meta">{meta}</p>
-{body}
-</main></body>
-</html>
-"""

@@ -3,6 +3,8 @@ settings), its files under DIR/<name>/, and its rows of the batch table.
 
 A recording the user can fix (InputError: empty, not media, damaged, a bad RTTM) becomes one row with
 the error; anything else is raised, so that Dask retries it (on another worker if this one died).
+The content hashes that key a review (resume) are taken here, on the worker, not by the client: the
+client only lists and stats the files (index.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from ...summary.cues_json import review_cues
 from ...summary.json_out import review_to_json, write_private
 from ...summary.report import write_report
 from ..runners.offline import review_file
-from .jobs import Job
+from . import jobs
+from .index import file_stat
+from .jobs import Job, settings_fingerprint
 from .table import COLUMNS
 
 #: The files each reviewed recording gets in its folder DIR/<name>/.
@@ -32,8 +36,9 @@ OUTPUT_FILES = ("review.json", "who.rttm", "report.html")
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a recording's task returns: its rows, the error (None when reviewed), whether the result is
-    final (kept in the index: a review, or an error of the file itself), and the review's wall time, s."""
+    """What a recording's task returns: its key, rows, the error (None when reviewed), whether the result
+    is final (kept in the index: a review, or an error of the file itself), the review's wall time (s),
+    the [file_stat, sha256] of the files hashed here, and `skipped` (already done: no rows sent)."""
 
     key: str
     name: str
@@ -42,21 +47,38 @@ class Outcome:
     final: bool = True
     seconds: float = 0.0
     worker: str = field(default="", compare=False)
+    digests: list[list] = field(default_factory=list)
+    skipped: bool = False
 
 
-def review_job(job: Job, *, job_key: str, config: Config, out: str | Path) -> Outcome:
+def review_job(job: Job, *, config: Config, out: str | Path, job_key: str | None = None,
+               fingerprint: str | None = None, done: frozenset[str] = frozenset()) -> Outcome:
     """Review `job`'s recording as `attune review` does and write its JSON, RTTM and report under
-    `out`/<name>/ (files 0600 under a temporary name, then renamed; the folder 0700). `job_key`
-    (jobs.job_key) is handed back in the Outcome."""
-    key = job_key
+    `out`/<name>/ (files 0600 under a temporary name, then renamed; the folder 0700).
+
+    `job_key` (jobs.job_key) is the review's key when the client knows it (its files unchanged since a
+    worker hashed them); without it the files are hashed here (`fingerprint`: the batch's
+    settings_fingerprint, default from `config`), and a key in `done` (reviews kept in the index
+    under this name: a file touched but not changed) is not reviewed again: the Outcome is `skipped`.
+    """
     t0 = time.perf_counter()
+    digests: list[list] = []
+    if job_key is None:
+        try:
+            job_key, digests = hash_job(job, fingerprint=fingerprint or settings_fingerprint(config))
+        except OSError as e:  # not kept in the index: a rerun tries again
+            message = unreadable(job, e)
+            return Outcome("", job.name, [error_row(job, message)], error=message, final=False, worker=_me())
+        if job_key in done:
+            return Outcome(job_key, job.name, [], digests=digests, skipped=True, worker=_me())
+    key = job_key
     folder = Path(out) / job.name
     try:
         review = review_recording(job, config=config)
     except InputError as e:
         _clear(folder)
         return Outcome(key, job.name, [error_row(job, str(e))], error=str(e), seconds=time.perf_counter() - t0,
-                       worker=_me())
+                       worker=_me(), digests=digests)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     _replace(folder / "review.json",
@@ -64,7 +86,30 @@ def review_job(job: Job, *, job_key: str, config: Config, out: str | Path) -> Ou
     _replace(folder / "who.rttm",
              lambda p: write_private(p, format_rttm(review.segments, file_id=Path(job.path).stem)))
     _replace(folder / "report.html", lambda p: write_report(p, review, config=config))
-    return Outcome(key, job.name, review_rows(job, review), seconds=time.perf_counter() - t0, worker=_me())
+    return Outcome(key, job.name, review_rows(job, review), seconds=time.perf_counter() - t0, worker=_me(),
+                   digests=digests)
+
+
+def hash_job(job: Job, *, fingerprint: str) -> tuple[str, list[list]]:
+    """(key, [[file_stat, sha256], ...]) of `job`: its recording's and RTTM's content read and hashed here;
+    a file that changed while it was read has no stat kept (the next run hashes it again). OSError if a
+    file cannot be read."""
+    hashes, digests = [], []
+    for path in [job.path] + ([job.settings.rttm] if job.settings.rttm else []):
+        before = file_stat(path)
+        hashes.append(jobs.file_digest(path))
+        if file_stat(path) == before:
+            digests.append([before, hashes[-1]])
+    key = jobs.job_key(job, content=hashes[0], fingerprint=fingerprint, rttm=hashes[1] if len(hashes) > 1 else None)
+    return key, digests
+
+
+def unreadable(job: Job, e: OSError) -> str:
+    """The one line for a recording (or its RTTM) that cannot be read."""
+    path = e.filename or job.path
+    if isinstance(e, FileNotFoundError):
+        return f"no such file: {path}"
+    return f"{path}: cannot be read ({e.strerror or e.__class__.__name__})"
 
 
 def review_recording(job: Job, *, config: Config) -> Review:

@@ -127,11 +127,12 @@ def watch_video(path: str | Path, *, config: Config, profile: Baseline | None = 
     """Landmarks of the frames of `path`, the face at `[perception] face_rate_hz`, the body at
     `review_pose_rate_hz` (at most; every frame decoded, only
     those used converted; decoding, face and pose on their own threads, see FaceBodyLandmarker.stream),
-    reduced as they come (see LandmarkTrack), then all face and posture cues."""
-    from ...perception.landmarks import FaceBodyLandmarker
+    reduced as they come (see LandmarkTrack), then all face and posture cues. mediapipe's models are
+    built once per process and reset between videos (perception/landmarker_pool.py)."""
+    from ...perception.landmarker_pool import video_landmarker
 
     rate = config.perception.face_rate_hz
-    with VideoReader(path) as reader, FaceBodyLandmarker(config.perception) as marker:
+    with VideoReader(path) as reader, video_landmarker(config.perception) as marker:
         frames, fps = reader.info.frames, reader.info.fps
         used = frames if rate <= 0 else int(frames * min(1.0, rate / fps)) + 1
         track = LandmarkTrack(capacity=used + 16, config=config)
