@@ -228,6 +228,13 @@ def assign_speakers(utterances: Sequence[Utterance], segments: Sequence[Segment]
     return tuple(sorted(out, key=lambda u: (u.start, u.speaker)))
 
 
+def speakers_of(spans: Sequence[tuple[float, float]], segments: Sequence[Segment]) -> list[str]:
+    """The speaker of each (start, end) span in seconds, as `assign_speakers` gives words: the one
+    whose `segments` overlap it most, the nearest segment's when none does ("" without segments)."""
+    found = sorted((s.start, s.end, s.speaker) for s in segments if s.end > s.start)
+    return [_speaker_at(found, a, b) if found else "" for a, b in spans]
+
+
 def _speaker_at(spans: list[tuple[float, float, str]], a: float, b: float) -> str:
     overlap: dict[str, float] = {}
     for x, y, sp in spans:
