@@ -166,6 +166,22 @@ HELD_OUT: list[list[tuple[str, str, tuple[str, ...]]]] = [
 COUNTED = {"open_q": "open_question", "i_stmt": "i_statement", "validation": "validation"}
 
 
+def labelled_scripts(names=("language_sentences.tsv", "language_fresh.tsv", "language_fresh2.tsv"),
+                     lines: int = 6) -> list[list[tuple[str, str, tuple[str, ...]]]]:
+    """Scripts of `lines` lines made of the labelled sentences of tests/conversation/`names` in file
+    order, the speakers taking turns, each line with its own labels: a large end-to-end check
+    (hundreds of lines) whose truth was written with the sentences, not with the scripts."""
+    here = Path(__file__).parent
+    rows = []
+    for name in names:
+        for line in (here / name).read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                labels, _, text = line.split("\t")
+                rows.append((text.strip(), tuple(x for x in labels.split(",") if x != "-")))
+    return [[("ana" if j % 2 == 0 else "ben", text, cues) for j, (text, cues) in enumerate(rows[k:k + lines])]
+            for k in range(0, len(rows), lines)]
+
+
 @dataclass(frozen=True)
 class Spoken:
     """One script spoken and mixed to one track: `audio` float32 [n] at 16 kHz, `segments` the

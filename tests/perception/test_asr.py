@@ -48,6 +48,18 @@ def test_word_errors_against_plain_cases():
     assert word_error_rate([("a b c d", "a b c"), ("e f", "e f")]) == pytest.approx(1 / 6)
 
 
+def test_top_entries_match_a_full_partition(rng):
+    from attunement.perception.asr import _top
+
+    for _ in range(200):
+        x = (rng.standard_normal((int(rng.integers(1, 40)), 32768)) * rng.uniform(0.1, 30)).astype(np.float32)
+        x[:, rng.integers(0, 32768, 20)] = x.max()  # ties at the top
+        n = int(rng.integers(1, 9))
+        got = np.sort(np.take_along_axis(x, _top(x, n), axis=-1), axis=-1)
+        want = np.sort(np.take_along_axis(x, np.argpartition(x, -n, axis=-1)[:, -n:], axis=-1), axis=-1)
+        assert (got == want).all() and all(len(set(r)) == n for r in _top(x, n).tolist())
+
+
 def test_unloop_cuts_the_models_repetition_only():
     assert _unloop("the first is the first is the first is the end") == "the first is the end"
     assert _unloop("no no no") == "no no no"
