@@ -1,6 +1,6 @@
 """What was said (issue 12): word error rate, language-cue F1, end-to-end script agreement, speed.
 
-    PYTHONPATH=src python benchmarks/bench_words.py [--minutes 10] [--skip-e2e]
+    PYTHONPATH=src python benchmarks/bench_words.py [--minutes 10] [--skip-e2e] [--settings]
 
 Tables:
 1. WER of Moonshine tiny-en (perception/asr.py) per file of ../shared/data/speech (or
@@ -17,6 +17,8 @@ Tables:
 4. Speed on 2 cores: transcription of sample.wav (a real two-person conversation) tiled to
    `--minutes`, per its RTTM speech segments, wall and CPU seconds per second of audio, and
    the 60-minute extrapolation (target >= 15x real time).
+5. The confidence guard on greedy and beam scores (noise pieces passing, real pieces dropped).
+6. (--settings) greedy vs beam and 0.05 vs 0.3 s padding on the spoken labelled sentences.
 """
 
 from __future__ import annotations
@@ -247,10 +249,39 @@ def guard_table(rec: Recognizer, data: Path) -> None:
     print()
 
 
+def settings_table(rec: Recognizer) -> None:
+    """The decoding settings compared on the labelled sentences spoken by espeak-ng (the 85 scripts
+    of table 3): WER per line and lines whose cues (open/closed question, I statement, you-blame,
+    validation) differ from the same rules on the line's text, for greedy vs beam and 0.05 vs 0.3 s
+    padding."""
+    from attunement.conversation.language_rules import classify, split_sentences
+    from tests.conversation.spoken import labelled_scripts, speak_script
+
+    kinds = {"open_question", "closed_question", "i_statement", "you_blame", "validation"}
+    cues = lambda text: sorted(c for x in split_sentences(text) for c in classify(x) if c in kinds)
+    with tempfile.TemporaryDirectory() as tmp:
+        spoken = [(sc, speak_script(sc, Path(tmp), seed=1000 + k)) for k, sc in enumerate(labelled_scripts())]
+    print("| beam | pad s | WER | lines with other cues |\n| --- | --- | --- | --- |")
+    beam = rec.beam
+    for rec.beam, pad in ((1, 0.05), (1, 0.3), (beam, 0.05), (beam, 0.3)):
+        cfg = dataclasses.replace(CFG, pad_s=pad)
+        errors = words = wrong = lines = 0
+        for script, sp in spoken:
+            heard = {round(u.start, 2): u.text for u in transcribe(sp.segments, sp.audio, recognizer=rec, config=cfg)}
+            for seg, (_, text, _) in zip(sp.segments, script):
+                hyp = heard.get(round(seg.start, 2), "")
+                errors, words = errors + word_errors(normalize(text), normalize(hyp)), words + len(normalize(text))
+                wrong, lines = wrong + (cues(text) != cues(hyp)), lines + 1
+        print(f"| {rec.beam} | {pad} | {errors / words:.1%} | {wrong}/{lines} |")
+    rec.beam = beam
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="length of the speed test's audio")
     ap.add_argument("--skip-e2e", action="store_true")
+    ap.add_argument("--settings", action="store_true", help="also compare decoding settings (table 6, ~5 min)")
     args = ap.parse_args()
     os.sched_setaffinity(0, [int(c) for c in pinned_cores(2).split(",")])
     data = data_dir()
@@ -279,6 +310,9 @@ def main() -> None:
         speed_table(data, args.minutes)
         print("## 5. The confidence guard on greedy and beam scores\n")
         guard_table(rec, data)
+    if args.settings and not args.skip_e2e:
+        print("## 6. Decoding settings on the spoken labelled sentences\n")
+        settings_table(rec)
 
 
 if __name__ == "__main__":
