@@ -1,24 +1,30 @@
 """What was said (issue 12): word error rate, language-cue F1, end-to-end script agreement, speed.
 
-    PYTHONPATH=src python benchmarks/bench_words.py [--minutes 10] [--skip-e2e]
+    PYTHONPATH=src python benchmarks/bench_words.py [--minutes 10] [--skip-e2e] [--settings]
 
 Tables:
 1. WER of Moonshine tiny-en (perception/asr.py) per file of ../shared/data/speech (or
    $ATTUNE_DATA/speech), corpus WER over all 13 files (target <= 10 %).
 2. F1 per language cue (conversation/language.py) on tests/conversation/language_sentences.tsv, half A (tuning)
    and half B (held out), on tests/conversation/language_fresh.tsv (written after the rules, measured,
-   then tuned on) and tests/conversation/language_fresh2.tsv (written after that, never tuned on).
+   then tuned on), tests/conversation/language_fresh2.tsv (written after that, never tuned on) and
+   language_fresh3.tsv (written before the second round of rules, never tuned on).
 3. End to end: the scripts of tests/conversation/spoken.py spoken by espeak-ng (two voices), mixed to one
    track, transcribed per truth segment: per-speaker counts of open questions, I statements and
-   validations exact? (target >= 90 % of scripts); and the same rules on the scripts' own text.
+   validations exact? (target >= 90 % of scripts); the same rules on the scripts' own text; the
+   counts through the whole review of the mix (diarized); for the 12 first scripts, the 14 held-out
+   ones, and 85 scripts made of the labelled sentences (a sample large enough to compare settings).
 4. Speed on 2 cores: transcription of sample.wav (a real two-person conversation) tiled to
    `--minutes`, per its RTTM speech segments, wall and CPU seconds per second of audio, and
    the 60-minute extrapolation (target >= 15x real time).
+5. The confidence guard on greedy and beam scores (noise pieces passing, real pieces dropped).
+6. (--settings) greedy vs beam and 0.05 vs 0.3 s padding on the spoken labelled sentences.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -68,7 +74,8 @@ def f1_table() -> None:
     sets = {"A (tuning)": [r for r in tl.labelled_rows() if r[0] == "A"],
             "B (held out)": [r for r in tl.labelled_rows() if r[0] == "B"],
             "fresh (after the rules, then tuned on)": tl.labelled_rows("language_fresh.tsv"),
-            "fresh2 (never tuned on)": tl.labelled_rows("language_fresh2.tsv")}
+            "fresh2 (never tuned on)": tl.labelled_rows("language_fresh2.tsv"),
+            "fresh3 (written before the 2nd round, never tuned on)": tl.labelled_rows("language_fresh3.tsv")}
     scores = {name: tl.f1_per_cue(rows) for name, rows in sets.items()}
     counts = {name: {c: sum(c in r[1] for r in rows) for c in CUES} for name, rows in sets.items()}
     print("| cue | " + " | ".join(f"F1 {n} (n)" for n in sets) + " | target |")
@@ -80,32 +87,87 @@ def f1_table() -> None:
     print("sentences: " + ", ".join(f"{n} {len(rows)}" for n, rows in sets.items()) + "\n")
 
 
-def e2e_table(rec: Recognizer) -> None:
-    from tests.conversation.spoken import COUNTED, SCRIPTS, espeak_missing, speak_script
+def _counts(labelled, speakers) -> dict:
+    from tests.conversation.spoken import COUNTED
 
-    from attunement.conversation.language_rules import classify, split_sentences
+    return {sp: {c: v.counts[c] for c in COUNTED.values()} for sp, v in per_speaker(labelled, speakers=speakers).items()}
 
-    if espeak_missing():
-        print(f"end to end skipped: {espeak_missing()}\n")
-        return
-    print("| script | lines | truth (ana; ben: open, I, validation) | recognised words | exact | rules on text |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    exact = on_text = 0
+
+def _truth(script) -> dict:
+    from tests.conversation.spoken import COUNTED
+
+    out = {sp: {c: 0 for c in COUNTED.values()} for sp in ("ana", "ben")}
+    for sp, _, cues in script:
+        for c in cues:
+            if c in COUNTED:
+                out[sp][COUNTED[c]] += 1
+    return out
+
+
+def _on_text(script, spoken) -> dict:
+    """The rules on the scripts' own text (each line an utterance at its true time)."""
+    from attunement.perception.transcribe import utterance_of
+
+    utts = [utterance_of(sp, ((s.start, s.end),), text) for s, (sp, text, _) in zip(spoken.segments, script)]
+    return _counts(label_utterances(utts, config=CFG), ["ana", "ben"])
+
+
+def _diarized(spoken, folder: Path, k: int) -> dict:
+    """Counts through the whole review of the one-track mix (diarized, two speakers), each found
+    speaker named after the true one it overlaps most."""
+    from attunement.session.runners.offline import review_file
+    from attunement.sources.wav import write_wav
+
+    wav = folder / f"mix{k}.wav"
+    write_wav(wav, spoken.audio[None], 16000)
+    review = review_file(wav, config=default_config(), words=True, num_speakers=2, video=False)
+    overlap: dict = {}
+    for d in review.segments:
+        for t in spoken.segments:
+            o = min(d.end, t.end) - max(d.start, t.start)
+            if o > 0:
+                overlap[d.speaker, t.speaker] = overlap.get((d.speaker, t.speaker), 0.0) + o
+    name = {d: max((t for dd, t in overlap if dd == d), key=lambda t: overlap[d, t]) for d, _ in overlap}
+    renamed = [dataclasses.replace(lu, utterance=dataclasses.replace(lu.utterance, speaker=name.get(
+        lu.utterance.speaker, lu.utterance.speaker))) for lu in review.language.labelled]
+    return _counts(renamed, ["ana", "ben"])
+
+
+def e2e_table(rec: Recognizer, title: str, scripts, *, seed0: int = 0, diarize: bool = False,
+              show: bool = True) -> None:
+    """Per script: the truth (ana; ben: open questions, I statements, validations), the counts from
+    the recognised words (truth segments), exact or not, and the same rules on the scripts' text;
+    with `diarize`, the counts through the whole one-track review too. Then each missed script's
+    lines, what the recognizer heard and why the counts differ."""
+    from tests.conversation.spoken import speak_script
+
+    fmt = lambda d: "; ".join(",".join(str(v) for v in d[sp].values()) for sp in d)
+    print(f"### {title}\n")
+    print("| script | lines | truth | recognised | exact | rules on text | " + ("through the review (diarized) |" if diarize else ""))
+    print("| --- | --- | --- | --- | --- | --- |" + (" --- |" if diarize else ""))
+    n = exact = on_text = diar = 0
+    misses = []
     with tempfile.TemporaryDirectory() as tmp:
-        for k, script in enumerate(SCRIPTS):
-            spoken = speak_script(script, Path(tmp), seed=k)
+        for k, script in enumerate(scripts):
+            spoken = speak_script(script, Path(tmp), seed=seed0 + k)
             utts = transcribe(spoken.segments, spoken.audio, recognizer=rec, config=CFG)
-            counts = per_speaker(label_utterances(utts, config=CFG), speakers=list(spoken.truth))
-            got = {sp: {c: v.counts[c] for c in COUNTED.values()} for sp, v in counts.items()}
-            text_ok = all(sorted(x for s in split_sentences(t) for x in classify(s) if x in COUNTED.values())
-                          == sorted(COUNTED[c] for c in cues if c in COUNTED) for _, t, cues in script)
-            ok = got == spoken.truth
-            exact, on_text = exact + ok, on_text + text_ok
-            fmt = lambda d: "; ".join(",".join(str(d[sp][c]) for c in COUNTED.values()) for sp in d)
-            print(f"| {k} | {len(script)} | {fmt(spoken.truth)} | {fmt(got)} | {'yes' if ok else 'no'} | "
-                  f"{'yes' if text_ok else 'no'} |")
-    n = len(SCRIPTS)
-    print(f"| **all** | | | | **{exact}/{n} = {exact / n:.0%}** (target >= 90 %) | {on_text}/{n} |\n")
+            got, truth, text = _counts(label_utterances(utts, config=CFG), ["ana", "ben"]), _truth(script), _on_text(script, spoken)
+            ok, t_ok = got == truth, text == truth
+            d_ok = _diarized(spoken, Path(tmp), k) == truth if diarize else False
+            n, exact, on_text, diar = n + 1, exact + ok, on_text + t_ok, diar + d_ok
+            if show:
+                print(f"| {k} | {len(script)} | {fmt(truth)} | {fmt(got)} | {'yes' if ok else '**no**'} | "
+                      f"{'yes' if t_ok else 'no'} |" + (f" {'yes' if d_ok else 'no'} |" if diarize else ""))
+            if not ok and show:
+                heard = {round(u.start, 2): u.text for u in utts}
+                misses.append((k, [(sp, line, heard.get(round(s.start, 2), "(nothing)"))
+                                   for s, (sp, line, _) in zip(spoken.segments, script)]))
+    print(f"| **all {n}** | | | | **{exact}/{n} = {exact / n:.0%}** (target >= 90 %) | {on_text}/{n} |"
+          + (f" {diar}/{n} |" if diarize else "") + "\n")
+    for k, lines in misses:
+        print(f"script {k}: " + " / ".join(f"{sp}: \"{line}\" -> \"{h}\"" for sp, line, h in lines if
+                                          line.rstrip(".?!").lower() != h.rstrip(".?!").lower()))
+    print()
 
 
 def speed_table(data: Path, minutes: float) -> None:
@@ -139,15 +201,92 @@ def speed_table(data: Path, minutes: float) -> None:
           f"threads {CFG.threads}, cores {pinned_cores(2)}\n")
 
 
+def guard_table(rec: Recognizer, data: Path) -> None:
+    """The confidence guard (mean token log-probability >= rec.min_mean_logprob) on the greedy and
+    the beam scores: share of noise pieces that pass (white, brown, 50 Hz hum with harmonics;
+    -50 to -20 dBFS; 0.5 to 10 s) and of real conversation pieces (sample.wav and AMI at their RTTM
+    segments, cut as transcribe() cuts them) that are dropped."""
+    import numpy as np
+
+    from attunement.conversation.rttm import read_rttm
+    from attunement.perception.transcribe import cut_pieces
+
+    rng = np.random.default_rng(7)
+    noise = []
+    for db in (-50, -40, -30, -20):
+        for secs in (0.5, 1, 2, 4, 10):
+            w = rng.standard_normal(int(16000 * secs))
+            brown = np.cumsum(w)
+            brown -= np.convolve(brown, np.ones(400) / 400, "same")
+            t = np.arange(w.size) / 16000
+            hum = np.sin(2 * np.pi * 50 * t) + 0.5 * np.sin(2 * np.pi * 150 * t) + 0.1 * w
+            noise += [(x / x.std() * 10 ** (db / 20)).astype(np.float32) for x in (w, brown, hum)]
+    conv = data / "conversations"
+    talks = [(conv / "sample.wav", read_rttm(conv / "sample.rttm"))]
+    for wav in sorted((conv / "ami").glob("*.wav")):
+        for f in (conv / "ami").glob("*.rttm"):
+            if f" {wav.stem} " in f.read_text():
+                talks.append((wav, read_rttm(f, file_id=wav.stem)))
+    speech = []
+    for wav, segs in talks:
+        x = read_audio(wav)[0][0]
+        for p in cut_pieces(segs, config=CFG, audio=x):
+            clip = x[max(0, round(p.heard[0] * 16000)):round(p.heard[1] * 16000)]
+            speech += [clip] if clip.size >= 900 else []
+
+    def means(pieces, beam):
+        out = []
+        for x in pieces:
+            _, sc = rec._decode([rec._encode(x)], [rec.max_tokens(x.size)], [x.size], beam=beam)
+            out.append(float(np.mean(sc[0])) if sc[0] else -np.inf)
+        return np.array(out)
+
+    print("| scores | noise pieces passing | real conversation pieces dropped |\n| --- | --- | --- |")
+    for name, beam in (("greedy (used)", 1), (f"beam {rec.beam}", rec.beam)):
+        n, s = means(noise, beam), means(speech, beam)
+        print(f"| {name} | {np.mean(n >= rec.min_mean_logprob):.0%} of {n.size} | "
+              f"{np.mean(s < rec.min_mean_logprob):.0%} of {s.size} |")
+    print()
+
+
+def settings_table(rec: Recognizer) -> None:
+    """The decoding settings compared on the labelled sentences spoken by espeak-ng (the 85 scripts
+    of table 3): WER per line and lines whose cues (open/closed question, I statement, you-blame,
+    validation) differ from the same rules on the line's text, for greedy vs beam and 0.05 vs 0.3 s
+    padding."""
+    from attunement.conversation.language_rules import classify, split_sentences
+    from tests.conversation.spoken import labelled_scripts, speak_script
+
+    kinds = {"open_question", "closed_question", "i_statement", "you_blame", "validation"}
+    cues = lambda text: sorted(c for x in split_sentences(text) for c in classify(x) if c in kinds)
+    with tempfile.TemporaryDirectory() as tmp:
+        spoken = [(sc, speak_script(sc, Path(tmp), seed=1000 + k)) for k, sc in enumerate(labelled_scripts())]
+    print("| beam | pad s | WER | lines with other cues |\n| --- | --- | --- | --- |")
+    beam = rec.beam
+    for rec.beam, pad in ((1, 0.05), (1, 0.3), (beam, 0.05), (beam, 0.3)):
+        cfg = dataclasses.replace(CFG, pad_s=pad)
+        errors = words = wrong = lines = 0
+        for script, sp in spoken:
+            heard = {round(u.start, 2): u.text for u in transcribe(sp.segments, sp.audio, recognizer=rec, config=cfg)}
+            for seg, (_, text, _) in zip(sp.segments, script):
+                hyp = heard.get(round(seg.start, 2), "")
+                errors, words = errors + word_errors(normalize(text), normalize(hyp)), words + len(normalize(text))
+                wrong, lines = wrong + (cues(text) != cues(hyp)), lines + 1
+        print(f"| {rec.beam} | {pad} | {errors / words:.1%} | {wrong}/{lines} |")
+    rec.beam = beam
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="length of the speed test's audio")
     ap.add_argument("--skip-e2e", action="store_true")
+    ap.add_argument("--settings", action="store_true", help="also compare decoding settings (table 6, ~5 min)")
     args = ap.parse_args()
     os.sched_setaffinity(0, [int(c) for c in pinned_cores(2).split(",")])
     data = data_dir()
     rec = Recognizer.load(config=CFG)
-    print("## 1. Word error rate (Moonshine tiny-en, greedy)\n")
+    print(f"## 1. Word error rate (Moonshine tiny-en, beam {rec.beam})\n")
     if data is None:
         print("skipped: ../shared/data not found (set ATTUNE_DATA)\n")
     else:
@@ -155,11 +294,25 @@ def main() -> None:
     print("## 2. Language cues: F1 per cue\n")
     f1_table()
     print("## 3. End to end: espeak-ng scripts, one track\n")
-    if not args.skip_e2e:
-        e2e_table(rec)
+    from tests.conversation.spoken import HELD_OUT, SCRIPTS, espeak_missing, labelled_scripts
+
+    if args.skip_e2e or espeak_missing():
+        print(f"skipped: {espeak_missing() or '--skip-e2e'}\n")
+    else:
+        e2e_table(rec, "The 12 scripts of the first measurement (looked at while fixing)", SCRIPTS, diarize=True)
+        e2e_table(rec, "14 scripts written before the fixes, never looked at while making them", HELD_OUT,
+                  diarize=True)
+        big = labelled_scripts()
+        e2e_table(rec, f"{len(big)} scripts of 6 lines made of the labelled sentences (language_sentences, fresh, "
+                       "fresh2; truth = their labels), per-script rows not shown", big, seed0=1000, show=False)
     print("## 4. Speed (2 cores)\n")
     if data is not None:
         speed_table(data, args.minutes)
+        print("## 5. The confidence guard on greedy and beam scores\n")
+        guard_table(rec, data)
+    if args.settings and not args.skip_e2e:
+        print("## 6. Decoding settings on the spoken labelled sentences\n")
+        settings_table(rec)
 
 
 if __name__ == "__main__":

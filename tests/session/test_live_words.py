@@ -39,14 +39,23 @@ def test_speech_runs_close_after_enough_silence_across_feeds():
 @pytest.mark.slow
 def test_a_live_session_on_real_speech_has_its_words_at_the_end(shared_data, tmp_path):
     wav = shared_data / "conversations" / "sample.wav"
-    with Microphone(wav, pace=0, clock=SessionClock(), start=0.0) as mic:
-        result = run_session(mic=mic, config=CONFIG, num_speakers=2, root=tmp_path, words=True)
+    reviews = {}
+    for keep in (False, True):
+        with Microphone(wav, pace=0, clock=SessionClock(), start=0.0) as mic:
+            result = run_session(mic=mic, config=CONFIG, num_speakers=2, root=tmp_path / str(keep), words=True,
+                                 keep_words=keep)
+        reviews[keep] = result
+    kept = reviews[True].review
+    said = " ".join(u.text for u in kept.words).lower()
+    assert "new jersey" in said and "chicago" in said, said      # what the two people say in sample.wav
+    assert {u.speaker for u in kept.words} <= set(kept.speakers)
+    result = reviews[False]
     review = result.review
     assert review.words, "no words were heard"
-    said = " ".join(u.text for u in review.words).lower()
-    assert "new jersey" in said and "chicago" in said, said      # what the two people say in sample.wav
-    assert {u.speaker for u in review.words} <= set(review.speakers)
+    assert all(u.text == "" for u in review.words)               # not kept: times and labels only
     lang = review_to_json(review)["language"]
     assert lang["words_kept"] is False and all("text" not in u for u in lang["utterances"])
+    assert lang["per_speaker"] == review_to_json(kept)["language"]["per_speaker"]  # keeping words changes no count
     assert ended_summary(result.folder) == summarize(review, config=CONFIG.summary).text()
-    assert "new jersey" not in (result.folder / "review.json").read_text().lower()  # the text is not kept
+    for f in result.folder.iterdir():                              # the text is nowhere in the folder
+        assert b"jersey" not in f.read_bytes().lower(), f.name

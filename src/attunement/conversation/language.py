@@ -47,11 +47,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LabelledUtterance:
-    """An utterance with the cues of each of its sentences (`sentences`: (text, labels) pairs)."""
+    """An utterance with the cues of each of its sentences (`sentences`: (text, labels) pairs).
+    `feeling`: whether it says "I feel…", when that was decided where the text was at hand (the
+    live words log keeps no text); None: read it from the text."""
 
     utterance: Utterance
     sentences: tuple[tuple[str, frozenset[str]], ...]
     fillers: int = 0
+    feeling: bool | None = None
 
     @property
     def labels(self) -> frozenset[str]:
@@ -69,14 +72,16 @@ def label_utterances(utterances: Sequence[Utterance], *, config: WordsConfig, le
     utts = sorted(utterances, key=lambda u: (u.start, u.speaker))
     out = []
     for k, u in enumerate(utts):
-        previous = _partner_turn(utts, k)
+        previous = partner_turn(utts, k)
         sentences = tuple((s, classify(s, previous=previous, lex=lex, min_overlap=config.reflection_min_overlap))
                           for s in split_sentences(u.text))
         out.append(LabelledUtterance(u, sentences, fillers(u.text, lex)))
     return tuple(out)
 
 
-def _partner_turn(utts: Sequence[Utterance], k: int) -> str | None:
+def partner_turn(utts: Sequence[Utterance], k: int) -> str | None:
+    """The text the speaker of `utts[k]` (start order) answers: the other speakers' utterances since
+    they last spoke (skipping their own just before); None when no one else spoke before."""
     me = utts[k].speaker
     texts, j = [], k - 1
     while j >= 0 and utts[j].speaker == me:  # my own earlier utterances in this turn: skip back
@@ -177,8 +182,13 @@ def turn_events(labelled: Sequence[LabelledUtterance], turn_taking: TurnTaking, 
 
 def _feeling(lu: LabelledUtterance) -> bool:
     """A feeling statement: an "I" statement, or words of feeling after "I feel"/"I'm" cut off mid-way."""
-    return bool(lu.count("i_statement")) or re.search(r"\bi (?:feel|felt|am feeling|was feeling)\b",
-                                                      normalise(lu.utterance.text)) is not None
+    return bool(lu.count("i_statement")) or (lu.feeling if lu.feeling is not None else says_feeling(lu.utterance.text))
+
+
+def says_feeling(text: str) -> bool:
+    """Whether `text` holds "I feel", "I felt", "I'm feeling" or "I was feeling" (a feeling
+    statement begun, perhaps cut off before its feeling word)."""
+    return re.search(r"\bi (?:feel|felt|am feeling|was feeling)\b", normalise(text)) is not None
 
 
 def _next_speaker(turns, i: int) -> str:
@@ -216,7 +226,7 @@ def goal_moments(goal: str, labelled: Sequence[LabelledUtterance], *, speaker: s
             if lu.count(simple[goal]):
                 out.append(k)
             continue
-        previous = _partner_turn(utts, k)
+        previous = partner_turn(utts, k)
         replying = k > 0 and utts[k - 1].speaker != speaker and previous is not None
         if goal == "validate_before_answering":
             if replying and lu.sentences[0][1] & {"validation", "reflection"}:

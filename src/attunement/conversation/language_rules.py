@@ -39,6 +39,7 @@ class Lexicon:
     closed_wh: tuple[str, ...]
     open_requests: tuple[str, ...]
     tags: tuple[str, ...]
+    subjects: tuple[str, ...]
     rules: dict[str, tuple[re.Pattern, ...]]
     not_rules: dict[str, tuple[re.Pattern, ...]]
     stems: tuple[str, ...]
@@ -58,7 +59,9 @@ def load_lexicon(path: str | None = None) -> Lexicon:
             raw = tomllib.load(f)
     subst = {"ADJ": "|".join(sorted(map(re.escape, raw["feelings"]["words"]), key=len, reverse=True)),
              "HARD": "|".join(sorted(map(re.escape, raw["validation"]["hard"]), key=len, reverse=True)),
-             "TRAIT": "|".join(sorted(map(re.escape, raw["blame"]["traits"]), key=len, reverse=True))}
+             "TRAIT": "|".join(sorted(map(re.escape, raw["blame"]["traits"]), key=len, reverse=True)),
+             "ADV": "|".join(raw["modifiers"]["adverbs"]),
+             "GOOD": "|".join(sorted(map(re.escape, raw["blame"]["positive"]), key=len, reverse=True))}
 
     def compile_all(patterns: list[str]) -> tuple[re.Pattern, ...]:
         out = []
@@ -78,6 +81,7 @@ def load_lexicon(path: str | None = None) -> Lexicon:
     return Lexicon(
         markers=frozenset(raw["normalise"]["markers"]), wh=tuple(q["wh"]), aux=tuple(q["aux"]),
         closed_wh=tuple(q["closed_wh"]), open_requests=tuple(q["open_requests"]), tags=tuple(q["tags"]),
+        subjects=tuple(q["subjects"]),
         rules={cue: compile_all(raw[sec]["patterns"]) for cue, sec in sections.items()},
         not_rules={cue: compile_all(raw[sec].get("not_patterns", [])) for cue, sec in sections.items()},
         stems=tuple(raw["reflection"]["stems"]), stopwords=frozenset(raw["reflection"]["stopwords"]),
@@ -136,7 +140,7 @@ def question_kind(sentence: str, lex: Lexicon | None = None) -> str | None:
     if _starts(core, lex.wh):
         return "open" if asked or _starts(core.split(" ", 1)[-1], lex.aux) else None
     if _starts(core, lex.aux):
-        return "closed" if asked or _starts(core.split(" ", 1)[-1], ("you", "we", "i", "it", "he", "she", "they", "there", "that")) else None
+        return "closed" if asked or _starts(core.split(" ", 1)[-1], lex.subjects) else None
     if asked:
         return "closed"  # a statement, a tag question or a single word with a rising tone
     return None
@@ -178,6 +182,8 @@ def classify(sentence: str, *, previous: str | None = None, lex: Lexicon | None 
               if _matches(cue, core if cue == "dismissive" else norm, lex)}
     if "you_blame" in labels:
         labels.discard("i_statement")  # "I feel like you never…" is blame dressed as an I statement
+    if labels & set(NEGATIVE):
+        labels.discard("validation")  # "You're the reason this is so hard": criticism, whatever its words
     kind = question_kind(sentence, lex)
     stem = _starts(core, lex.stems) or _starts(norm, lex.stems)
     asks = any(_starts(core, phrases) for phrases in (lex.wh, lex.aux, lex.closed_wh, lex.open_requests))

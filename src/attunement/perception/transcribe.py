@@ -6,6 +6,7 @@ session runs."""
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import logging
 import math
@@ -24,12 +25,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Piece:
     """One stretch of one speaker's audio sent to the recognizer: [start, end) seconds on the
-    session clock, and the speech segments inside it (the words are spread over these)."""
+    session clock, the speech segments inside it (the words are spread over these), and `heard`,
+    the span actually sent: [start, end) widened by up to `pad_s` on each side where no one else speaks."""
 
     speaker: str
     start: float
     end: float
     speech: tuple[tuple[float, float], ...]
+    heard: tuple[float, float] = (0.0, 0.0)
 
 
 def cut_pieces(segments: Sequence[Segment], *, config: WordsConfig, audio: np.ndarray | None = None,
@@ -38,7 +41,9 @@ def cut_pieces(segments: Sequence[Segment], *, config: WordsConfig, audio: np.nd
     speaks (a partner's words in the pause would be heard as this speaker's), cut into pieces of at
     most `max_piece_s` (a longer segment is cut at its quietest 100 ms within the last half of the
     allowed length when `audio` [shape=(n,)] at 16 kHz from `t0` is given, else evenly).
-    Segments shorter than `min_piece_s` on their own are dropped. Pieces in start order."""
+    Segments shorter than `min_piece_s` on their own are dropped. Each piece is heard with up to
+    `pad_s` more on each side, never into another speaker's segment (see `Piece.heard`). Pieces in
+    start order."""
     by_speaker: dict[str, list[tuple[float, float]]] = {}
     for s in segments:
         if not (math.isfinite(s.start) and math.isfinite(s.end)) or s.end < s.start:
@@ -61,8 +66,27 @@ def cut_pieces(segments: Sequence[Segment], *, config: WordsConfig, audio: np.nd
                 run.append((a, b))
         if run:
             pieces.append(_piece(speaker, run))
-    keep = [p for p in pieces if sum(b - a for a, b in p.speech) >= config.min_piece_s]
+    everyone = _Spans([span for p in pieces for span in p.speech])
+    keep = [_padded(p, everyone, config.pad_s) for p in pieces if sum(b - a for a, b in p.speech) >= config.min_piece_s]
     return sorted(keep, key=lambda p: (p.start, p.speaker))
+
+
+def _padded(p: Piece, others: _Spans, pad: float) -> Piece:
+    """`p` heard from up to `pad` s before its start to `pad` s after its end, stopping where other
+    speech (`others`: every piece's speech, `p`'s own inside it) ends before it or starts after it,
+    and not at all on an edge someone else speaks across: segments cut at voice-activity frames
+    clip soft onsets, and the recognizer, trained on whole utterances with silence around them,
+    mishears a word that starts in the first frame (docs/words.md)."""
+    lo, hi = p.start - pad, p.end + pad
+    k = bisect.bisect_left(others.starts, p.start)
+    if k and others.max_end[k - 1] > lo:
+        lo = min(others.max_end[k - 1], p.start)
+    k = bisect.bisect_left(others.starts, p.end)
+    if k and others.max_end[k - 1] > p.end:
+        hi = p.end
+    elif k < len(others.starts):
+        hi = min(hi, others.starts[k])
+    return dataclasses.replace(p, heard=(lo, hi))
 
 
 class _Spans:
@@ -79,7 +103,7 @@ class _Spans:
 
 
 def _piece(speaker: str, run: list[tuple[float, float]]) -> Piece:
-    return Piece(speaker, run[0][0], run[-1][1], tuple(run))
+    return Piece(speaker, run[0][0], run[-1][1], tuple(run), (run[0][0], run[-1][1]))
 
 
 def _split_long(spans: list[tuple[float, float]], max_s: float, audio: np.ndarray | None,
@@ -127,8 +151,8 @@ def transcribe(segments: Sequence[Segment], audio: np.ndarray, *, recognizer: Re
     clips, heard = [], []
     for p in pieces:
         ch = x[channel_of[p.speaker]] if channel_of and p.speaker in channel_of else mono
-        i0 = max(0, round((p.start - config.pad_s - t0) * RATE))
-        i1 = min(ch.size, round((p.end + config.pad_s - t0) * RATE))
+        i0 = max(0, round((p.heard[0] - t0) * RATE))
+        i1 = min(ch.size, round((p.heard[1] - t0) * RATE))
         clip = ch[i0:i1]
         if clip.size >= 900 and _loudest_db(clip) >= config.min_level_db:
             clips.append(clip)
@@ -202,6 +226,13 @@ def assign_speakers(utterances: Sequence[Utterance], segments: Sequence[Segment]
         if run:
             out.append(_from_words(run))
     return tuple(sorted(out, key=lambda u: (u.start, u.speaker)))
+
+
+def speakers_of(spans: Sequence[tuple[float, float]], segments: Sequence[Segment]) -> list[str]:
+    """The speaker of each (start, end) span in seconds, as `assign_speakers` gives words: the one
+    whose `segments` overlap it most, the nearest segment's when none does ("" without segments)."""
+    found = sorted((s.start, s.end, s.speaker) for s in segments if s.end > s.start)
+    return [_speaker_at(found, a, b) if found else "" for a, b in spans]
 
 
 def _speaker_at(spans: list[tuple[float, float, str]], a: float, b: float) -> str:

@@ -1,8 +1,9 @@
 """What was said during a live session, transcribed while it runs, so the review is ready seconds
 after the end: the microphone thread hands blocks and closed speech stretches to a worker thread
 (the recognizer runs there, on the core the camera does not need), and the end hands the words to
-the final speakers. Nothing but the words' labels reaches the store; the audio is dropped as soon
-as its stretches are heard."""
+the final speakers. Nothing but the words' times and labels reaches the store (the text too only with --keep-words: the words log,
+session/store/words_log.py, written as the words are heard, so a killed session is rebuilt with
+them); the audio is dropped as soon as its stretches are heard."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from ..config import Config
 from ..perception.asr import Utterance
 from ..perception.transcribe import LiveTranscriber, assign_speakers
 from ..records import AudioBlock, Review, Segment, VadFrames
-from .words import attach_words, recognizer
+from .store.words_log import STREAM, WORDS_DTYPE, heard_from_records, heard_records
+from .store.writer import SessionWriter
+from .words import Heard, attach_words, hear, recognizer
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +69,25 @@ class SpeechRuns:
 class LiveWords:
     """The worker: `feed(block, frames)` on the microphone thread (only queues), `finish(segments)`
     at the end returns the utterances given to the final speakers. `channel_names`: one name per
-    channel when each person has one, else None (one shared microphone)."""
+    channel when each person has one, else None (one shared microphone). With a `writer`, each
+    utterance is labelled as it is heard (session/words.py's `hear`) and appended to the session's
+    words log (the text only when `keep_words`); `heard()` gives those records back as the rebuild
+    reads them."""
 
     def stop(self) -> None:
         """End the worker without transcribing the rest (the session failed)."""
         self._queue.put(None)
         self._thread.join(timeout=5.0)
 
-    def __init__(self, *, config: Config, channel_names: list[str] | None):
+    def __init__(self, *, config: Config, channel_names: list[str] | None, writer: SessionWriter | None = None,
+                 keep_words: bool = False):
         self.config = config
         self.per_channel = channel_names is not None
+        self.names = list(channel_names or [""])
+        self.writer, self.keep_words = writer, keep_words
+        self._records: list[np.ndarray] = []
+        if writer is not None:
+            writer.append(STREAM, np.empty(0, WORDS_DTYPE))  # the stream exists from the start
         self.runs = SpeechRuns(channel_names or [""])
         channel_of = {n: i for i, n in enumerate(channel_names)} if channel_names else None
         self.ears = LiveTranscriber(recognizer(config.words), config=config.words, channel_of=channel_of)
@@ -103,7 +117,7 @@ class LiveWords:
                 heard_since += block.duration
                 if heard_since >= POLL_S:
                     keep = open_start if open_start is not None else self.ears.audio_end - 0.5
-                    self.utterances += self.ears.poll(keep_from=keep)
+                    self._add(self.ears.poll(keep_from=keep))
                     heard_since = 0.0
         except BaseException as e:  # noqa: BLE001 - the session goes on without words; said in the review
             self.error = e
@@ -116,9 +130,26 @@ class LiveWords:
         self._thread.join()
         if self.error is not None:
             raise self.error
-        self.utterances += self.ears.finish()
+        self._add(self.ears.finish())
         utts = sorted(self.utterances, key=lambda u: (u.start, u.speaker))
         return tuple(utts) if self.per_channel else assign_speakers(utts, segments)
+
+    def _add(self, new: tuple[Utterance, ...]) -> None:
+        """New utterances kept, and labelled and logged when there is a writer."""
+        for u in sorted(new, key=lambda u: (u.start, u.speaker)):
+            if self.writer is not None:
+                heard = hear(u, self.utterances, one_track=not self.per_channel, config=self.config.words)
+                rec = heard_records(len(self._records), heard, channel=self.names.index(u.speaker)
+                                    if u.speaker in self.names else 0, keep_words=self.keep_words)
+                self.writer.append(STREAM, rec)
+                self._records.append(rec)
+            self.utterances.append(u)
+
+    def heard(self) -> tuple[Heard, ...]:
+        """What was heard and logged, read back from the very records written (so the review at the
+        end and a rebuild from the log carry the same words and cues)."""
+        rec = np.concatenate(self._records) if self._records else np.empty(0, WORDS_DTYPE)
+        return heard_from_records(rec, names=self.names)
 
 
 def words_into(review: Review, ears: LiveWords, *, config: Config, keep_words: bool | None,

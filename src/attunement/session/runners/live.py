@@ -36,13 +36,14 @@ from ...perception.landmarks import FaceBodyLandmarker
 from ...perception.vad import VoiceActivityDetector
 from ...records import Review
 from ..assemble import assemble_review, speaker_strategy
-from ..live_words import LiveWords, words_into
+from ..live_words import LiveWords
 from ..progress import SUMMARY, Progress, tell
 from ..store.ending import save_ended
 from ..store.formats import PROFILE_FILE, vad_dtype
 from ..store.writer import SessionWriter
 from .calibrate import MAX_SECONDS, default_profile_path
-from .offline import channel_map
+from ..words import with_heard
+from .offline import renamed_channels
 from .streams import (
     GAP_S,
     POLL_S,
@@ -107,6 +108,9 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
                                                   num_speakers=num_speakers, live=True)
         speakers, early = _trained(speakers, config=config, num_speakers=num_speakers)
         settings |= _speaker_settings(speakers, num_speakers)
+    keep = config.words.keep_words if keep_words is None else bool(keep_words)
+    if words and mic is not None:
+        settings["words"] = {"keep_words": keep}  # the words log's rebuild needs it (session/store/words_log.py)
     sources = {"camera": getattr(camera, "name", None), "microphone": getattr(mic, "name", None)}
     writer = SessionWriter(slug, sources=sources, settings=settings, root=root)
     folder = writer.folder
@@ -119,8 +123,8 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
         warm_up(config)
     ears = None
     try:
-        ears = (LiveWords(config=config, channel_names=list(speakers.names) if channels_are_speakers else None)
-                if words and mic is not None else None)
+        ears = (LiveWords(config=config, channel_names=list(speakers.names) if channels_are_speakers else None,
+                          writer=writer, keep_words=keep) if words and mic is not None else None)
         audio = (AudioPath(speakers, vad_channels, config=config, writer=writer,
                            keep=folder / "audio.wav" if keep_media else None, words=ears) if mic is not None else None)
         writer.append("vad", np.empty(0, vad_dtype(vad_channels)))  # the stream exists from the start
@@ -161,7 +165,7 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
                          end=end, problems=notes)
         tell(progress, SUMMARY, 1, 3)
         if ears is not None:
-            review = _words(review, ears, speakers, me, config=config, keep_words=keep_words)
+            review = _words(review, ears, speakers, me, config=config, keep_words=keep)
     except BaseException:
         done.set()
         if ears is not None:
@@ -199,20 +203,16 @@ def _calibrated(calibration: CalibrationWindow, folder: Path, path) -> tuple[Bas
     return baseline, None
 
 
-def _words(review: Review, ears: LiveWords, speakers, me: str | None, *, config: Config,
-           keep_words: bool | None) -> Review:
-    """The live words given to the review's final speakers (one channel each: renamed as `me`
-    relabels them), with their language cues."""
-    def renamed(utts):
-        if not ears.per_channel:
-            return utts
-        final = {i: n for n, i in channel_map(speakers, me).items()}
-        rename = {name: final[i] for i, name in enumerate(speakers.names)}
-        return tuple(dataclasses.replace(u, speaker=rename.get(u.speaker, u.speaker),
-                                         words=tuple(dataclasses.replace(w, speaker=rename.get(w.speaker, w.speaker))
-                                                     for w in u.words)) for u in utts)
-
-    return words_into(review, ears, config=config, keep_words=keep_words, shape=renamed)
+def _words(review: Review, ears: LiveWords, speakers, me: str | None, *, config: Config, keep_words: bool) -> Review:
+    """The words heard during the session, as they were logged, given to the review's final speakers
+    (one channel each: renamed as `me` relabels them) with their language cues: the same function
+    as the rebuild of a killed session (runners/rebuild.py), on the same records."""
+    try:
+        ears.finish(list(review.segments))
+    except Exception as e:  # noqa: BLE001 - the session's other results stand
+        return dataclasses.replace(review, problems=review.problems + (f"what was said could not be transcribed: {e}",))
+    rename = renamed_channels(speakers, me) if ears.per_channel else None
+    return with_heard(review, ears.heard(), config=config, keep_words=keep_words, rename=rename)
 
 
 def _review(audio, video, speakers, *, config, profile, me, folder, end, problems) -> Review:

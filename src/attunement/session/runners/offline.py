@@ -112,6 +112,12 @@ def channel_map(speakers: ChannelsAreSpeakers, me: str | None) -> dict[str, int]
     return {n: i for i, n in enumerate(names)}
 
 
+def renamed_channels(speakers: ChannelsAreSpeakers, me: str | None) -> dict[str, str]:
+    """Each channel's own name -> its speaker's name in the review (as `me` relabels them)."""
+    final = {i: n for n, i in channel_map(speakers, me).items()}
+    return {name: final[i] for i, name in enumerate(speakers.names)}
+
+
 def review_annotation(segments: Sequence[Segment], *, config: Config, source: str,
                       duration_s: float | None = None) -> Review:
     """Metrics from an annotation alone (no audio): the output of any diarizer or a transcript."""

@@ -9,8 +9,9 @@ for a look at the session without recomputing. `mfcc` (one shared microphone onl
 diarizer's MFCC frames; with the trained diarizer (settings `engine = "neural"`) also `seg` and `emb`:
 each 10 s window's local speaker activity and its speakers' embeddings, so a rebuild runs only the
 clustering (session/store/formats.py). A rehearsal (settings `speakers = "rehearsal"`) adds `partner` (each line started) and
-`playback` (its levels), rebuilt by `load_rehearsal` below. No audio or image
-is stored. meta.json's `settings` name the speaker strategy.
+`playback` (its levels), rebuilt by `load_rehearsal` below. `words` (when the session transcribed):
+each word's times and its sentence's cue labels as heard, the text only with --keep-words
+(session/store/words_log.py). No audio or image is stored. meta.json's `settings` name the speaker strategy.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ from ..store.formats import (
     vad_dtype,
     windows_from_records,
 )
+from ..store.words_log import STREAM, heard_from_records
 from ..store.writer import StoredSession, load_session
+from ..words import with_heard
+from .offline import renamed_channels
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +99,22 @@ def load_review(folder: str | os.PathLike, *, config: Config | None = None) -> R
         profile: Baseline | None = load_profile(profile_path) if profile_path.exists() else None
         vision = vision_from_track(track_from_records(marks, config=config), config=config, profile=profile)
     speakers = speakers_from_settings(settings, stored.signals, config=config, t0=activity.t0)
-    return assemble_review(str(stored.folder), config=config, activity=activity, speakers=speakers,
-                           duration_s=duration, vision=vision, me=settings.get("me"), problems=problems, kind="live")
+    review = assemble_review(str(stored.folder), config=config, activity=activity, speakers=speakers,
+                             duration_s=duration, vision=vision, me=settings.get("me"), problems=problems, kind="live")
+    return _with_logged_words(review, stored, speakers, config=config)
+
+
+def _with_logged_words(review: Review, stored: StoredSession, speakers, *, config: Config) -> Review:
+    """`review` with the words its session logged as it heard them (session/store/words_log.py),
+    through the same function as the session's own end: a killed session keeps its words and cues."""
+    settings = stored.meta.get("settings", {})
+    if "words" not in settings or STREAM not in stored.signals:
+        return review
+    per_channel = isinstance(speakers, ChannelsAreSpeakers)
+    heard = heard_from_records(stored.signals[STREAM], names=list(speakers.names) if per_channel else [""])
+    rename = renamed_channels(speakers, settings.get("me")) if per_channel else None
+    return with_heard(review, heard, config=config, keep_words=bool(settings["words"].get("keep_words")),
+                      rename=rename)
 
 
 def load_rehearsal(stored: StoredSession, *, config: Config) -> RehearsalResult:
