@@ -54,18 +54,7 @@ def tracked(shared_data) -> dict[str, tuple[np.ndarray, np.ndarray, tuple[int, i
         path = shared_data / "video" / name
         if not path.exists():
             pytest.skip(f"{path} not found")
-        poses, worlds = [], []
-        with av.open(str(path)) as container, \
-                mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1) as model:
-            for k, frame in enumerate(container.decode(video=0)):
-                if k % STEP:
-                    continue
-                image = frame.to_ndarray(format="rgb24")
-                h, w = image.shape[:2]
-                px, world = pose_of(model.process(image), w, h)
-                poses.append(px)
-                worlds.append(world)
-        out[name] = (np.stack(poses), np.stack(worlds), (w, h))
+        out[name] = track(path, STEP)
     return out
 
 
