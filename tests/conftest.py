@@ -82,10 +82,12 @@ class DemoClips:
             self._convo = practice_conversation(seed=0, channels=2)
         return self._convo
 
-    def clip(self, seconds: float | None = None, *, channels: int = 2, silent: bool = False) -> Path:
+    def clip(self, seconds: float | None = None, *, channels: int = 2, silent: bool = False,
+             repeat: int = 1) -> Path:
         """The first `seconds` of the demo (None: all of it) as an MKV with `channels` of its audio
-        (1: the first channel) or, `silent`, a silent track of that length; rendered once."""
-        key = (seconds, channels, silent)
+        (1: the first channel) or, `silent`, a silent track of that length; `repeat` plays that audio
+        so many times in a row (for work long enough to watch); rendered once."""
+        key = (seconds, channels, silent, repeat)
         if key not in self._made:
             from attunement.demo.video import render_demo_video
 
@@ -95,7 +97,8 @@ class DemoClips:
                 convo = self.conversation if channels == 2 else self._mono()
                 n = convo.audio.shape[-1] if seconds is None else int(seconds * convo.rate)
                 audio, rate = convo.audio[:, :n], convo.rate
-            path = self.folder / f"demo-{seconds or 'all'}-{channels}{'-silent' if silent else ''}.mkv"
+            audio = np.tile(audio, (1, repeat))
+            path = self.folder / f"demo-{seconds or 'all'}-{channels}{'-silent' if silent else ''}-x{repeat}.mkv"
             render_demo_video(path, audio, rate)
             self._made[key] = path
         return self._made[key]

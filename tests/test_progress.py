@@ -63,7 +63,8 @@ def env(tmp_path):
 
 
 def test_the_bar_advances_through_the_stages_and_finishes(demo_clips, env):
-    code, shown, out = _on_a_terminal(["review", demo_clips.clip(15.0), "--channels-are-speakers", "--no-save", "--no-words"], env)
+    # the demo four times over (~130 s): its review outlasts the bar's 2 s delay even on a fast machine
+    code, shown, out = _on_a_terminal(["review", demo_clips.clip(repeat=4), "--channels-are-speakers", "--no-save", "--no-words"], env)
     assert code == 0, shown[-2000:]
     plain = ANSI.sub("", shown)
     assert "face and posture" in plain and "voices" in plain and "left" in plain, plain[-2000:]
@@ -89,7 +90,7 @@ def test_ctrl_c_stops_the_review_and_leaves_no_partial_file(demo_clips, env, tmp
             proc.send_signal(signal.SIGINT)
             sent["t"] = time.monotonic()
 
-    code, shown, _ = _on_a_terminal(["review", demo_clips.clip(15.0), "--channels-are-speakers", "--no-words", "--json", out],
+    code, shown, _ = _on_a_terminal(["review", demo_clips.clip(repeat=4), "--channels-are-speakers", "--no-words", "--json", out],
                                     env, until=interrupt)
     assert "t" in sent, ANSI.sub("", shown)[-2000:]
     assert code == 130, shown[-2000:]
