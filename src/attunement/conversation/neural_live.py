@@ -134,7 +134,9 @@ class LiveNeuralDiarizer(NeuralDiarizer):
             self._queue.put((self._next, s, self._buf[s - self._base: s - self._base + sg.WINDOW].copy()))
             self._next += 1
             self._drop_before(s)  # this window may turn out the last: it is embedded at the end
-        return self.fallback.feed(AudioBlock(samples[None], block.t0, block.rate)) if self.fallback is not None else None
+        if self.fallback is None:
+            return None
+        return self.fallback.feed(AudioBlock(samples[None], block.t0, block.rate))
 
     def restore(self, starts: np.ndarray, activity: np.ndarray, which: np.ndarray, vectors: np.ndarray,
                 train: np.ndarray, *, t0: float, mfcc: np.ndarray | None = None) -> None:
@@ -243,7 +245,8 @@ class LiveNeuralDiarizer(NeuralDiarizer):
             activity = segmenter.segment(piece, step_s=self.settings.step_s).activity[0]
         out = WindowOutput(k, s, activity)
         if embed:
-            vectors, speakers, train = speaker_embeddings(piece, activity, embedder, min_clean_s=self.settings.min_clean_s)
+            vectors, speakers, train = speaker_embeddings(piece, activity, embedder,
+                                                          min_clean_s=self.settings.min_clean_s)
             out = WindowOutput(k, s, activity, True, vectors, speakers, train)
         self._out[k] = out
         if self.on_window is not None:
