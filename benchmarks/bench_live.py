@@ -171,8 +171,8 @@ def make_talk_audio(folder: Path, seconds: float) -> Path:
 
 def run(video: Path | None, audio: Path, seconds: float, cores: str, sample_s: float, *, shared: bool = False,
         engine: str | None = None, pace: float = 1.0) -> dict:
-    opt = dict(video=str(video) if video else None, audio=str(audio), seconds=seconds, cores=cores,
-               sample_s=sample_s, shared=shared, engine=engine, pace=pace)
+    opt = {"video": str(video) if video else None, "audio": str(audio), "seconds": seconds, "cores": cores,
+           "sample_s": sample_s, "shared": shared, "engine": engine, "pace": pace}
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(opt)], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr)

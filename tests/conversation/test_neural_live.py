@@ -96,7 +96,7 @@ def test_lengths_at_and_around_the_window_edges(speech, seconds):
 
 
 def test_the_windows_handed_on_restore_the_same_result(speech):
-    offline, live, handed = both(from_microphone(speech[1]))
+    _, live, handed = both(from_microphone(speech[1]))
     got = live.finish(None, 0)
     last = {}
     for o in handed:  # the store keeps each window once, the embeddings wherever they came

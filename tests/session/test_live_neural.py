@@ -16,8 +16,6 @@ import pytest
 
 pytest.importorskip("moonshine_voice", reason="moonshine-voice==0.1.0 not installed")
 
-from tests.conftest import kill_when
-
 from attunement.config import default_config
 from attunement.conversation import neural_diarize as nd
 from attunement.conversation.neural_live import live_models
@@ -33,6 +31,7 @@ from attunement.sources.clock import SessionClock
 from attunement.sources.media import read_audio
 from attunement.sources.microphone import Microphone
 from attunement.sources.wav import write_wav
+from tests.conftest import kill_when
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

@@ -264,8 +264,9 @@ def _trained(speakers, *, config: Config, num_speakers: int | None):
         models = live_models(config.diarization)
     except ModelError as e:
         log.warning("trained speaker models unavailable (%s); using the model-free diarizer", e)
-        return speakers, (f"the trained speaker models could not be loaded ({e}); voices were told apart "
-                          "by the model-free diarizer",)
+        note = (f"the trained speaker models could not be loaded ({e}); voices were told apart by "
+                "the model-free diarizer")
+        return speakers, (note,)
     return LiveNeuralDiarizer(config=config.diarization, num_speakers=num_speakers, models=models), ()
 
 

@@ -22,7 +22,13 @@ from ...sources.mend import AudioMender
 from ...sources.wav import WavWriter
 from ..assemble import for_vad
 from ..live_words import LiveWords
-from ..store.formats import cues_record, marks_record, mfcc_records, vad_records, window_records
+from ..store.formats import (
+    cues_record,
+    marks_record,
+    mfcc_records,
+    vad_records,
+    window_records,
+)
 from ..store.writer import SessionWriter
 
 #: A source silent for longer than this, s, is named as a gap in the review.
