@@ -157,7 +157,9 @@ class Recognizer:
         gives "" (on noise the model says "You" or "So" at -0.7 to -2.0, on clear speech its mean lies
         above -0.5: the read sentences of ../shared/data/speech and white noise at -60 to -20 dBFS).
         The words of the pieces that pass come from the beam search (`beam` > 1), whose own scores
-        separate noise from speech worse (its hallucinations are fluent: docs/words.md). A phrase
+        separate noise from speech worse (its hallucinations are fluent: docs/words.md); it may
+        write a quarter (at least 4) more tokens than the greedy decoder did, no more: it is there
+        to choose other words, and on what is not speech it would otherwise loop to the token bound. A phrase
         repeated three or more times in a row (the model's loop; one word five times) is kept once.
         """
         texts = [""] * len(pieces)
@@ -171,8 +173,9 @@ class Recognizer:
                 heard = [j for j, (toks, sc) in enumerate(zip(ids, scores))
                          if toks and float(np.mean(sc)) >= self.min_mean_logprob]
                 if self.beam > 1 and heard:
-                    better, _ = self._decode([states[j] for j in heard], [limits[j] for j in heard],
-                                             [sizes[j] for j in heard], beam=self.beam)
+                    bounds = [min(limits[j], len(ids[j]) + max(4, len(ids[j]) // 4)) for j in heard]
+                    better, _ = self._decode([states[j] for j in heard], bounds, [sizes[j] for j in heard],
+                                             beam=self.beam)
                     for j, toks in zip(heard, better, strict=True):
                         ids[j] = toks
                 for j in heard:
