@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._numba import kernel
 from .gaze import EYES_CLOSED, EYES_OPEN, NO_FACE, EyeGaze
 from .headpose import HeadPose
 
@@ -56,9 +57,9 @@ def densest_bias(geometry: EyeGaze, pose: HeadPose, *, open_eyes: np.ndarray, ra
     n = pts.shape[0]
     if n < min_frames:
         return GazeBaseline(None, 0.0, f"only {n} frames with open eyes (need {min_frames})")
-    cand = pts[:: max(1, n // 400)]  # candidates: at most ~400 frames; counts over all of them
-    near = (np.hypot(pts[None, :, 0] - cand[:, None, 0], pts[None, :, 1] - cand[:, None, 1]) <= radius_deg)
-    centre = cand[int(np.argmax(near.sum(axis=1)))]
+    cand = pts[:: max(1, n // 400)]  # candidates: at most ~800 frames; counts over all of them
+    centre = cand[int(np.argmax(neighbour_counts(np.ascontiguousarray(cand), np.ascontiguousarray(pts),
+                                                 float(radius_deg))))]
     for _ in range(3):  # the median of the group, then the group around that
         group = np.hypot(*(pts - centre).T) <= radius_deg
         centre = np.median(pts[group], axis=0)
@@ -73,6 +74,23 @@ def densest_bias(geometry: EyeGaze, pose: HeadPose, *, open_eyes: np.ndarray, ra
         return GazeBaseline(None, support, f"the steadiest gaze is {shift:.1f} deg from the lens ({where}), more "
                                            f"than the {max_shift_deg:g} deg a personal eye offset plausibly is")
     return GazeBaseline((float(centre[0]), float(centre[1])), support, f"eye bias {where}")
+
+
+@kernel
+def neighbour_counts(cand, pts, radius):
+    """For each candidate [m, 2] (deg), how many points [n, 2] lie within `radius` deg of it: int64 [m].
+    A loop, not an [m, n] distance matrix: an hour of video at 15 Hz made that matrix 0.5 GB."""
+    out = np.zeros(cand.shape[0], np.int64)
+    r2 = radius * radius
+    for i in range(cand.shape[0]):
+        c = 0
+        for j in range(pts.shape[0]):
+            dy = pts[j, 0] - cand[i, 0]
+            dp = pts[j, 1] - cand[i, 1]
+            if dy * dy + dp * dp <= r2:
+                c += 1
+        out[i] = c
+    return out
 
 
 def angle_noise_deg(angle_deg: np.ndarray, contact: np.ndarray) -> float:
