@@ -5,6 +5,7 @@
  * loads this. Each function mirrors one numba kernel, same arguments, same arithmetic.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 
 /* perception/vad_kernels.py: _highpass. Biquad, transposed direct form II, float64 state. */
@@ -35,18 +36,25 @@ void frame_energy_db(const float *x, int64_t frames, int64_t frame_len, float *o
     }
 }
 
-/* conversation/speakers.py: _suppress_leak. speech/out are uint8 [channels, frames], row-major. */
+/* conversation/speakers.py: _suppress_leak. speech/out are uint8 [channels, frames], row-major.
+ * Row by row, as the numba kernel: the loudest speaking level of each frame, then each channel against it. */
 void suppress_leak(const uint8_t *speech, const float *level_db, int64_t channels, int64_t frames,
                    float margin_db, uint8_t *out)
 {
-    for (int64_t t = 0; t < frames; t++) {
-        float loudest = -INFINITY;
-        for (int64_t c = 0; c < channels; c++)
-            if (speech[c * frames + t] && level_db[c * frames + t] > loudest)
-                loudest = level_db[c * frames + t];
-        for (int64_t c = 0; c < channels; c++)
-            out[c * frames + t] = speech[c * frames + t] && level_db[c * frames + t] >= loudest - margin_db;
-    }
+    float *loudest = malloc((size_t)(frames > 0 ? frames : 1) * sizeof(float));
+    if (!loudest)
+        return;
+    for (int64_t t = 0; t < frames; t++)
+        loudest[t] = -INFINITY;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t t = 0; t < frames; t++) {  /* branch-free, so gcc vectorises it as LLVM does numba's */
+            const float l = level_db[c * frames + t];
+            loudest[t] = ((speech[c * frames + t] != 0) & (l > loudest[t])) ? l : loudest[t];
+        }
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t t = 0; t < frames; t++)
+            out[c * frames + t] = (speech[c * frames + t] != 0) & (level_db[c * frames + t] >= loudest[t] - margin_db);
+    free(loudest);
 }
 
 /* cues/headpose.py: _top_eigenvector4. Cyclic Jacobi on a symmetric 4x4 (m is not changed). */

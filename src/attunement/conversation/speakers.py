@@ -102,14 +102,17 @@ def suppress_leak(speech: np.ndarray, level_db: np.ndarray, *, margin_db: float)
 
 @kernel
 def _suppress_leak(speech, level_db, margin_db, out):
+    """Row by row (each channel's frames are contiguous), so the loops vectorise: the loudest speaking
+    level of each frame first, then each channel against it."""
     channels, frames = speech.shape
-    for t in range(frames):
-        loudest = np.float32(-np.inf)
-        for c in range(channels):
-            if speech[c, t] and level_db[c, t] > loudest:
-                loudest = level_db[c, t]
-        for c in range(channels):
-            out[c, t] = speech[c, t] and level_db[c, t] >= loudest - margin_db
+    loudest = np.full(frames, -np.inf, np.float32)
+    for c in range(channels):
+        for t in range(frames):
+            if speech[c, t] and level_db[c, t] > loudest[t]:
+                loudest[t] = level_db[c, t]
+    for c in range(channels):
+        for t in range(frames):
+            out[c, t] = speech[c, t] and level_db[c, t] >= loudest[t] - margin_db
 
 
 def refill_masked(speech: np.ndarray, own: np.ndarray, *, max_frames: int) -> np.ndarray:

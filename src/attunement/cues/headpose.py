@@ -190,55 +190,78 @@ def _top_eigenvector4(m, out, a, v):
 @kernel
 def _similarity(src, dst, w, rot, trans, scratch):
     """Weighted similarity dst ≈ s·R·src + t (Horn 1987, unit quaternions); fills rot, trans; returns s.
-    scratch float64 [5, 4, 4] (reused, so nothing is allocated per call)."""
+    scratch float64 [5, 4, 4] (reused, so nothing is allocated per call). The sums are scalars, not
+    scratch arrays, so they stay in registers (as the C twin's stack arrays do): 1.36x -> C's speed."""
     k = src.shape[0]
-    wsum = 0.0
-    sm, n, cs, cd, q = scratch[0], scratch[1], scratch[4, 0], scratch[4, 1], scratch[4, 2]
-    sm[:] = 0.0
-    cs[:] = 0.0
-    cd[:] = 0.0
+    wsum = c0 = c1 = c2 = d0 = d1 = d2 = 0.0
     for i in range(k):
-        wsum += w[i]
-        for j in range(3):
-            cs[j] += w[i] * src[i, j]
-            cd[j] += w[i] * dst[i, j]
-    for j in range(3):
-        cs[j] /= wsum
-        cd[j] /= wsum
-    var = 0.0
+        wi = w[i]
+        wsum += wi
+        c0 += wi * src[i, 0]
+        d0 += wi * dst[i, 0]
+        c1 += wi * src[i, 1]
+        d1 += wi * dst[i, 1]
+        c2 += wi * src[i, 2]
+        d2 += wi * dst[i, 2]
+    c0, c1, c2, d0, d1, d2 = c0 / wsum, c1 / wsum, c2 / wsum, d0 / wsum, d1 / wsum, d2 / wsum
+    var = s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = 0.0
     for i in range(k):
-        for a in range(3):
-            var += w[i] * (src[i, a] - cs[a]) ** 2
-            for b in range(3):
-                sm[a, b] += w[i] * (src[i, a] - cs[a]) * (dst[i, b] - cd[b])
-    n[0, 0] = sm[0, 0] + sm[1, 1] + sm[2, 2]
-    n[0, 1] = n[1, 0] = sm[1, 2] - sm[2, 1]
-    n[0, 2] = n[2, 0] = sm[2, 0] - sm[0, 2]
-    n[0, 3] = n[3, 0] = sm[0, 1] - sm[1, 0]
-    n[1, 1] = sm[0, 0] - sm[1, 1] - sm[2, 2]
-    n[1, 2] = n[2, 1] = sm[0, 1] + sm[1, 0]
-    n[1, 3] = n[3, 1] = sm[2, 0] + sm[0, 2]
-    n[2, 2] = -sm[0, 0] + sm[1, 1] - sm[2, 2]
-    n[2, 3] = n[3, 2] = sm[1, 2] + sm[2, 1]
-    n[3, 3] = -sm[0, 0] - sm[1, 1] + sm[2, 2]
+        wi = w[i]
+        e0, e1, e2 = dst[i, 0] - d0, dst[i, 1] - d1, dst[i, 2] - d2
+        da = src[i, 0] - c0
+        var += wi * (da * da)
+        s00 += wi * da * e0
+        s01 += wi * da * e1
+        s02 += wi * da * e2
+        da = src[i, 1] - c1
+        var += wi * (da * da)
+        s10 += wi * da * e0
+        s11 += wi * da * e1
+        s12 += wi * da * e2
+        da = src[i, 2] - c2
+        var += wi * (da * da)
+        s20 += wi * da * e0
+        s21 += wi * da * e1
+        s22 += wi * da * e2
+    n, q = scratch[1], scratch[4, 2]
+    n[0, 0] = s00 + s11 + s22
+    n[0, 1] = n[1, 0] = s12 - s21
+    n[0, 2] = n[2, 0] = s20 - s02
+    n[0, 3] = n[3, 0] = s01 - s10
+    n[1, 1] = s00 - s11 - s22
+    n[1, 2] = n[2, 1] = s01 + s10
+    n[1, 3] = n[3, 1] = s20 + s02
+    n[2, 2] = -s00 + s11 - s22
+    n[2, 3] = n[3, 2] = s12 + s21
+    n[3, 3] = -s00 - s11 + s22
     _top_eigenvector4(n, q, scratch[2], scratch[3])
     q0, qx, qy, qz = q[0], q[1], q[2], q[3]
-    rot[0, 0] = q0 * q0 + qx * qx - qy * qy - qz * qz
-    rot[0, 1] = 2.0 * (qx * qy - q0 * qz)
-    rot[0, 2] = 2.0 * (qx * qz + q0 * qy)
-    rot[1, 0] = 2.0 * (qy * qx + q0 * qz)
-    rot[1, 1] = q0 * q0 - qx * qx + qy * qy - qz * qz
-    rot[1, 2] = 2.0 * (qy * qz - q0 * qx)
-    rot[2, 0] = 2.0 * (qz * qx - q0 * qy)
-    rot[2, 1] = 2.0 * (qz * qy + q0 * qx)
-    rot[2, 2] = q0 * q0 - qx * qx - qy * qy + qz * qz
-    cov = 0.0
-    for a in range(3):
-        for b in range(3):
-            cov += rot[b, a] * sm[a, b]
+    r00 = q0 * q0 + qx * qx - qy * qy - qz * qz
+    r01 = 2.0 * (qx * qy - q0 * qz)
+    r02 = 2.0 * (qx * qz + q0 * qy)
+    r10 = 2.0 * (qy * qx + q0 * qz)
+    r11 = q0 * q0 - qx * qx + qy * qy - qz * qz
+    r12 = 2.0 * (qy * qz - q0 * qx)
+    r20 = 2.0 * (qz * qx - q0 * qy)
+    r21 = 2.0 * (qz * qy + q0 * qx)
+    r22 = q0 * q0 - qx * qx - qy * qy + qz * qz
+    rot[0, 0], rot[0, 1], rot[0, 2] = r00, r01, r02
+    rot[1, 0], rot[1, 1], rot[1, 2] = r10, r11, r12
+    rot[2, 0], rot[2, 1], rot[2, 2] = r20, r21, r22
+    cov = 0.0  # sum over a, b of rot[b, a] * s[a, b], in the C twin's order
+    cov += r00 * s00
+    cov += r10 * s01
+    cov += r20 * s02
+    cov += r01 * s10
+    cov += r11 * s11
+    cov += r21 * s12
+    cov += r02 * s20
+    cov += r12 * s21
+    cov += r22 * s22
     s = cov / var
-    for a in range(3):
-        trans[a] = cd[a] - s * (rot[a, 0] * cs[0] + rot[a, 1] * cs[1] + rot[a, 2] * cs[2])
+    trans[0] = d0 - s * (r00 * c0 + r01 * c1 + r02 * c2)
+    trans[1] = d1 - s * (r10 * c0 + r11 * c1 + r12 * c2)
+    trans[2] = d2 - s * (r20 * c0 + r21 * c1 + r22 * c2)
     return s
 
 
@@ -269,12 +292,15 @@ def _fit(faces, idx, canon, robust, iterations, rot, scale, trans, resid):
                 ok = False
                 break
             total = 0.0
+            rf, tf = rot[f], trans[f]
             for i in range(k):
-                e2 = 0.0
-                for a in range(3):
-                    p = s * (rot[f, a, 0] * canon[i, 0] + rot[f, a, 1] * canon[i, 1]
-                             + rot[f, a, 2] * canon[i, 2]) + trans[f, a]
-                    e2 += (p - dst[i, a]) ** 2
+                x0, x1, x2 = canon[i, 0], canon[i, 1], canon[i, 2]
+                p0 = s * (rf[0, 0] * x0 + rf[0, 1] * x1 + rf[0, 2] * x2) + tf[0] - dst[i, 0]
+                p1 = s * (rf[1, 0] * x0 + rf[1, 1] * x1 + rf[1, 2] * x2) + tf[1] - dst[i, 1]
+                p2 = s * (rf[2, 0] * x0 + rf[2, 1] * x1 + rf[2, 2] * x2) + tf[2] - dst[i, 2]
+                e2 = p0 * p0
+                e2 += p1 * p1
+                e2 += p2 * p2
                 r[i] = math.sqrt(e2) / s
                 total += r[i] * r[i]
                 w[i] = 1.0 / (1.0 + (r[i] / robust) ** 2)
