@@ -307,3 +307,27 @@ def test_edges_are_trimmed_to_audible_frames_and_inner_silence_is_kept():
     assert abs(centre[first] - 0.6) < nr.HOP_S and centre[first] >= 0.6
     # without the margin the result is unchanged
     assert nf.trim_to_audible(result, activity, audible_db=0.0, floor_rise_db_per_s=1.0) is result
+
+
+def test_long_inner_silence_is_cut_only_when_asked():
+    """A run over two sounds 0.6 s apart (background between): kept whole by default, split at
+    the silence with min_pause_s = 0.25 s, kept whole again with min_pause_s = 1 s."""
+    hop = 0.03
+    t = np.arange(200) * hop
+    loud = ((t >= 0.6 - 1e-9) & (t < 1.5 - 1e-9)) | ((t >= 2.1 - 1e-9) & (t < 3.0 - 1e-9))
+    activity = VoiceActivity(loud[None], np.where(loud, -20.0, -70.0).astype(np.float32)[None], hop, 0.0)
+    frames = 250
+    centre = sg.FRAME_DURATION_S / 2 + np.arange(frames) * nr.HOP_S
+    audible = loud[np.floor(centre / hop).astype(np.int64)]
+    active = np.zeros((frames, 1), np.bool_)
+    active[20:200, 0] = True
+    result = nr.Diarization(active, active.sum(axis=1).astype(np.int8))
+    runs = lambda r: nr.active_to_segments(r.active)  # noqa: E731
+    whole = nf.trim_to_audible(result, activity, audible_db=6.0, floor_rise_db_per_s=1.0)
+    assert len(runs(whole)) == 1
+    split = nf.trim_to_audible(result, activity, audible_db=6.0, floor_rise_db_per_s=1.0, min_pause_s=0.25)
+    assert np.array_equal(split.active[:, 0], audible & active[:, 0])
+    segs = runs(split)
+    assert len(segs) == 2 and abs(segs[0].end - 1.5) < nr.HOP_S and abs(segs[1].start - 2.1) < nr.HOP_S
+    assert len(runs(nf.trim_to_audible(result, activity, audible_db=6.0, floor_rise_db_per_s=1.0,
+                                       min_pause_s=1.0))) == 1

@@ -159,7 +159,8 @@ class NeuralDiarizer:
         self.used = "neural"
         if activity is not None:
             self.result = trim_to_audible(self.result, activity, audible_db=self.config.nn_audible_db,
-                                          floor_rise_db_per_s=self.config.nn_floor_rise_db_per_s)
+                                          floor_rise_db_per_s=self.config.nn_floor_rise_db_per_s,
+                                          min_pause_s=self.config.nn_cut_pause_s or np.inf)
         return self.result.segments(end_s=end)
 
     def diarization(self) -> Diarization:
