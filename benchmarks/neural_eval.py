@@ -111,19 +111,10 @@ def talks(seeds=(0, 1, 2)) -> list[Item]:
     return out
 
 
-#: where a backchannel clip may end (s after the sentence's first voiced sample): the assembler's
-#: shortest stretch (0.3 s) plus its 20 ms trims, up to the longest backchannel the script places
-#: (turns.backchannel_max_s 1.0 s less the layout's 0.15 s margin)
-CLIP_S = (0.35, 0.85)
-
-
 def _read_speech(folder: Path, tmp: Path, sentences=range(1, 7)) -> tuple[Path, list[Segment]]:
     """The read sentences of speech/ laid end to end (0.5 s apart) with each one's voiced extent
-    (frames within 35 dB of its loudest) as truth; plus, from each sentence that has one, a short
-    clip for backchannels: its first word or two, up to the first point CLIP_S[0]-CLIP_S[1] s in
-    where the voice is silent by the same 35 dB criterion. (A clip cut at a fixed 0.6 s ends in the
-    middle of a syllable, and a voice cut off mid-syllable is heard, by the trained segmentation
-    model in every window, as going on under the other speaker: docs/diarization.md.)"""
+    (frames within 35 dB of its loudest) as truth; plus, per sentence, a copy of its first 0.6 s
+    of speech as a short clip for backchannels."""
     import soundfile as sf
     parts, segs, t = [], [], 0.0
     gap = np.zeros(8000, dtype=np.float32)
@@ -133,10 +124,7 @@ def _read_speech(folder: Path, tmp: Path, sentences=range(1, 7)) -> tuple[Path, 
             level = 10 * np.log10(np.maximum(np.convolve(x ** 2, np.ones(400) / 400, "same"), 1e-12))
             voiced = np.flatnonzero(level > level.max() - 35)
             a, b = int(voiced[0]), int(voiced[-1])
-            lo, hi = a + round(CLIP_S[0] * 16000), a + round(CLIP_S[1] * 16000)
-            silent = np.flatnonzero(level[lo:hi] <= level.max() - 35)
-            pieces = (x[a:b],) + ((x[a:lo + int(silent[0])],) if silent.size else ())
-            for piece in pieces:
+            for piece in (x[a:b], x[a:a + 9600]):
                 parts += [piece, gap]
                 segs.append(Segment(t, t + piece.size / 16000, who))
                 t += piece.size / 16000 + 0.5
