@@ -322,7 +322,7 @@ def test_long_inner_silence_is_cut_only_when_asked():
     active = np.zeros((frames, 1), np.bool_)
     active[20:200, 0] = True
     result = nr.Diarization(active, active.sum(axis=1).astype(np.int8))
-    runs = lambda r: nr.active_to_segments(r.active)  # noqa: E731
+    runs = lambda r: nr.active_to_segments(r.active)
     whole = nf.trim_to_audible(result, activity, audible_db=6.0, floor_rise_db_per_s=1.0)
     assert len(runs(whole)) == 1
     split = nf.trim_to_audible(result, activity, audible_db=6.0, floor_rise_db_per_s=1.0, min_pause_s=0.25)
