@@ -127,6 +127,9 @@ class DiarizationConfig:
     nn_trim_s: float = 0.0
     nn_embed_every: int = 4
     nn_min_heard: float = 0.3
+    nn_audible_db: float = 6.0  # segment edges only on frames this far above the background (0: off)
+    nn_floor_rise_db_per_s: float = 1.0  # the background's minimum tracking, as [vad] floor_rise_db_per_s
+    nn_cut_pause_s: float = 0.0  # inaudible stretches longer than this inside a speaker's run are cut (0: kept)
     nn_threads: int = 2
     nn_clustering: str = "ahc"  # "ahc" (average linkage) or "vbx" (community-1's, conversation/vbx.py)
     nn_vbx_threshold: float = 0.6; nn_vbx_fa: float = 0.07; nn_vbx_fb: float = 0.8; nn_vbx_min_clean_s: float = 2.0
@@ -153,7 +156,9 @@ class DiarizationConfig:
         for key, lo, hi in (("nn_step_s", 0.1, 10), ("nn_cluster_threshold", 1e-9, 2 - 1e-9), ("nn_threads", 1, 64),
                             ("nn_min_cluster_share", 0, 0.999), ("nn_embed_every", 1, 8), ("nn_min_heard", 0, 1),
                             ("nn_trim_s", 0, 0.5), ("nn_min_clean_s", 0, 10), ("nn_vbx_threshold", 1e-9, 2),
-                            ("nn_vbx_fa", 1e-6, 100), ("nn_vbx_fb", 1e-6, 100), ("nn_vbx_min_clean_s", 0, 10)):
+                            ("nn_vbx_fa", 1e-6, 100), ("nn_vbx_fb", 1e-6, 100), ("nn_vbx_min_clean_s", 0, 10),
+                            ("nn_audible_db", 0, 40), ("nn_floor_rise_db_per_s", 0, 20),
+                            ("nn_cut_pause_s", 0, 10)):
             if not lo <= getattr(self, key) <= hi:
                 raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must lie in [{lo:g}, {hi:g}]")
 

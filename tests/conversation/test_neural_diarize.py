@@ -14,6 +14,7 @@ from attunement.conversation import neural_frames as nf
 from attunement.conversation import neural_records as nr
 from attunement.conversation import segmentation as sg
 from attunement.errors import InputError
+from attunement.records import VoiceActivity
 
 # ---------------------------------------------------------------- fbank
 
@@ -270,3 +271,63 @@ def test_fed_audio_comes_back_whole_in_any_block_sizes(rng, monkeypatch):
         at += n
     np.testing.assert_array_equal(d.audio(), x)
     np.testing.assert_array_equal(d.audio(), x)  # joined once, kept
+
+
+def test_edges_are_trimmed_to_audible_frames_and_inner_silence_is_kept():
+    """Speaker runs on the model's grid, levels on the VAD's 30 ms grid: sound (-20 dBFS) over
+    [0.6, 2.4) s and [3.0, 3.6) s, background (-70 dBFS) elsewhere. Each run's first and last
+    frames must be the first and last frames whose centre lies in sound; silence inside a run stays."""
+    hop = 0.03
+    t = np.arange(200) * hop
+    loud = ((t >= 0.6 - 1e-9) & (t < 2.4 - 1e-9)) | ((t >= 3.0 - 1e-9) & (t < 3.6 - 1e-9))
+    level = np.where(loud, -20.0, -70.0).astype(np.float32)[None]
+    activity = VoiceActivity(loud[None], level, hop, 0.0)
+    frames = 300
+    centre = sg.FRAME_DURATION_S / 2 + np.arange(frames) * nr.HOP_S
+    audible = loud[np.floor(centre / hop).astype(np.int64)]
+    active = np.zeros((frames, 3), np.bool_)
+    active[10:250, 0] = True      # 0.2-4.2 s: over both sounds and the silence between them
+    active[120:160, 1] = True     # 2.0-2.7 s: ends in silence
+    active[270:290, 2] = True     # all in silence: dropped
+    result = nr.Diarization(active, active.sum(axis=1).astype(np.int8))
+    out = nf.trim_to_audible(result, activity, audible_db=6.0, floor_rise_db_per_s=1.0)
+    heard = np.flatnonzero(audible)
+    first, last = heard[0], heard[-1]
+    expect0 = np.zeros(frames, np.bool_)
+    expect0[max(first, 10):min(last, 249) + 1] = True
+    assert np.array_equal(out.active[:, 0], expect0)
+    assert not audible[expect0].all()  # the silence between the two sounds stays inside the run
+    own = np.flatnonzero(audible[120:160]) + 120
+    expect1 = np.zeros(frames, np.bool_)
+    expect1[own[0]:own[-1] + 1] = True
+    assert np.array_equal(out.active[:, 1], expect1)
+    assert not out.active[:, 2].any()
+    assert np.array_equal(out.count, out.active.sum(axis=1))
+    # exact times: the run starts on the first frame centred at or after 0.6 s
+    assert abs(centre[first] - 0.6) < nr.HOP_S and centre[first] >= 0.6
+    # without the margin the result is unchanged
+    assert nf.trim_to_audible(result, activity, audible_db=0.0, floor_rise_db_per_s=1.0) is result
+
+
+def test_long_inner_silence_is_cut_only_when_asked():
+    """A run over two sounds 0.6 s apart (background between): kept whole by default, split at
+    the silence with min_pause_s = 0.25 s, kept whole again with min_pause_s = 1 s."""
+    hop = 0.03
+    t = np.arange(200) * hop
+    loud = ((t >= 0.6 - 1e-9) & (t < 1.5 - 1e-9)) | ((t >= 2.1 - 1e-9) & (t < 3.0 - 1e-9))
+    activity = VoiceActivity(loud[None], np.where(loud, -20.0, -70.0).astype(np.float32)[None], hop, 0.0)
+    frames = 250
+    centre = sg.FRAME_DURATION_S / 2 + np.arange(frames) * nr.HOP_S
+    audible = loud[np.floor(centre / hop).astype(np.int64)]
+    active = np.zeros((frames, 1), np.bool_)
+    active[20:200, 0] = True
+    result = nr.Diarization(active, active.sum(axis=1).astype(np.int8))
+    runs = lambda r: nr.active_to_segments(r.active)
+    whole = nf.trim_to_audible(result, activity, audible_db=6.0, floor_rise_db_per_s=1.0)
+    assert len(runs(whole)) == 1
+    split = nf.trim_to_audible(result, activity, audible_db=6.0, floor_rise_db_per_s=1.0, min_pause_s=0.25)
+    assert np.array_equal(split.active[:, 0], audible & active[:, 0])
+    segs = runs(split)
+    assert len(segs) == 2 and abs(segs[0].end - 1.5) < nr.HOP_S and abs(segs[1].start - 2.1) < nr.HOP_S
+    assert len(runs(nf.trim_to_audible(result, activity, audible_db=6.0, floor_rise_db_per_s=1.0,
+                                       min_pause_s=1.0))) == 1

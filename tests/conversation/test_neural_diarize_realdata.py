@@ -123,3 +123,47 @@ def test_where_the_model_hears_too_little_the_model_free_diarizer_answers(shared
     assert d.used == "mfcc" and segments
     _, hyp = diarize(np.asarray(x))  # no activity given: the model's answer, which is silence here
     assert hyp == []
+
+
+def _voiced(path):
+    """A read sentence cut to its voiced extent (25 ms level within 35 dB of its loudest), float64 [n]."""
+    x, _ = read_audio(path, rate=16000)
+    x = (x.mean(axis=0) if x.ndim == 2 else x).astype(np.float64)
+    level = 10 * np.log10(np.maximum(np.convolve(x ** 2, np.ones(400) / 400, "same"), 1e-12))
+    v = np.flatnonzero(level > level.max() - 35)
+    return x[v[0]:v[-1]]
+
+
+def test_segment_edges_stay_out_of_silence_on_real_speech(shared_data):
+    """Four read sentences of two people, 0.6 s apart, in pink noise 45 dB under the speech: the
+    truth is each sentence's placed extent, exact to the sample. With the VAD's levels no speaker
+    starts or ends more than 50 ms into the silence around its sentence, and the false alarm is
+    under half of what the model's own edges give (measured 0.050 s against 0.134 s)."""
+    from attunement.demo.conversation import pink_noise
+    from attunement.perception.vad import detect_speech
+    from attunement.records import Segment
+    speech = shared_data / "speech"
+    parts = [("spk1", _voiced(speech / "spk1_snt1.wav")), ("spk2", _voiced(speech / "spk2_snt2.wav")),
+             ("spk1", _voiced(speech / "spk1_snt3.wav")), ("spk2", _voiced(speech / "spk2_snt4.wav"))]
+    at, gap = 8000, 9600
+    n = at + sum(p.size + gap for _, p in parts) + 8000
+    y = np.zeros(n)
+    truth = []
+    for who, p in parts:
+        y[at:at + p.size] += p
+        truth.append(Segment(at / 16000, (at + p.size) / 16000, who))
+        at += p.size + gap
+    rms = np.sqrt(np.mean(np.concatenate([p for _, p in parts]) ** 2))
+    y = (y + rms * 10 ** (-45 / 20) * pink_noise((1, n), rate=16000, rng=np.random.default_rng(0))[0]).astype(np.float32)
+    config = default_config()
+    results = {}
+    for label, activity in (("model", None), ("trimmed", detect_speech(y, 16000, config=config.vad))):
+        d = NeuralDiarizer(config=config.diarization)
+        d.feed(AudioBlock(y[None], 0.0, 16000))
+        results[label] = d.finish(activity, n / 16000)
+    hyp = results["trimmed"]
+    e = diarization_error(truth, hyp)
+    assert len(hyp) == 4 and e.confusion_s == 0.0
+    for h, t in zip(sorted(hyp), truth):
+        assert h.start >= t.start - 0.05 and h.end <= t.end + 0.05
+    assert e.false_alarm_s < 0.5 * diarization_error(truth, results["model"]).false_alarm_s

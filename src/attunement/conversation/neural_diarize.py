@@ -13,7 +13,9 @@
    then go to distinct clusters (best total cosine, `assign_window_speakers`);
 4. reconstruction (`reconstruct`): per output frame (16.875 ms) the number of speakers is
    the windows' mean count of local speakers, rounded; that many clusters with the largest
-   summed activity speak, so overlapped speech stays overlap.
+   summed activity speak, so overlapped speech stays overlap;
+5. edges (`trim_to_audible`): each speaker's runs start and end on frames the voice-activity
+   detector finds audible (`nn_audible_db` above the background), never in silence.
 
 Speech (`speech_activity`) is where at least one speaker talks: the model's own voice activity.
 Details and measurements: docs/diarization.md; settings: [diarization] nn_* in defaults.toml.
@@ -32,7 +34,7 @@ from ..records import AudioBlock, Segment, VoiceActivity
 from . import embeddings as emb
 from . import segmentation as sg
 from .neural_cluster import alone_seconds, cluster_embeddings, embedded_windows, link_windows
-from .neural_frames import heard_share, reconstruct, speech_activity
+from .neural_frames import heard_share, reconstruct, speech_activity, trim_to_audible
 from .neural_records import Diarization, Settings, first_seen_order
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,8 @@ class NeuralDiarizer:
     VoiceActivity); the VoiceActivity given to `finish` (may be None) is only compared with it:
     where the model hears under `nn_min_heard` of the detector's speech (speech at the noise
     floor, which it was not trained to hear) the model-free Diarizer's result is returned
-    instead, and `used` says "mfcc" (else "neural").
+    instead, and `used` says "mfcc" (else "neural"). Its frame levels also keep each speaker's
+    edges out of silence (`trim_to_audible`, `nn_audible_db`).
     """
 
     def __init__(self, *, config: DiarizationConfig, num_speakers: int | None = None):
@@ -154,6 +157,10 @@ class NeuralDiarizer:
                 self.used = "mfcc"
                 return self.fallback.finish(activity, duration_s)
         self.used = "neural"
+        if activity is not None:
+            self.result = trim_to_audible(self.result, activity, audible_db=self.config.nn_audible_db,
+                                          floor_rise_db_per_s=self.config.nn_floor_rise_db_per_s,
+                                          min_pause_s=self.config.nn_cut_pause_s or np.inf)
         return self.result.segments(end_s=end)
 
     def diarization(self) -> Diarization:
