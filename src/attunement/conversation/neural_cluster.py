@@ -14,6 +14,7 @@ from .._numba import kernel
 from ..errors import InputError
 from . import segmentation as sg
 from .neural_frames import frame_offsets
+from .nn_chain import closest_pair, nearest_all, refresh_nearest
 from .neural_records import Settings
 from .vbx import shipped_plda, vbx_clusters
 
@@ -182,21 +183,9 @@ def _ahc_average(dist, out):
     size = np.ones(n)
     nn = np.zeros(n, dtype=np.int64)
     nnd = np.full(n, np.inf)
-    for i in range(n):
-        for j in range(n):
-            if j != i and dist[i, j] < nnd[i]:
-                nnd[i] = dist[i, j]
-                nn[i] = j
+    nearest_all(dist, nn, nnd)
     for s in range(n - 1):
-        a = -1
-        best = np.inf
-        for r in range(n):
-            if active[r] and (a < 0 or nnd[r] < best):
-                best = nnd[r]
-                a = r
-        b = nn[a]
-        if b < a:
-            a, b = b, a
+        a, b, best = closest_pair(active, nn, nnd)
         out[s, 0] = a
         out[s, 1] = b
         out[s, 2] = best
@@ -207,18 +196,7 @@ def _ahc_average(dist, out):
                 dist[a, r] = d
                 dist[r, a] = d
         size[a] += size[b]
-        for r in range(n):
-            if not active[r]:
-                continue
-            if r == a or nn[r] == a or nn[r] == b:
-                nnd[r] = np.inf
-                for j in range(n):
-                    if active[j] and j != r and dist[r, j] < nnd[r]:
-                        nnd[r] = dist[r, j]
-                        nn[r] = j
-            elif dist[r, a] < nnd[r]:
-                nnd[r] = dist[r, a]
-                nn[r] = a
+        refresh_nearest(dist, active, nn, nnd, a, b)
 
 
 def assign_window_speakers(sim: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._numba import kernel
 from ..errors import InputError
+from .nn_chain import closest_pair, nearest_all, refresh_nearest
 
 #: community-1's published VBxClustering hyper-parameters (pyannote/speaker-diarization-community-1 config.yaml)
 THRESHOLD = 0.6
@@ -131,21 +132,9 @@ def _ahc_centroid(x, out):
             dist[j, i] = dist[i, j]
     nn = np.zeros(n, dtype=np.int64)
     nnd = np.full(n, np.inf)
-    for i in range(n):
-        for j in range(n):
-            if j != i and dist[i, j] < nnd[i]:
-                nnd[i] = dist[i, j]
-                nn[i] = j
+    nearest_all(dist, nn, nnd)
     for s in range(n - 1):
-        a = -1
-        best = np.inf
-        for r in range(n):
-            if active[r] and (a < 0 or nnd[r] < best):
-                best = nnd[r]
-                a = r
-        b = nn[a]
-        if b < a:
-            a, b = b, a
+        a, b, best = closest_pair(active, nn, nnd)
         out[s, 0] = a
         out[s, 1] = b
         out[s, 2] = best
@@ -161,18 +150,7 @@ def _ahc_centroid(x, out):
                     q += (cent[r, t] - cent[a, t]) ** 2
                 dist[a, r] = np.sqrt(q)
                 dist[r, a] = dist[a, r]
-        for r in range(n):
-            if not active[r]:
-                continue
-            if r == a or nn[r] == a or nn[r] == b:
-                nnd[r] = np.inf
-                for j in range(n):
-                    if active[j] and j != r and dist[r, j] < nnd[r]:
-                        nnd[r] = dist[r, j]
-                        nn[r] = j
-            elif dist[r, a] < nnd[r]:
-                nnd[r] = dist[r, a]
-                nn[r] = a
+        refresh_nearest(dist, active, nn, nnd, a, b)
 
 
 def flat_clusters(merges: np.ndarray, n: int, threshold: float) -> np.ndarray:
