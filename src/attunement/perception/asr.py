@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,12 +120,15 @@ class Recognizer:
     """Moonshine tiny-en: `recognize(pieces)` -> text per piece. Build with `Recognizer.load()`."""
 
     def __init__(self, encoder, decoder, tokenizer: Tokenizer, *, tokens_per_s: float = 6.5,
-                 min_tokens: int = 6, max_batch: int = 8, min_mean_logprob: float = -1.0, beam: int = BEAM) -> None:
+                 min_tokens: int = 6, max_batch: int = 8, min_mean_logprob: float = -1.0, beam: int = BEAM,
+                 workers: int = 1) -> None:
         if not 1 <= beam <= 16:
             raise InputError(f"recognizer: beam width must lie in [1, 16], got {beam}")
         self.encoder, self.decoder, self.tokenizer, self.beam = encoder, decoder, tokenizer, beam
         self.min_mean_logprob = min_mean_logprob
         self.tokens_per_s, self.min_tokens, self.max_batch = tokens_per_s, min_tokens, max_batch
+        self.workers = max(1, int(workers))
+        self._pool: ThreadPoolExecutor | None = None
         self._past = [i.name for i in decoder.get_inputs() if i.name.startswith("past_key_values.")]
         self._outs = [o.name for o in decoder.get_outputs()]
         self._heads = next(i.shape[1] for i in decoder.get_inputs() if i.name.startswith("past_key_values."))
@@ -132,8 +136,10 @@ class Recognizer:
 
     @classmethod
     def load(cls, *, threads: int | None = None, config: WordsConfig | None = None) -> Recognizer:
-        """The recognizer from the pinned wheel's files (sha256-checked), `threads` intra-op threads
-        per session (default: `config.threads`, else 2), bounds and batch size from `config`.
+        """The recognizer from the pinned wheel's files (sha256-checked), using `threads` threads
+        (default: `config.threads`, else 2): that many pieces encoded and batches decoded at once,
+        each model run on one onnxruntime thread (the decoder's small steps gain little from a
+        second intra-op thread; two batches at once use both cores); bounds and batch size from `config`.
 
         Raises attunement.models.ModelError (an InputError) when the wheel is missing or altered.
         """
@@ -141,8 +147,8 @@ class Recognizer:
 
         threads = threads or (config.threads if config is not None else 2)
         kw = {} if config is None else {"tokens_per_s": config.tokens_per_s, "max_batch": config.max_batch}
-        return cls(onnx_session("asr-encoder", threads=threads), onnx_session("asr-decoder", threads=threads),
-                   Tokenizer.from_file(model_path("asr-tokenizer")), **kw)
+        return cls(onnx_session("asr-encoder", threads=1), onnx_session("asr-decoder", threads=1),
+                   Tokenizer.from_file(model_path("asr-tokenizer")), workers=threads, **kw)
 
     def max_tokens(self, n_samples: int) -> int:
         """The token bound of a piece of `n_samples` at 16 kHz (`tokens_per_s` per second, at least `min_tokens`)."""
@@ -165,22 +171,40 @@ class Recognizer:
         texts = [""] * len(pieces)
         group = 8 * self.max_batch  # encoder states of this many pieces at a time (memory stays bounded)
         for g0 in range(0, len(pieces), group):
-            hidden = [self._encode(np.ascontiguousarray(p, dtype=np.float32)) for p in pieces[g0:g0 + group]]
-            for batch in self._batches([h.shape[0] for h in hidden]):
-                states, sizes = [hidden[k] for k in batch], [len(pieces[g0 + k]) for k in batch]
-                limits = [self.max_tokens(n) for n in sizes]
-                ids, scores = self._decode(states, limits, sizes, beam=1)
-                heard = [j for j, (toks, sc) in enumerate(zip(ids, scores))
-                         if toks and float(np.mean(sc)) >= self.min_mean_logprob]
-                if self.beam > 1 and heard:
-                    bounds = [min(limits[j], len(ids[j]) + max(4, len(ids[j]) // 4)) for j in heard]
-                    better, _ = self._decode([states[j] for j in heard], bounds, [sizes[j] for j in heard],
-                                             beam=self.beam)
-                    for j, toks in zip(heard, better, strict=True):
-                        ids[j] = toks
-                for j in heard:
-                    texts[g0 + batch[j]] = _unloop(self.tokenizer.decode(ids[j]))
+            chunk = pieces[g0:g0 + group]
+            hidden = list(self._map(lambda p: self._encode(np.ascontiguousarray(p, dtype=np.float32)), chunk))
+            batches = self._batches([h.shape[0] for h in hidden])
+            done = self._map(lambda batch: self._batch_texts([hidden[k] for k in batch], [len(chunk[k]) for k in batch]),
+                             batches)
+            for batch, said in zip(batches, done, strict=True):
+                for k, text in zip(batch, said, strict=True):
+                    texts[g0 + k] = text
         return texts
+
+    def _batch_texts(self, states: list[np.ndarray], sizes: list[int]) -> list[str]:
+        """Text of each piece of one decoding batch (encoder states, lengths in samples): greedy,
+        then the beam search for the pieces that hold speech (see recognize)."""
+        limits = [self.max_tokens(n) for n in sizes]
+        ids, scores = self._decode(states, limits, sizes, beam=1)
+        heard = [j for j, (toks, sc) in enumerate(zip(ids, scores)) if toks and float(np.mean(sc)) >= self.min_mean_logprob]
+        if self.beam > 1 and heard:
+            bounds = [min(limits[j], len(ids[j]) + max(4, len(ids[j]) // 4)) for j in heard]
+            better, _ = self._decode([states[j] for j in heard], bounds, [sizes[j] for j in heard], beam=self.beam)
+            for j, toks in zip(heard, better, strict=True):
+                ids[j] = toks
+        said = [""] * len(states)
+        for j in heard:
+            said[j] = _unloop(self.tokenizer.decode(ids[j]))
+        return said
+
+    def _map(self, fn, items: list) -> list:
+        """fn over items, `workers` at a time on threads (onnxruntime releases the GIL while a model
+        runs), results in order; each item's work is the same as alone, so the texts are too."""
+        if self.workers <= 1 or len(items) < 2:
+            return [fn(x) for x in items]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="attune-asr")
+        return list(self._pool.map(fn, items))
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 1 or x.size < 900:
