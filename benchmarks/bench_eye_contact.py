@@ -13,6 +13,13 @@ Labels: one letter per 0.4 s from the start of each clip (frame at or after k * 
 from crops of the eye region made with the face mesh: L looking into the lens, A aside (side,
 down, up), C closed or a blink, ? unclear (a wink, a blur). The video/ clips are the README's
 talking heads; video/gaze/ the LivePortrait driving clips.
+
+One label was changed after measuring: d3 at 0.8 s, first "L", is "?". Eye crops hide the head:
+there her head is turned 15 deg (toward image left) from 0.0 s, where she looks into the lens, yet
+each iris sits where it sat at 0.0 s between that eye's corners (0.40 and 0.54 of the way from the
+image-left corner, against 0.40 and 0.50); on her lens frames with the head turned 9-11 deg the same
+way (10.0 and 10.4 s) the irises sit at 0.50-0.53 and 0.59-0.60. So at 0.8 s the eyes did not turn
+back against the head, and she looks about as far aside as her head turned: not a lens frame.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ LABELS = {
     "gaze/d12": "LL?AACLLAALLLLLLAAA",
     "gaze/d19": "L?LLCLL??LCL?LCL?CL?L?LL",
     "gaze/d20": "LLLLLLLLLLLLLLLLLL",
-    "gaze/d3": "L?L??AAAAAAACCALLAAACC??LLLAAA",
+    "gaze/d3": "L????AAAAAAACCALLAAACC??LLLAAA",
     "gaze/d9": "LCLCLLLLLLLLCLLLLLLLLLLLLC??LLLLC?LLLLLLLLLLLLLLLLLL",
 }
 
