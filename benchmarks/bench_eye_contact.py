@@ -1,17 +1,18 @@
 """Eye contact without calibration on the real clips, against labels made by eye (issue 13).
 
     PYTHONPATH=src:. python benchmarks/bench_eye_contact.py [--offset-mm 2] [--every 3] [--data DIR]
-        [--geometry-only] [--explain gaze/d3]
+        [--geometry-only] [--explain gaze/d3] [--eye-centre-mm -3]
 
 Per clip: the eye-contact share of all frames, of the frames labelled "on the lens" and of the
-frames labelled "aside" (eyes or head turned to the side, down at notes, up), the baseline
-used and its support. `--offset-mm` also runs every clip with both irises moved by that many
-millimetres (right, left, down) in the landmarks: a person whose iris sits off the canonical
-face's, so that geometry alone reads them 10-12 deg off the lens (the issue's case); the
-self-baseline has to find it. `--geometry-only` reads every clip without a self-baseline;
+frames labelled "aside" (eyes or head turned to the side, down at notes, up), the confidence, the
+median lens angle of the lens frames (deg), the baseline used and its support. `--offset-mm`
+also runs every clip with both irises moved by that many millimetres (right, left, down) in the
+landmarks: a person whose iris sits off the canonical face's, so that geometry alone reads them
+10-12 deg off the lens (the issue's case); the self-baseline has to find it. `--geometry-only` reads every clip without a self-baseline;
 `--explain NAME` prints, for each labelled frame of one clip, what decides it (lens angle, head
 and eye-in-head angles, lid gap against the person's open level, and the run of contact or no
-contact the frame lies in).
+contact the frame lies in). `--eye-centre-mm DZ` is an experiment: the modelled eyeball centres
+moved DZ mm along the head's depth axis (negative: toward the face) for the whole run.
 
 Labels: one letter per 0.4 s from the start of each clip (frame at or after k * 0.4 s), read
 from crops of the eye region made with the face mesh: L looking into the lens, A aside (side,
@@ -36,6 +37,7 @@ import numpy as np
 
 from attunement.config import default_config
 from attunement.cues.confidence import cue_confidence
+from attunement.cues import gaze
 from attunement.cues.face import analyze_face, face_frames
 
 STEP_S = 0.4
@@ -84,7 +86,8 @@ def score(name: str, faces: np.ndarray, times: np.ndarray, size: tuple[int, int]
     return {"share": cues.eye_contact_share, "lens": float(on[lab == "L"].mean()), "n_lens": int((lab == "L").sum()),
             "aside": float(on[lab == "A"].mean()) if (lab == "A").any() else float("nan"),
             "n_aside": int((lab == "A").sum()), "baseline": cues.baseline, "support": cues.baseline_support,
-            "note": cues.baseline_note, "confidence": conf["level"], "iris_px": float(np.nanmedian(iris))}
+            "note": cues.baseline_note, "confidence": conf["level"], "iris_px": float(np.nanmedian(iris)),
+            "lens_deg": float(np.nanmedian(cues.lens_angle_deg[idx][lab == "L"]))}
 
 
 def explain(name: str, faces: np.ndarray, times: np.ndarray, size: tuple[int, int]) -> None:
@@ -147,7 +150,11 @@ def main(argv=None) -> int:
     parser.add_argument("--every", type=int, default=1, help="keep every N-th pixel (3: faces a third the size)")
     parser.add_argument("--geometry-only", action="store_true", help="no self-baseline")
     parser.add_argument("--explain", choices=list(LABELS), help="per labelled frame of this clip, what decides it")
+    parser.add_argument("--eye-centre-mm", type=float, default=0.0,
+                        help="experiment: eyeball centres moved this far along the head's depth axis (< 0: forward)")
     args = parser.parse_args(argv)
+    if args.eye_centre_mm:
+        gaze.EYE_OFFSETS = gaze.EYE_OFFSETS + np.array([0.0, 0.0, args.eye_centre_mm])
     found = list(clips(args.data, args.every))
     if not found:
         print(f"no clips under {args.data / 'video'}", file=sys.stderr)
@@ -161,11 +168,11 @@ def main(argv=None) -> int:
     conditions = [("as recorded", None), (f"irises {k:g} mm right", (k, 0.0)), (f"irises {k:g} mm left", (-k, 0.0)),
                   (f"irises {k:g} mm down", (0.0, k))]
     for title, offset in conditions:
-        print(f"\n{title}\n{'clip':32s} {'all':>5s} {'lens':>5s} {'(n)':>4s} {'aside':>5s} {'(n)':>4s} {'conf':>4s}  baseline (support)")
+        print(f"\n{title}\n{'clip':32s} {'all':>5s} {'lens':>5s} {'(n)':>4s} {'aside':>5s} {'(n)':>4s} {'conf':>4s} {'deg':>4s}  baseline (support)")
         for name, faces, times, size in found:
             f = faces if offset is None else with_iris_offset(faces, size, offset)
             r = score(name, f, times, size, self_baseline=not args.geometry_only)
-            print(f"{name:32s} {r['share']:5.2f} {r['lens']:5.2f} {r['n_lens']:4d} {r['aside']:5.2f} {r['n_aside']:4d} {r['confidence']:4.2f}  "
+            print(f"{name:32s} {r['share']:5.2f} {r['lens']:5.2f} {r['n_lens']:4d} {r['aside']:5.2f} {r['n_aside']:4d} {r['confidence']:4.2f} {r['lens_deg']:4.1f}  "
                   f"{r['baseline']} ({r['support']:.2f}): {r['note']}")
     return 0
 
