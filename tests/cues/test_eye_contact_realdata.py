@@ -2,8 +2,8 @@
 
 The labels (one letter per 0.4 s: L on the lens, A aside, C closed, ? unclear) live with the
 benchmark that prints the same figures: benchmarks/bench_eye_contact.py. Targets: >= 0.8 of the
-frames labelled "on the lens" read as eye contact for every clip whose person mostly looks into the
-lens, <= 0.2 of the frames labelled "aside" in every clip. The issue's failure, a person whose
+frames labelled "on the lens" read as eye contact in every clip (with a self-baseline for every person
+who mostly looks into the lens), <= 0.2 of the frames labelled "aside" in every clip. The issue's failure, a person whose
 geometry alone reads them 10 deg off the lens, is made exactly from the real landmarks by moving
 both irises 2 mm: the self-baseline must find it; 3 mm (14-15 deg, beyond a plausible personal
 offset) must not be re-centred, and then the summary says it could not judge eye contact and
@@ -43,8 +43,9 @@ def test_labelled_lens_and_aside_frames(shared_data, name):
     faces, times, size = landmarks(shared_data, name)
     r = score(name, faces, times, size)
     print(f"{name}: {r}")
+    assert r["lens"] >= 0.8, r  # d3 too: her few lens stretches, read by geometry alone
     if name in MOSTLY_LENS:
-        assert r["lens"] >= 0.8 and r["baseline"] == "session", r
+        assert r["baseline"] == "session", r
     if r["n_aside"]:
         assert r["aside"] <= 0.2, r
 

@@ -225,6 +225,20 @@ def test_eye_contact_hand_made():
     assert not got[14] and got[6] and got[13] and got[15]
 
 
+def test_short_contact_is_dropped_only_when_both_its_ends_were_seen():
+    """A 0.2 s contact inside the recording is a glance through the lens (dropped at min_s 0.3);
+    the same 0.2 s at the first or the last frame began before or lasts beyond the recording, so
+    its length is unknown and it is kept."""
+    t = np.arange(12) / 10.0
+    state = np.full(12, gaze.EYES_OPEN, np.int8)
+    inside = np.array([30, 30, 30, 30, 5, 5, 30, 30, 30, 30, 30, 30], float)
+    edges = np.array([5, 5, 30, 30, 30, 30, 30, 30, 30, 30, 5, 5], float)
+    kw = dict(on_deg=10, off_deg=13, min_s=0.3, bridge_s=0.0)
+    assert not gaze.eye_contact(t, inside, state, **kw).any()
+    assert gaze.eye_contact(t, edges, state, **kw).tolist() == [True] * 2 + [False] * 8 + [True] * 2
+    assert not gaze.eye_contact(t, edges, state, **{**kw, "on_deg": 4, "off_deg": 4}).any()
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_eye_contact_matches_reference_on_random_series(seed):
     rng = np.random.default_rng(seed)

@@ -94,7 +94,8 @@ def eye_gaze_frame(face, app, s, radius, bias=(0.0, 0.0)):
 
 def eye_contact(times, angle, state, on, off, min_s, bridge_s):
     """Contact per frame: hysteresis (on at <= on, off at > off; closed eyes hold, no face ends it),
-    then short breaks bridged (not across no-face frames) and short contacts dropped."""
+    then short breaks bridged (not across no-face frames) and short contacts dropped unless they
+    touch the first or the last frame (their length is unknown)."""
     n = len(times)
     ends = list(times[1:]) + [times[-1] + float(np.median(np.diff(times)))]
     out, cur = [], False
@@ -110,7 +111,7 @@ def eye_contact(times, angle, state, on, off, min_s, bridge_s):
                 and ends[j] - times[i] < bridge_s:
             out[i:j + 1] = [True] * (j - i + 1)
     for i, j in runs(True):
-        if ends[j] - times[i] < min_s:
+        if i > 0 and j < n - 1 and ends[j] - times[i] < min_s:
             out[i:j + 1] = [False] * (j - i + 1)
     return np.array(out)
 

@@ -254,7 +254,9 @@ def eye_contact(times: np.ndarray, angle_deg: np.ndarray, state: np.ndarray, *, 
     Hysteresis: contact starts at angle <= on_deg and ends at angle > off_deg; closed eyes keep
     the state, no face ends it. Then breaks shorter than `bridge_s` seconds between two contacts
     are filled (glances, saccades; not through frames without a face), and contacts shorter than
-    `min_s` seconds are dropped.
+    `min_s` seconds are dropped, if both their ends were seen: a contact running into the first
+    or the last frame began before (or lasts beyond) the recording, so its length is unknown and
+    it is kept (the real clip d3 opens on the lens and turns away after 0.13 s).
     """
     times = as_times(times)
     n = times.shape[0]
@@ -298,14 +300,14 @@ def _contact(angle, state, times, ends, on_deg, off_deg, min_s, bridge_s, out):
             out[i:j + 1] = True
         i = j + 1
     i = 0
-    while i < n:  # drop short contacts
+    while i < n:  # drop short contacts whose start and end were both seen
         if not out[i]:
             i += 1
             continue
         j = i
         while j + 1 < n and out[j + 1]:
             j += 1
-        if ends[j] - times[i] < min_s:
+        if i > 0 and j + 1 < n and ends[j] - times[i] < min_s:
             out[i:j + 1] = False
         i = j + 1
 
