@@ -115,6 +115,21 @@ def test_read_speech_word_error_rate(recognizer, shared_data):
 
 
 @pytest.mark.realdata
+def test_two_batches_at_once_say_what_one_at_a_time_says(recognizer, shared_data):
+    """The recognizer's threads (pieces encoded and batches decoded concurrently) change nothing in
+    the words: the 13 read sentences, in batches of 2 so several run at once, as one thread says them."""
+    from attunement.sources.media import read_audio
+
+    names = [line.split("\t")[0] for line in (shared_data / "speech" / "transcripts.tsv").read_text().splitlines()]
+    audio = [read_audio(shared_data / "speech" / name)[0][0] for name in names]
+    one, two = Recognizer.load(threads=1), Recognizer.load(threads=2)
+    one.max_batch = two.max_batch = 2
+    assert two.workers == 2 and one.workers == 1
+    said = two.recognize(audio)
+    assert said == one.recognize(audio) and sum(bool(t) for t in said) == len(names)
+
+
+@pytest.mark.realdata
 def test_beam_search_keeps_each_piece_apart_and_beats_greedy(recognizer, shared_data):
     """Pieces decoded together by the beam search each get their own sentence (a piece's
     hypotheses stay on its rows as the cache is reordered), and the beam's words are more often
