@@ -354,8 +354,8 @@ def main() -> None:
         e2e_table(rec, f"{len(big)} scripts of 6 lines made of the labelled sentences (language_sentences, fresh, "
                        "fresh2; truth = their labels), per-script rows not shown", big, seed0=1000, show=False,
                   voices=voices)
-    print("## 4. Speed (2 cores)\n")
     if data is not None and not args.e2e_only:
+        print("## 4. Speed (2 cores)\n")
         speed_table(data, args.minutes)
         print("## 5. The confidence guard on greedy and beam scores\n")
         guard_table(rec, data)
