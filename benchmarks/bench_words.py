@@ -1,6 +1,7 @@
 """What was said (issue 12): word error rate, language-cue F1, end-to-end script agreement, speed.
 
-    PYTHONPATH=src python benchmarks/bench_words.py [--minutes 10] [--skip-e2e] [--settings]
+    PYTHONPATH=src python benchmarks/bench_words.py [--minutes 10] [--skip-e2e] [--settings] [--old-voices] [--e2e-only]
+        [--compare-voices "ANA ARGS|BEN ARGS" ...]
 
 Tables:
 1. WER of Moonshine tiny-en (perception/asr.py) per file of ../shared/data/speech (or
@@ -19,6 +20,10 @@ Tables:
    the 60-minute extrapolation (target >= 15x real time).
 5. The confidence guard on greedy and beam scores (noise pieces passing, real pieces dropped).
 6. (--settings) greedy vs beam and 0.05 vs 0.3 s padding on the spoken labelled sentences.
+With --old-voices, tables 3 and 6 speak the scripts with the rig's first voices (no word gap,
+tests/conversation/spoken.py OLD_VOICES) instead of VOICES; with --e2e-only, only tables 3 and 6 are made.
+7. (--compare-voices) espeak-ng voice pairs (each speaker's espeak-ng arguments, the two split by "|")
+   on the 85 scripts of labelled sentences: WER, lines whose cues differ from their text's, scripts exact.
 """
 
 from __future__ import annotations
@@ -134,7 +139,7 @@ def _diarized(spoken, folder: Path, k: int) -> dict:
 
 
 def e2e_table(rec: Recognizer, title: str, scripts, *, seed0: int = 0, diarize: bool = False,
-              show: bool = True) -> None:
+              show: bool = True, voices=None) -> None:
     """Per script: the truth (ana; ben: open questions, I statements, validations), the counts from
     the recognised words (truth segments), exact or not, and the same rules on the scripts' text;
     with `diarize`, the counts through the whole one-track review too. Then each missed script's
@@ -149,7 +154,7 @@ def e2e_table(rec: Recognizer, title: str, scripts, *, seed0: int = 0, diarize: 
     misses = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, script in enumerate(scripts):
-            spoken = speak_script(script, Path(tmp), seed=seed0 + k)
+            spoken = speak_script(script, Path(tmp), seed=seed0 + k, voices=voices)
             utts = transcribe(spoken.segments, spoken.audio, recognizer=rec, config=CFG)
             got, truth, text = _counts(label_utterances(utts, config=CFG), ["ana", "ben"]), _truth(script), _on_text(script, spoken)
             ok, t_ok = got == truth, text == truth
@@ -249,7 +254,7 @@ def guard_table(rec: Recognizer, data: Path) -> None:
     print()
 
 
-def settings_table(rec: Recognizer) -> None:
+def settings_table(rec: Recognizer, voices=None) -> None:
     """The decoding settings compared on the labelled sentences spoken by espeak-ng (the 85 scripts
     of table 3): WER per line and lines whose cues (open/closed question, I statement, you-blame,
     validation) differ from the same rules on the line's text, for greedy vs beam and 0.05 vs 0.3 s
@@ -260,7 +265,7 @@ def settings_table(rec: Recognizer) -> None:
     kinds = {"open_question", "closed_question", "i_statement", "you_blame", "validation"}
     cues = lambda text: sorted(c for x in split_sentences(text) for c in classify(x) if c in kinds)
     with tempfile.TemporaryDirectory() as tmp:
-        spoken = [(sc, speak_script(sc, Path(tmp), seed=1000 + k)) for k, sc in enumerate(labelled_scripts())]
+        spoken = [(sc, speak_script(sc, Path(tmp), seed=1000 + k, voices=voices)) for k, sc in enumerate(labelled_scripts())]
     print("| beam | pad s | WER | lines with other cues |\n| --- | --- | --- | --- |")
     beam = rec.beam
     for rec.beam, pad in ((1, 0.05), (1, 0.3), (beam, 0.05), (beam, 0.3)):
@@ -277,42 +282,89 @@ def settings_table(rec: Recognizer) -> None:
     print()
 
 
+def voices_table(rec: Recognizer, pairs: list[str]) -> None:
+    """Each voice pair ("ANA ARGS|BEN ARGS", espeak-ng arguments) speaking the 85 scripts of
+    labelled sentences: WER per line (per speaker), lines whose cues (as in table 6) differ from
+    the same rules on the line's text, and scripts whose per-speaker counts are exact."""
+    from attunement.conversation.language_rules import classify, split_sentences
+    from tests.conversation.spoken import labelled_scripts, speak_script
+
+    kinds = {"open_question", "closed_question", "i_statement", "you_blame", "validation"}
+    cues = lambda text: sorted(c for x in split_sentences(text) for c in classify(x) if c in kinds)
+    print("| ana | ben | WER (ana, ben) | lines with other cues | scripts exact |\n| --- | --- | --- | --- | --- |")
+    scripts = labelled_scripts()
+    for pair in pairs:
+        voices = dict(zip(("ana", "ben"), (tuple(v.split()) for v in pair.split("|")), strict=True))
+        err = {sp: [0, 0] for sp in voices}
+        wrong = lines = exact = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            for k, script in enumerate(scripts):
+                sp = speak_script(script, Path(tmp), seed=1000 + k, voices=voices)
+                utts = transcribe(sp.segments, sp.audio, recognizer=rec, config=CFG)
+                exact += _counts(label_utterances(utts, config=CFG), ["ana", "ben"]) == sp.truth
+                heard = {round(u.start, 2): u.text for u in utts}
+                for seg, (who, text, _) in zip(sp.segments, script):
+                    hyp = heard.get(round(seg.start, 2), "")
+                    err[who][0] += word_errors(normalize(text), normalize(hyp))
+                    err[who][1] += len(normalize(text))
+                    wrong, lines = wrong + (cues(text) != cues(hyp)), lines + 1
+        wer = sum(e for e, _ in err.values()) / sum(n for _, n in err.values())
+        print(f"| {' '.join(voices['ana'])} | {' '.join(voices['ben'])} | {wer:.1%} ({err['ana'][0] / err['ana'][1]:.1%}, "
+              f"{err['ben'][0] / err['ben'][1]:.1%}) | {wrong}/{lines} | {exact}/{len(scripts)} = {exact / len(scripts):.0%} |")
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="length of the speed test's audio")
     ap.add_argument("--skip-e2e", action="store_true")
     ap.add_argument("--settings", action="store_true", help="also compare decoding settings (table 6, ~5 min)")
+    ap.add_argument("--old-voices", action="store_true", help="speak tables 3 and 6 with the rig's first voices")
+    ap.add_argument("--e2e-only", action="store_true", help="only the end-to-end tables (3, and 6 with --settings)")
+    ap.add_argument("--compare-voices", nargs="*", default=[], metavar="ANA|BEN",
+                    help="espeak-ng voice pairs to compare on the 85 scripts (table 7)")
     args = ap.parse_args()
     os.sched_setaffinity(0, [int(c) for c in pinned_cores(2).split(",")])
     data = data_dir()
     rec = Recognizer.load(config=CFG)
     print(f"## 1. Word error rate (Moonshine tiny-en, beam {rec.beam})\n")
-    if data is None:
-        print("skipped: ../shared/data not found (set ATTUNE_DATA)\n")
+    if data is None or args.e2e_only:
+        print(f"skipped: {'--e2e-only' if args.e2e_only else '../shared/data not found (set ATTUNE_DATA)'}\n")
     else:
         wer_table(rec, data)
     print("## 2. Language cues: F1 per cue\n")
-    f1_table()
+    if args.e2e_only:
+        print("skipped: --e2e-only\n")
+    else:
+        f1_table()
     print("## 3. End to end: espeak-ng scripts, one track\n")
-    from tests.conversation.spoken import HELD_OUT, SCRIPTS, espeak_missing, labelled_scripts
+    from tests.conversation.spoken import HELD_OUT, OLD_VOICES, SCRIPTS, VOICES, espeak_missing, labelled_scripts
+
+    voices = OLD_VOICES if args.old_voices else VOICES
+    print("voices: " + "; ".join(f"{sp} espeak-ng {' '.join(v)}" for sp, v in voices.items()) + "\n")
 
     if args.skip_e2e or espeak_missing():
         print(f"skipped: {espeak_missing() or '--skip-e2e'}\n")
     else:
-        e2e_table(rec, "The 12 scripts of the first measurement (looked at while fixing)", SCRIPTS, diarize=True)
+        e2e_table(rec, "The 12 scripts of the first measurement (looked at while fixing)", SCRIPTS, diarize=True,
+                  voices=voices)
         e2e_table(rec, "14 scripts written before the fixes, never looked at while making them", HELD_OUT,
-                  diarize=True)
+                  diarize=True, voices=voices)
         big = labelled_scripts()
         e2e_table(rec, f"{len(big)} scripts of 6 lines made of the labelled sentences (language_sentences, fresh, "
-                       "fresh2; truth = their labels), per-script rows not shown", big, seed0=1000, show=False)
-    print("## 4. Speed (2 cores)\n")
-    if data is not None:
+                       "fresh2; truth = their labels), per-script rows not shown", big, seed0=1000, show=False,
+                  voices=voices)
+    if data is not None and not args.e2e_only:
+        print("## 4. Speed (2 cores)\n")
         speed_table(data, args.minutes)
         print("## 5. The confidence guard on greedy and beam scores\n")
         guard_table(rec, data)
     if args.settings and not args.skip_e2e:
         print("## 6. Decoding settings on the spoken labelled sentences\n")
-        settings_table(rec)
+        settings_table(rec, voices=voices)
+    if args.compare_voices and not espeak_missing():
+        print("## 7. espeak-ng voice pairs on the 85 scripts of labelled sentences\n")
+        voices_table(rec, args.compare_voices)
 
 
 if __name__ == "__main__":

@@ -30,11 +30,12 @@ def script_agreement(recognizer, folder, scripts) -> list[bool]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scripts, floor", [(SCRIPTS, 7), (HELD_OUT, 8)], ids=["first-12", "held-out-14"])
+@pytest.mark.parametrize("scripts, floor", [(SCRIPTS, 8), (HELD_OUT, 8)], ids=["first-12", "held-out-14"])
 def test_spoken_scripts_counts(tmp_path, scripts, floor):
     agree = script_agreement(Recognizer.load(threads=2), tmp_path, scripts)
-    # Target 90 %; measured 7 of 12 and 8 of 14 (the first set was 9 of 12 with greedy decoding,
-    # which does worse on 85 scripts of labelled sentences: 68 % against 81 % now, docs/words.md).
-    # The misses are recognition errors on espeak-ng's formant voices, and three rule gaps in the
-    # held-out scripts.
+    # Target 90 %; measured 9 of 12 and 9 of 14 with the rig's voices (a 20 ms word gap, chosen on
+    # the 85 scripts of labelled sentences, 85 % exact there); 7 and 8 with the old voices
+    # (docs/words.md, section 4.1). The floors are one under, since a close call between two words
+    # can go either way with the batch. The misses are recognition errors on espeak-ng's formant
+    # voices ("I need" -> "I leave"), and three rule gaps in the held-out scripts.
     assert sum(agree) >= floor, agree
