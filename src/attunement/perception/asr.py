@@ -19,6 +19,7 @@ The model files come from the pinned `moonshine-voice` wheel through `attunement
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Sequence
@@ -128,7 +129,6 @@ class Recognizer:
         self.min_mean_logprob = min_mean_logprob
         self.tokens_per_s, self.min_tokens, self.max_batch = tokens_per_s, min_tokens, max_batch
         self.workers = max(1, int(workers))
-        self._pool: ThreadPoolExecutor | None = None
         self._past = [i.name for i in decoder.get_inputs() if i.name.startswith("past_key_values.")]
         self._outs = [o.name for o in decoder.get_outputs()]
         self._heads = next(i.shape[1] for i in decoder.get_inputs() if i.name.startswith("past_key_values."))
@@ -170,16 +170,23 @@ class Recognizer:
         """
         texts = [""] * len(pieces)
         group = 8 * self.max_batch  # encoder states of this many pieces at a time (memory stays bounded)
+        with contextlib.ExitStack() as stack:  # the threads live for this call only, joined at its end
+            pool = (stack.enter_context(ThreadPoolExecutor(self.workers, thread_name_prefix="attune-asr"))
+                    if self.workers > 1 and len(pieces) > 1 else None)
+            self._recognize(pieces, texts, group, pool)
+        return texts
+
+    def _recognize(self, pieces: Sequence[np.ndarray], texts: list[str], group: int,
+                   pool: ThreadPoolExecutor | None) -> None:
         for g0 in range(0, len(pieces), group):
             chunk = pieces[g0:g0 + group]
-            hidden = list(self._map(lambda p: self._encode(np.ascontiguousarray(p, dtype=np.float32)), chunk))
+            hidden = _map(pool, lambda p: self._encode(np.ascontiguousarray(p, dtype=np.float32)), chunk)
             batches = self._batches([h.shape[0] for h in hidden])
-            done = self._map(lambda batch: self._batch_texts([hidden[k] for k in batch], [len(chunk[k]) for k in batch]),
-                             batches)
+            done = _map(pool, lambda batch: self._batch_texts([hidden[k] for k in batch], [len(chunk[k]) for k in batch]),
+                        batches)
             for batch, said in zip(batches, done, strict=True):
                 for k, text in zip(batch, said, strict=True):
                     texts[g0 + k] = text
-        return texts
 
     def _batch_texts(self, states: list[np.ndarray], sizes: list[int]) -> list[str]:
         """Text of each piece of one decoding batch (encoder states, lengths in samples): greedy,
@@ -196,15 +203,6 @@ class Recognizer:
         for j in heard:
             said[j] = _unloop(self.tokenizer.decode(ids[j]))
         return said
-
-    def _map(self, fn, items: list) -> list:
-        """fn over items, `workers` at a time on threads (onnxruntime releases the GIL while a model
-        runs), results in order; each item's work is the same as alone, so the texts are too."""
-        if self.workers <= 1 or len(items) < 2:
-            return [fn(x) for x in items]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="attune-asr")
-        return list(self._pool.map(fn, items))
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
         if x.ndim != 1 or x.size < 900:
@@ -272,6 +270,14 @@ class Recognizer:
         for name, value in zip(self._outs[1:], out[1:]):
             if first or ".decoder." in name:
                 feed["past_key_values" + name[len("present"):]] = value
+
+
+def _map(pool: ThreadPoolExecutor | None, fn, items: list) -> list:
+    """fn over items, on the pool's threads when there is one (onnxruntime releases the GIL while a
+    model runs), results in order; each item's work is the same as alone, so the texts are too."""
+    if pool is None or len(items) < 2:
+        return [fn(x) for x in items]
+    return list(pool.map(fn, items))
 
 
 def _top(x: np.ndarray, n: int, block: int = 128) -> np.ndarray:
