@@ -18,7 +18,12 @@ embeddings on a worker thread during the session, conversation/neural_live.py; "
 model-free one), so the two runs side by side show what the worker costs: its CPU seconds per
 second of session (logged by the diarizer), the camera's latency with and without it, the wait
 from the end of the session to its review (and how much of it is the diarizer's end step), the
-size of its stored windows. `--no-camera --pace P` replays the audio alone P times faster than
+size of its stored windows. As `attune session` does, the live transcription worker runs too
+(session/live_words.py; `--no-words` leaves it out). Each run also gives the CPU of every thread
+(which thread costs what: the camera's, mediapipe's own, the workers', onnxruntime's pools), the
+latency of the frames a new pose came with apart from the others, and the load average (other
+processes on the cores slow everything); `--json` keeps the raw figures.
+`--no-camera --pace P` replays the audio alone P times faster than
 real time (the worker then has P times less time per window: a harder test of keeping up) to
 measure the end of a long session without spending its hour.
 
