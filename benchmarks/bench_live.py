@@ -18,7 +18,12 @@ embeddings on a worker thread during the session, conversation/neural_live.py; "
 model-free one), so the two runs side by side show what the worker costs: its CPU seconds per
 second of session (logged by the diarizer), the camera's latency with and without it, the wait
 from the end of the session to its review (and how much of it is the diarizer's end step), the
-size of its stored windows. `--no-camera --pace P` replays the audio alone P times faster than
+size of its stored windows. As `attune session` does, the live transcription worker runs too
+(session/live_words.py; `--no-words` leaves it out). Each run also gives the CPU of every thread
+(which thread costs what: the camera's, mediapipe's own, the workers', onnxruntime's pools), the
+latency of the frames a new pose came with apart from the others, and the load average (other
+processes on the cores slow everything); `--json` keeps the raw figures.
+`--no-camera --pace P` replays the audio alone P times faster than
 real time (the worker then has P times less time per window: a harder test of keeping up) to
 measure the end of a long session without spending its hour.
 
@@ -72,12 +77,35 @@ config = default_config()
 if opt["engine"]:
     config = config.replace("diarization", live_engine=opt["engine"])
 lat = np.full(int(seconds * 40) + 100, np.nan)
+posed, last_pose = np.zeros(lat.size, bool), [float("nan")]
 count, dropped, summary = [0], [0], []
 memory, done = [], threading.Event()
+
+threads = {}  # native thread id -> [name, CPU s]: which thread costs what (Python names; others are native)
+tick = os.sysconf("SC_CLK_TCK")
+
+def thread_cpu():
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            f = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+            comm = open(f"/proc/self/task/{tid}/comm").read().strip()
+        except OSError:
+            continue
+        name = names.get(int(tid)) or threads.get(int(tid), [None])[0] or f"native:{comm}"
+        threads[int(tid)] = [name, (int(f[11]) + int(f[12])) / tick]
 
 def sampler(clock):
     while not done.wait(sample_s):
         memory.append((clock.now(), status_kb("VmHWM:"), status_kb("VmRSS:")))
+        thread_cpu()
+
+def _by_name(threads):  # CPU s per thread kind (the native ones summed by their comm)
+    out = {}
+    for name, cpu in threads.values():
+        key = name if not name.startswith("native:") else "native:" + name[7:].rstrip("0123456789-_")
+        out[key] = out.get(key, 0.0) + cpu
+    return out
 
 def progress(stage, k, total):  # the end of the session: review, words, folder (session/progress.py)
     summary.append((stage, k, clock.now()))
@@ -92,6 +120,8 @@ with (FaceBodyLandmarker(config.perception) if video else nullcontext()) as mark
     def on_frame(frame, marks):  # right after the frame's landmarks and cues are stored
         if count[0] < lat.size:
             lat[count[0]] = clock.now() - frame.t
+            posed[count[0]] = marks.pose_t != last_pose[0]  # a new pose arrived with this frame
+            last_pose[0] = marks.pose_t
         count[0] += 1
         dropped[0] = cam.stats.dropped  # as of the last frame: later drops happen after the session
     with (Camera(video, pace=pace, clock=clock, start=start) if video else nullcontext()) as cam, \
@@ -101,9 +131,11 @@ with (FaceBodyLandmarker(config.perception) if video else nullcontext()) as mark
         cpu0, t0 = time.process_time(), time.perf_counter()
         who = (dict() if opt["shared"] else
                dict(channels_are_speakers=True, speaker_names=["me", "partner"], me="me"))
+        load0 = os.getloadavg()[0]
         result = run_session(camera=cam, mic=mic, config=config, duration_s=seconds if pace == 1 else None,
                              root=root, landmarker=marker, on_frame=on_frame if video else None,
-                             progress=progress, **who)
+                             progress=progress, words=opt["words"], **who)
+        thread_cpu()
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         ended = clock.now()
         done.set()
@@ -117,9 +149,12 @@ with (FaceBodyLandmarker(config.perception) if video else nullcontext()) as mark
                    mic_delivered=mic.stats.delivered,
                    filled=[n for n in result.notes if "lost" in n], notes=list(result.notes),
                    latency=[float(x) for x in lat[:min(count[0], lat.size)]], memory=memory,
+                   posed=[bool(x) for x in posed[:min(count[0], lat.size)]],
                    end_wait_s=ended - session_end, summary=[(k, t - session_end) for _, k, t in summary],
                    worker=[list(a) for a in Worker.records], stored=stored,
-                   speakers=list(result.review.speakers), engine=opt["engine"])
+                   speakers=list(result.review.speakers), engine=opt["engine"],
+                   load=(load0, os.getloadavg()[0]), threads=_by_name(threads),
+                   utterances=None if result.review.words is None else len(result.review.words))
 print(json.dumps(out))
 """
 
@@ -170,9 +205,9 @@ def make_talk_audio(folder: Path, seconds: float) -> Path:
 
 
 def run(video: Path | None, audio: Path, seconds: float, cores: str, sample_s: float, *, shared: bool = False,
-        engine: str | None = None, pace: float = 1.0) -> dict:
+        engine: str | None = None, pace: float = 1.0, words: bool = False) -> dict:
     opt = {"video": str(video) if video else None, "audio": str(audio), "seconds": seconds, "cores": cores,
-           "sample_s": sample_s, "shared": shared, "engine": engine, "pace": pace}
+           "sample_s": sample_s, "shared": shared, "engine": engine, "pace": pace, "words": words}
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(opt)], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(done.stderr)
@@ -220,7 +255,7 @@ def report(r: dict, seconds: float, cores: str) -> None:
         print("notes:", "; ".join(r["notes"]))
 
 
-def report_shared(results: dict, seconds: float, cores: str, pace: float, camera: bool) -> None:
+def report_shared(results: dict, seconds: float, cores: str, pace: float, camera: bool, *, words: bool) -> None:
     """One column per live_engine, measured in the same run (each figure the median of the repeats,
     which ran interleaved): what the trained diarizer's worker costs."""
     import numpy as np
@@ -229,11 +264,13 @@ def report_shared(results: dict, seconds: float, cores: str, pace: float, camera
     repeats = len(results[engines[0]])
     what = f"camera {WIDTH}x{HEIGHT} at {FPS:g} fps + " if camera else ""
     print(f"\nlive session, one shared microphone: {seconds / 60:g} min, {what}mono 16 kHz real speech "
-          f"(assembled talks, looped), replayed at pace {pace:g}, {len(cores.split(','))} cores; "
-          f"median of {repeats} interleaved run(s) per engine")
+          f"(assembled talks, looped), replayed at pace {pace:g}, {len(cores.split(','))} cores, live transcription "
+          f"{'on' if words else 'off'}; median of {repeats} interleaved run(s) per engine")
 
-    def lat(r, q):
+    def lat(r, q, posed=None):
         x = 1000 * np.asarray(r["latency"])
+        if posed is not None:
+            x = x[np.asarray(r["posed"], bool) == posed]
         return float(np.percentile(x, q)) if x.size else float("nan")
 
     def worker(r, i):  # (windows, busy CPU s, audio s, CPU s per s, s at the end) from neural_live's log
@@ -248,8 +285,11 @@ def report_shared(results: dict, seconds: float, cores: str, pace: float, camera
                  ("camera frames dropped (fell behind)", lambda r: r["cam_dropped"], "0"),
                  ("latency capture->cues p50, ms", lambda r: lat(r, 50), ""),
                  ("latency capture->cues p95, ms", lambda r: lat(r, 95), f"<= {1000 / FPS:.0f}"),
-                 ("latency capture->cues max, ms", lambda r: max(r["latency"]) * 1000, "")]
+                 ("latency capture->cues max, ms", lambda r: max(r["latency"]) * 1000, ""),
+                 ("  p95 of frames a new pose came with, ms", lambda r: lat(r, 95, posed=True), ""),
+                 ("  p95 of the other frames, ms", lambda r: lat(r, 95, posed=False), "")]
     rows += [("audio blocks dropped", lambda r: r["mic_dropped"], "0"),
+             ("audio overflows", lambda r: r["mic_overflows"], "0"),
              ("audio filled with silence (notes)", lambda r: len(r["filled"]), "0"),
              ("CPU use of the process, cores", lambda r: r["cpu_s"] / r["wall_s"], f"<= {len(cores.split(','))}"),
              ("diarizer worker: windows", lambda r: worker(r, 0), ""),
@@ -263,7 +303,10 @@ def report_shared(results: dict, seconds: float, cores: str, pace: float, camera
              ("memory (VmRSS) at mid-session, MB", lambda r: r["memory"][len(r["memory"]) // 2][2] / 1024, ""),
              ("memory (VmRSS) at the last sample in the session, MB", lambda r: r["memory"][-2][2] / 1024, ""),
              ("peak memory (VmHWM) in the session, MB", lambda r: r["memory"][-2][1] / 1024, ""),
-             ("peak memory (VmHWM) with the review, MB", lambda r: r["memory"][-1][1] / 1024, "")]
+             ("peak memory (VmHWM) with the review, MB", lambda r: r["memory"][-1][1] / 1024, ""),
+             ("utterances transcribed", lambda r: float("nan") if r["utterances"] is None else r["utterances"], ""),
+             ("load average (1 min) at the start", lambda r: r["load"][0], ""),
+             ("load average (1 min) at the end", lambda r: r["load"][1], "")]
     head = "".join(f"{e:>12}" for e in engines)
     ratio = f"{engines[0] + '/' + engines[1]:>14}" if len(engines) == 2 else ""
     print(f"{'measure':<50}{head}{'target':>10}{ratio}")
@@ -274,6 +317,14 @@ def report_shared(results: dict, seconds: float, cores: str, pace: float, camera
         if len(vals) == 2 and np.isfinite(vals[0]) and np.isfinite(vals[1]) and vals[1]:
             r = f"{vals[0] / vals[1]:14.2f}"
         print(f"{name:<50}{cells}{target:>10}{r}")
+    print("\ncores used by each thread: its CPU s / wall s of run_session, review included (median; native: "
+          "threads Python did not start: onnxruntime's pools, mediapipe's, the decoder's)")
+    names = sorted({n for e in engines for r in results[e] for n in r["threads"]})
+    for n in names:
+        vals = [float(np.median([r["threads"].get(n, 0.0) / r["wall_s"] for r in results[e]]))
+                for e in engines]
+        if max(vals) >= 0.001:
+            print(f"{n:<50}" + "".join(f"{v:12.3f}" for v in vals))
     for e in engines:
         for r in results[e]:
             if r["notes"]:
@@ -292,6 +343,9 @@ def main() -> None:
     ap.add_argument("--pace", type=float, default=1.0, help="with --shared-mic --no-camera: replay this many times "
                     "faster than real time")
     ap.add_argument("--repeats", type=int, default=1, help="with --shared-mic: runs per engine (medians)")
+    ap.add_argument("--json", type=Path, help="with --shared-mic: also write every run's raw figures here")
+    ap.add_argument("--no-words", action="store_true", help="with --shared-mic: without the live transcription "
+                    "worker (`attune session` runs it unless --no-words or [words] transcribe = false)")
     args = ap.parse_args()
     folder = Path(os.environ.get("ATTUNE_BENCH_DIR", tempfile.gettempdir())) / "attune-bench"
     folder.mkdir(exist_ok=True)
@@ -304,13 +358,15 @@ def main() -> None:
         extra = 5.0 if args.pace == 1 else 0.0  # at pace 1 the session ends at its duration, else with the file
         video, audio = (make_clip(folder, seconds + extra) if camera else None), make_talk_audio(folder, seconds + extra)
         run(make_clip(folder, 10.0) if camera else None, make_talk_audio(folder, 10.0), 10.0, cores, args.sample_s,
-            shared=True, engine="neural")  # warm-up
+            shared=True, engine="neural", words=not args.no_words)  # warm-up
         results = {e: [] for e in args.engines}
         for _ in range(args.repeats):  # interleaved: the machine's load drifts over a run
             for e in args.engines:
                 results[e].append(run(video, audio, seconds, cores, args.sample_s, shared=True, engine=e,
-                                      pace=args.pace))
-        report_shared(results, seconds, cores, args.pace, camera)
+                                      pace=args.pace, words=not args.no_words))
+        if args.json:
+            args.json.write_text(json.dumps(results))
+        report_shared(results, seconds, cores, args.pace, camera, words=not args.no_words)
     else:
         video, audio = make_clip(folder, seconds + 5.0), make_audio(folder, seconds + 5.0)
         run(make_clip(folder, 10.0), make_audio(folder, 10.0), 5.0, cores, args.sample_s)  # warm-up

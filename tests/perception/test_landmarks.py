@@ -303,3 +303,36 @@ def test_real_speaker_face_in_every_frame_and_mouth_moves(shared_data, name, rec
     print(f"{name}: mouth opening (inner lips / face height) mean {opening.mean():.3f} "
           f"std {opening.std():.3f} range {opening.min():.3f}-{opening.max():.3f}")
     assert opening.std() > 0.015 and np.ptp(opening) > 0.1  # talking; a still face gives std < 0.005
+
+
+def test_process_live_keeps_the_pose_beside_the_frames(clip_frames):
+    """At the clip's own pace, Pose runs on its thread: every frame has its face at once, carries a
+    pose measured on an earlier (or the same) frame, close to what `process` measures on that frame,
+    about pose_rate_hz times a second; closing ends the thread."""
+    import threading
+    import time
+
+    rate = 10.0
+    config = default_config().replace("perception", pose_rate_hz=rate)
+    with FaceBodyLandmarker(config.perception) as serial:
+        reference = {f.t: serial.process(f) for f in clip_frames}
+    with FaceBodyLandmarker(config.perception) as landmarker:
+        t0 = time.perf_counter()
+        marks = []
+        for f in clip_frames:
+            time.sleep(max(0.0, t0 + f.t - time.perf_counter()))
+            marks.append(landmarker.process_live(f))
+        assert any(t.name == "attune-pose" for t in threading.enumerate())
+    assert not any(t.name == "attune-pose" for t in threading.enumerate())
+    assert all(m.has_face for m in marks)
+    for m, f in zip(marks, clip_frames):
+        np.testing.assert_allclose(m.face[:, :2], reference[f.t].face[:, :2], atol=3)  # the same tracked face
+    posed = [m for m in marks if not math.isnan(m.pose_t)]
+    assert len(posed) >= len(marks) - 8  # the first pose arrives within a few frames
+    times = {f.t for f in clip_frames}
+    for m in posed:
+        assert m.pose_t in times and m.pose_t <= m.t and not m.pose.flags.writeable
+        assert np.abs(m.pose[:, :2] - reference[m.pose_t].pose[:, :2]).mean() < 5  # the frame's own pose
+    measured = sorted({m.pose_t for m in posed})
+    span = clip_frames[-1].t - clip_frames[0].t
+    assert len(measured) >= 0.5 * rate * span  # ticks move only while Pose is busy

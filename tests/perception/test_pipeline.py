@@ -61,3 +61,59 @@ def test_stream_stops_its_threads_when_left_early():
                 break
     assert threading.active_count() <= before + 2  # mediapipe's own threads may linger; ours are joined
     assert not [t for t in threading.enumerate() if t.name.startswith("attune-")]
+
+
+# ---- PoseBehind: the live camera's pose thread ----
+
+def test_pose_behind_hands_back_the_newest_measurement_without_waiting():
+    import contextlib
+    import threading
+
+    from attunement.perception.pipeline import PoseBehind
+
+    release = threading.Event()
+
+    def measure(image, t):
+        release.wait(5.0)
+        return image.sum(), t
+
+    behind = PoseBehind(measure, contextlib.nullcontext)
+    try:
+        assert behind.idle and behind.take() is None
+        behind.give(np.ones((2, 3)), 0.5)
+        assert not behind.idle and behind.take() is None  # not finished: nothing, and no wait
+        with pytest.raises(RuntimeError, match="being measured"):
+            behind.give(np.ones((2, 3)), 0.6)
+        release.set()
+        for _ in range(500):
+            if behind.idle:
+                break
+            threading.Event().wait(0.01)
+        assert behind.idle and behind.take() == (6.0, 0.5)
+        assert behind.take() is None  # taken once
+    finally:
+        behind.close()
+    assert not any(t.name == "attune-pose" for t in threading.enumerate())
+
+
+def test_pose_behind_raises_the_thread_error_on_take():
+    import contextlib
+    import threading
+
+    from attunement.perception.pipeline import PoseBehind
+
+    def measure(image, t):
+        raise ValueError(f"bad frame at {t}")
+
+    behind = PoseBehind(measure, contextlib.nullcontext)
+    try:
+        behind.give(np.zeros(1), 1.25)
+        for _ in range(500):
+            if behind.idle:
+                break
+            threading.Event().wait(0.01)
+        with pytest.raises(ValueError, match="bad frame at 1.25"):
+            behind.take()
+        assert behind.idle  # and it takes the next frame
+    finally:
+        behind.close()

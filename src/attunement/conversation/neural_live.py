@@ -67,6 +67,17 @@ def live_models(config: DiarizationConfig):
     return Models.get(LIVE_THREADS, Settings.from_config(config).embed_batch)
 
 
+def background_thread(nice: int = LIVE_NICE) -> None:
+    """Gives the calling thread the live workers' lower priority (`nice`, Linux only: per thread;
+    elsewhere a thread id is not a pid and nothing changes). For the threads that may lag (the
+    diarizer here, the transcription of session/live_words.py), never the camera's."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        except OSError as e:
+            log.debug("worker priority unchanged: %s", e)
+
+
 @functools.cache
 def _malloc_trim():
     """glibc's malloc_trim, or None (another system or C library)."""
@@ -216,11 +227,7 @@ class LiveNeuralDiarizer(NeuralDiarizer):
             self._worker.start()
 
     def _work(self) -> None:
-        if sys.platform.startswith("linux"):  # elsewhere a thread id is not a pid: leave it
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LIVE_NICE)
-            except OSError as e:
-                log.debug("worker priority unchanged: %s", e)
+        background_thread()
         while True:
             item = self._queue.get()
             if item is None:

@@ -32,7 +32,7 @@ import numpy as np
 from .._numba import kernel
 from ..config import PerceptionConfig, default_config
 from ..records import FACE_POINTS, POSE_POINTS, Landmarks, VideoFrame
-from .pipeline import FramePipeline, RateSchedule
+from .pipeline import FramePipeline, PoseBehind, RateSchedule
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # glog (older mediapipe builds): errors only
 # mediapipe's drawing helpers import matplotlib.pyplot; without a screen, choosing the file backend up front
@@ -73,7 +73,7 @@ class FaceBodyLandmarker:
         self.static = bool(static)
         rate = self.config.pose_rate_hz
         self._pose_every_s = 1.0 / rate if rate > 0 else math.inf
-        self._face = self._pose = None
+        self._face = self._pose = self._behind = None
         self._watched = _WATCHED_CALLS
         self.used = False  # frames were given since construction or reset()
         conf = {"min_detection_confidence": self.config.min_detection_confidence,
@@ -113,7 +113,13 @@ class FaceBodyLandmarker:
             if solution is not None:
                 solution.process(_BLANK)
 
+    def _stop_behind(self) -> None:
+        behind, self._behind = getattr(self, "_behind", None), None
+        if behind is not None:
+            behind.close()
+
     def _forget(self) -> None:
+        self._stop_behind()  # a pose still measured belongs to the frames forgotten
         self._carried = (_nan((POSE_POINTS, 4)), _nan((POSE_POINTS, 3)), math.nan)
         self._schedule = RateSchedule(self._pose_every_s, always=self.static)
         self._watched = _WATCHED_CALLS
@@ -126,7 +132,8 @@ class FaceBodyLandmarker:
         self.close()
 
     def close(self) -> None:
-        """Stops mediapipe's graphs; safe to call more than once."""
+        """Stops mediapipe's graphs (and process_live's pose thread); safe to call more than once."""
+        self._stop_behind()
         for name in ("_face", "_pose"):
             solution = getattr(self, name, None)
             if solution is not None:
@@ -148,6 +155,27 @@ class FaceBodyLandmarker:
             face = self._measure_face(image)
             if self._pose is not None and self._schedule.due(frame.t):
                 self._carried = self._measure_pose(image, frame.t)
+        return self._marks(frame.t, image, face)
+
+    def process_live(self, frame: VideoFrame) -> Landmarks:
+        """As `process`, for a live camera: Pose runs on its own thread (perception/pipeline.py's
+        PoseBehind), beside FaceMesh on this one, so a frame waits for FaceMesh only (Pose takes
+        about 5 times as long). Each frame carries the newest pose finished by its end (`pose_t`: the
+        frame it was measured on); a tick of the pose schedule that comes while Pose is busy (a
+        loaded machine) moves to the next frame, so the rate falls rather than the frames pile up."""
+        image = _rgb(frame.image)
+        if self._face is None:
+            raise RuntimeError("process_live() called after close()")
+        self.used = True
+        if self._pose is not None:
+            if self._behind is None:
+                self._behind = PoseBehind(self._measure_pose, _native_stderr_to_log)
+            if self._behind.idle and self._schedule.due(frame.t):
+                self._behind.give(image, frame.t)
+        with self._quiet():
+            face = self._measure_face(image)
+        done = self._behind.take() if self._behind is not None else None
+        self._carried = done if done is not None else self._carried
         return self._marks(frame.t, image, face)
 
     def stream(self, frames: Callable[..., Iterable[VideoFrame]], *, face_rate_hz: float = 0.0,

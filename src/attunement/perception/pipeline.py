@@ -122,3 +122,54 @@ def _next_due(due: float, t: float, every: float) -> float:
     """The next tick of a schedule of period `every` after a measurement at `t`; restarts from `t` when behind."""
     nxt = due + every
     return nxt if t < nxt <= t + every + SLACK_S else t + every
+
+
+class PoseBehind:
+    """Pose on its own thread for a live camera (`FaceBodyLandmarker.process_live`): `give(image, t)`
+    hands it one frame when it is `idle`, `take()` returns the newest finished measurement (None if
+    none since the last take) without waiting, so the camera's thread waits for FaceMesh only.
+    `measure(image, t)` runs on the thread; its first `_WATCHED_POSES` calls inside `quiet()`.
+    An error there is raised by the next `take`. `close()` ends the thread."""
+
+    def __init__(self, measure: Callable, quiet: Callable[[], contextlib.AbstractContextManager]):
+        self.measure, self.quiet = measure, quiet
+        self._todo: queue.SimpleQueue = queue.SimpleQueue()
+        self._done = None
+        self._busy = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="attune-pose", daemon=True)
+        self._thread.start()
+
+    @property
+    def idle(self) -> bool:
+        return not self._busy
+
+    def give(self, image: np.ndarray, t: float) -> None:
+        """Measure `image` (read-only while measured) of the frame at `t` s; only when `idle`."""
+        if self._busy:
+            raise RuntimeError("PoseBehind.give() while a pose is being measured")
+        self._busy = True
+        self._todo.put((image, t))
+
+    def take(self):
+        """The newest finished measurement (or None); an error of the thread is raised here."""
+        with self._lock:
+            done, self._done = self._done, None
+        return _raised(done) if done is not None else None
+
+    def close(self) -> None:
+        self._todo.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        calls = 0
+        while (item := self._todo.get()) is not None:
+            calls += 1
+            try:
+                with self.quiet() if calls <= _WATCHED_POSES else contextlib.nullcontext():
+                    done = self.measure(*item)
+            except BaseException as e:  # noqa: BLE001 - handed to the camera's thread
+                done = e
+            with self._lock:
+                self._done = done
+            self._busy = False

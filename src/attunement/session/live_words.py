@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..config import Config
+from ..conversation.neural_live import LIVE_THREADS, background_thread
 from ..perception.asr import Utterance
 from ..perception.transcribe import LiveTranscriber, assign_speakers
 from ..records import AudioBlock, Review, Segment, VadFrames
@@ -90,7 +91,12 @@ class LiveWords:
             writer.append(STREAM, np.empty(0, WORDS_DTYPE))  # the stream exists from the start
         self.runs = SpeechRuns(channel_names or [""])
         channel_of = {n: i for i, n in enumerate(channel_names)} if channel_names else None
-        self.ears = LiveTranscriber(recognizer(config.words), config=config.words, channel_of=channel_of)
+        # One onnxruntime thread, as the live diarizer's: both run on the core the camera does not
+        # need, at the workers' lower priority; the recognizer's second thread (a pool thread made
+        # where the model loads, at normal priority, spinning between runs) cost the camera's core
+        # about 0.06 of a core for nothing the session waits on (benchmarks/bench_live.py --shared-mic).
+        live = dataclasses.replace(config.words, threads=LIVE_THREADS)
+        self.ears = LiveTranscriber(recognizer(live), config=config.words, channel_of=channel_of)
         self.utterances: list[Utterance] = []
         self.error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue()
@@ -102,6 +108,7 @@ class LiveWords:
         self._queue.put(("audio", block, self.runs.feed(frames), self.runs.open_start))
 
     def _run(self) -> None:
+        background_thread()  # the words may come a few seconds late; the camera's frames may not
         heard_since = 0.0
         try:
             while True:

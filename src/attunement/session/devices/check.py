@@ -92,6 +92,7 @@ def _watch(camera: Camera, begin: float, until: float, marker: Landmarker, cues:
     (session s); capture timing and capture-to-cue latency."""
     latency, faces, ended = [], 0, False
     dropped_before = camera.stats.dropped
+    process = getattr(marker, "process_live", marker.process)  # as a session measures frames (VideoPath)
     while camera.clock.now() < until:
         try:
             frame = camera.read(timeout=0.2)
@@ -100,7 +101,7 @@ def _watch(camera: Camera, begin: float, until: float, marker: Landmarker, cues:
             break
         if frame is None or frame.t < begin:  # queued while the kernels were loading
             continue
-        marks = marker.process(frame)
+        marks = process(frame)
         frame_cues(marks, cues)
         latency.append(camera.clock.now() - frame.t)
         faces += marks.has_face

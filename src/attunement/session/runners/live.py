@@ -130,8 +130,8 @@ def run_session(*, camera=None, mic=None, config: Config, duration_s: float | No
         writer.append("vad", np.empty(0, vad_dtype(vad_channels)))  # the stream exists from the start
         calibration = (CalibrationWindow(calibrate_s, config.cues) if calibrate_s > 0 and profile is None
                        and camera is not None else None)
-        video = (VideoPath(marker, config=config, writer=writer, on_frame=on_frame, calibration=calibration)
-                 if camera is not None else None)
+        video = (VideoPath(marker, config=config, writer=writer, on_frame=on_frame, calibration=calibration,
+                           realtime=not replayed_fast(camera)) if camera is not None else None)
         readers = [SourcePump(n, s, h, done) for n, s, h in (("camera", camera, video), ("microphone", mic, audio))
                    if s is not None]
         fast = all(replayed_fast(r.source) for r in readers)  # then each reader stops at duration_s of data

@@ -44,7 +44,7 @@ from ..store.ending import save_ended
 from ..store.formats import PARTNER_DTYPE, ref_db_from_records, vad_dtype
 from ..store.writer import SessionWriter
 from .pacing import Pacer, Player
-from .streams import POLL_S, SourcePump, VideoPath
+from .streams import POLL_S, SourcePump, VideoPath, replayed_fast
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,8 @@ def run_rehearsal(*, scenario: Scenario, mic, camera=None, config: Config, playe
     if own_marker:
         from ...perception.landmarks import FaceBodyLandmarker
         landmarker = FaceBodyLandmarker(config.perception)
-    video = VideoPath(landmarker, config=config, writer=writer, on_frame=on_frame) if camera is not None else None
+    video = (VideoPath(landmarker, config=config, writer=writer, on_frame=on_frame, realtime=not replayed_fast(camera))
+             if camera is not None else None)
     reader = SourcePump("camera", camera, video, done) if camera is not None else None
     ears = None
     try:

@@ -143,11 +143,16 @@ class AudioPath:
 
 class VideoPath:
     """The camera half: frames -> landmarks -> the compact track; each frame's landmarks and its
-    per-frame cues (head pose, gaze, mouth: cues/frame.py's `frame_cues`) to the store."""
+    per-frame cues (head pose, gaze, mouth: cues/frame.py's `frame_cues`) to the store. With
+    `realtime` (a camera, a file replayed at pace > 0) the landmarker's `process_live` runs Pose
+    beside the frames instead of within them (a frame waits for FaceMesh only: capture-to-cue p95
+    under the frame interval, docs/performance.md); a file replayed as fast as it reads keeps
+    `process`, whose pose frames are exactly the offline review's."""
 
     def __init__(self, marker, *, config: Config, writer: SessionWriter, on_frame,
-                 calibration: CalibrationWindow | None = None):
+                 calibration: CalibrationWindow | None = None, realtime: bool = True):
         self.marker, self.config, self.writer, self.on_frame = marker, config, writer, on_frame
+        self.measure = getattr(marker, "process_live", marker.process) if realtime else marker.process
         self.calibration = calibration
         self.track = LandmarkTrack(config=config)
         self.size: tuple[int, int] | None = None  # (width, height) of the first frame; later ones are scaled to it
@@ -155,7 +160,7 @@ class VideoPath:
 
     def __call__(self, frame: VideoFrame) -> None:
         frame = self._first_size(frame)
-        marks: Landmarks = self.marker.process(frame)
+        marks: Landmarks = self.measure(frame)
         self.track.add(marks)
         self.writer.append("marks", marks_record(marks))
         self.writer.append("cues", cues_record(marks.t, frame_cues(marks, self.config.cues)))
