@@ -32,6 +32,8 @@ SUITE = [
     ("startup", ["--repeats", "3"], "first line of `attune review` on a 10 s WAV and MP4"),
     ("review", ["--minutes", "1", "10", "60", "--channels", "2"],
      "audio-only review (one channel per person, no words) speed and memory by length"),
+    ("review_onemic", ["--minutes", "1", "10", "60"],
+     "one shared microphone of real speech, trained diarizer, without and with words, by length"),
 ]
 
 
