@@ -19,7 +19,6 @@ The model files come from the pinned `moonshine-voice` wheel through `attunement
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 from collections.abc import Sequence
@@ -170,10 +169,11 @@ class Recognizer:
         """
         texts = [""] * len(pieces)
         group = 8 * self.max_batch  # encoder states of this many pieces at a time (memory stays bounded)
-        with contextlib.ExitStack() as stack:  # the threads live for this call only, joined at its end
-            pool = (stack.enter_context(ThreadPoolExecutor(self.workers, thread_name_prefix="attune-asr"))
-                    if self.workers > 1 and len(pieces) > 1 else None)
-            self._recognize(pieces, texts, group, pool)
+        if self.workers > 1 and len(pieces) > 1:  # the threads live for this call only, joined at its end
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="attune-asr") as pool:
+                self._recognize(pieces, texts, group, pool)
+        else:
+            self._recognize(pieces, texts, group, None)
         return texts
 
     def _recognize(self, pieces: Sequence[np.ndarray], texts: list[str], group: int,
