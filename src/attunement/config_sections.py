@@ -130,6 +130,7 @@ class DiarizationConfig:
     nn_audible_db: float = 6.0  # segment edges only on frames this far above the background (0: off)
     nn_floor_rise_db_per_s: float = 1.0  # the background's minimum tracking, as [vad] floor_rise_db_per_s
     nn_cut_pause_s: float = 0.0  # inaudible stretches longer than this inside a speaker's run are cut (0: kept)
+    nn_both_ways: bool = True  # a second voice's run-on cut where the time-reversed segmentation ends it
     nn_threads: int = 2
     nn_clustering: str = "ahc"  # "ahc" (average linkage) or "vbx" (community-1's, conversation/vbx.py)
     nn_vbx_threshold: float = 0.6; nn_vbx_fa: float = 0.07; nn_vbx_fb: float = 0.8; nn_vbx_min_clean_s: float = 2.0

@@ -186,7 +186,7 @@ def diarize_audio(x: np.ndarray, *, settings: Settings = Settings(), num_speaker
     if x.shape[0] == 0:
         return Diarization(np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int8), t0)
     segmenter, embedder = Models.get(settings.threads, settings.embed_batch)
-    seg = segmenter.segment(x, step_s=settings.step_s)
+    seg = segmenter.segment(x, step_s=settings.step_s, both_ways=settings.both_ways)
     chosen = embedded_windows(seg.windows, settings.embed_every)
     vectors, which, train = window_embeddings(x, seg, embedder, min_clean_s=settings.min_clean_s, windows=chosen)
     return diarize_windows(seg, vectors, which, train, chosen, settings=settings, num_speakers=num_speakers, t0=t0)

@@ -249,7 +249,8 @@ class LiveNeuralDiarizer(NeuralDiarizer):
         """Segment window k (unless its `activity` is known), embed its speakers if `embed`; keep and hand on."""
         segmenter, embedder = self.models
         if activity is None:
-            activity = segmenter.segment(piece, step_s=self.settings.step_s).activity[0]
+            activity = segmenter.segment(piece, step_s=self.settings.step_s,
+                                         both_ways=self.settings.both_ways).activity[0]
         out = WindowOutput(k, s, activity)
         if embed:
             vectors, speakers, train = speaker_embeddings(piece, activity, embedder,
