@@ -56,7 +56,7 @@ def main() -> None:
     for step, most in itertools.product(map(float, args.steps.split(",")), map(int, args.every.split(","))):
         cache = {}
         for it in items:
-            seg = segm.segment(it.audio, step_s=step)
+            seg = segm.segment(it.audio, step_s=step, both_ways=nr.Settings().both_ways)
             chosen = nc.embedded_windows(seg.windows, most)
             cache[it.name] = (seg, chosen, *nd.window_embeddings(it.audio, seg, embd, min_clean_s=0.5, windows=chosen))
         grid = [("ahc", th, share, trim) for th, share, trim in itertools.product(

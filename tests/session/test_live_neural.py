@@ -97,7 +97,8 @@ def test_a_killed_session_is_rebuilt_from_its_stored_windows(talk, tmp_path):
     m = w["starts"].size
     assert m >= KILL_AFTER_WINDOWS and np.array_equal(w["starts"], np.arange(m) * 40000)
     segmenter, embedder = live_models(CONFIG.diarization)
-    seg = segmenter.segment(x[: int(w["starts"][-1]) + 160000], step_s=CONFIG.diarization.nn_step_s)
+    seg = segmenter.segment(x[: int(w["starts"][-1]) + 160000], step_s=CONFIG.diarization.nn_step_s,
+                            both_ways=CONFIG.diarization.nn_both_ways)
     np.testing.assert_array_equal(w["activity"], seg.activity)
     embedded = np.unique(w["which"][:, 0])
     assert set(embedded.tolist()) <= set(range(0, m, CONFIG.diarization.nn_embed_every))
