@@ -9,7 +9,8 @@ Tables:
 2. F1 per language cue (conversation/language.py) on tests/conversation/language_sentences.tsv, half A (tuning)
    and half B (held out), on tests/conversation/language_fresh.tsv (written after the rules, measured,
    then tuned on), tests/conversation/language_fresh2.tsv (written after that, never tuned on) and
-   language_fresh3.tsv (written before the second round of rules, never tuned on).
+   language_fresh3.tsv (written before the second round of rules, never tuned on); then the same
+   with every "?" made a "." (recognizers drop question marks).
 3. End to end: the scripts of tests/conversation/spoken.py spoken by espeak-ng (two voices), mixed to one
    track, transcribed per truth segment: per-speaker counts of open questions, I statements and
    validations exact? (target >= 90 % of scripts); the same rules on the scripts' own text; the
@@ -82,6 +83,7 @@ def f1_table() -> None:
             "fresh2 (never tuned on)": tl.labelled_rows("language_fresh2.tsv"),
             "fresh3 (written before the 2nd round, never tuned on)": tl.labelled_rows("language_fresh3.tsv")}
     scores = {name: tl.f1_per_cue(rows) for name, rows in sets.items()}
+    unmarked = {name: tl.f1_per_cue(tl.without_question_marks(rows)) for name, rows in sets.items()}
     counts = {name: {c: sum(c in r[1] for r in rows) for c in CUES} for name, rows in sets.items()}
     print("| cue | " + " | ".join(f"F1 {n} (n)" for n in sets) + " | target |")
     print("| --- |" + " --- |" * (len(sets) + 1))
@@ -90,6 +92,11 @@ def f1_table() -> None:
                                        "validation", "reflection") else "-"
         print(f"| {c} | " + " | ".join(f"{scores[n][c]:.2f} ({counts[n][c]})" for n in sets) + f" | {target} |")
     print("sentences: " + ", ".join(f"{n} {len(rows)}" for n, rows in sets.items()) + "\n")
+    print("The same sentences with every \"?\" made a \".\" (what a recognizer that drops question marks gives):\n")
+    print("| cue | " + " | ".join(f"F1 {n}" for n in sets) + " |\n| --- |" + " --- |" * len(sets))
+    for c in CUES:
+        print(f"| {c} | " + " | ".join(f"{unmarked[n][c]:.2f}" for n in sets) + " |")
+    print()
 
 
 def _counts(labelled, speakers) -> dict:
