@@ -146,6 +146,9 @@ def test_question_look_alikes(sentence, kind):
     ("I'm so proud of you.", {"validation"}),
     ("I truly appreciate your patience.", {"validation"}),         # any -ly adverb in the slot
     ("It bothered me when the plans changed.", {"i_statement"}),
+    ("I worried all night when you didn't call.", {"i_statement"}),  # the need or worry in the past too
+    ("I needed you there.", {"i_statement"}),
+    ("I missed the bus.", set()),                                 # "missed" as often fails to catch
     ("You always make the best coffee.", set()),                  # praise after "you always"
     ("You will never have to ask twice.", set()),                 # a negated obligation reassures
     ("I was going to the gym.", set()),
