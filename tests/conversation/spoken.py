@@ -221,7 +221,7 @@ class Room:
     """One microphone in a furnished room, for a rig nearer a real recording than clean speech
     (docs/words.md, 4.2): each speaker's lines go through their own synthetic impulse response, a
     direct sound and then, after 3 ms, an exponentially decaying noise tail with reverberation time
-    `rt60_s` (furnished living rooms measure about 0.3-0.6 s) at `drr_db` direct-to-reverberant
+    `rt60_s` (0.4 s: a furnished living room) at `drr_db` direct-to-reverberant
     ratio, at `gain_db` (the second speaker sits farther from the microphone); then pink noise
     `snr_db` under the speech's mean power (a quiet home's background, 30-35 dBA, against speech at
     60 dBA at 1 m). Per speaker in the order of the voices."""

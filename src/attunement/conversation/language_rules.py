@@ -170,7 +170,7 @@ def _unmarked_kind(core: str, lex: Lexicon) -> str | None:
     return None
 
 
-#: Question tags: an auxiliary, perhaps "not", and a pronoun closing a clause (Quirk et al. 1985, 11.8-11.9).
+#: Question tags: an auxiliary, perhaps "not", and a pronoun closing a clause (Quirk et al. 1985, chapter 11).
 _TAGS = frozenset(f"{a}{n} {p}" for a in ("is", "are", "was", "were", "am", "do", "does", "did", "have", "has", "had",
                                           "can", "could", "will", "would", "should", "shall")
                   for n in ("", " not") for p in ("you", "it", "he", "she", "they", "we", "i", "there"))
