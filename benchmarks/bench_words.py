@@ -1,6 +1,6 @@
 """What was said (issue 12): word error rate, language-cue F1, end-to-end script agreement, speed.
 
-    PYTHONPATH=src python benchmarks/bench_words.py [--minutes 10] [--skip-e2e] [--settings] [--old-voices] [--e2e-only]
+    PYTHONPATH=src python benchmarks/bench_words.py [--minutes 10] [--skip-e2e] [--settings] [--old-voices] [--room] [--e2e-only]
         [--compare-voices "ANA ARGS|BEN ARGS" ...]
 
 Tables:
@@ -9,7 +9,8 @@ Tables:
 2. F1 per language cue (conversation/language.py) on tests/conversation/language_sentences.tsv, half A (tuning)
    and half B (held out), on tests/conversation/language_fresh.tsv (written after the rules, measured,
    then tuned on), tests/conversation/language_fresh2.tsv (written after that, never tuned on) and
-   language_fresh3.tsv (written before the second round of rules, never tuned on).
+   language_fresh3.tsv (written before the second round of rules, never tuned on); then the same
+   with every "?" made a "." (recognizers drop question marks).
 3. End to end: the scripts of tests/conversation/spoken.py spoken by espeak-ng (two voices), mixed to one
    track, transcribed per truth segment: per-speaker counts of open questions, I statements and
    validations exact? (target >= 90 % of scripts); the same rules on the scripts' own text; the
@@ -21,7 +22,9 @@ Tables:
 5. The confidence guard on greedy and beam scores (noise pieces passing, real pieces dropped).
 6. (--settings) greedy vs beam and 0.05 vs 0.3 s padding on the spoken labelled sentences.
 With --old-voices, tables 3 and 6 speak the scripts with the rig's first voices (no word gap,
-tests/conversation/spoken.py OLD_VOICES) instead of VOICES; with --e2e-only, only tables 3 and 6 are made.
+tests/conversation/spoken.py OLD_VOICES) instead of VOICES; with --room, through one microphone in a
+room (spoken.py Room: reverberation 0.4 s, noise 25 dB under the speech; a separate figure, not the
+rig's); with --e2e-only, only tables 3 and 6 are made.
 7. (--compare-voices) espeak-ng voice pairs (each speaker's espeak-ng arguments, the two split by "|")
    on the 85 scripts of labelled sentences: WER, lines whose cues differ from their text's, scripts exact.
 """
@@ -82,6 +85,7 @@ def f1_table() -> None:
             "fresh2 (never tuned on)": tl.labelled_rows("language_fresh2.tsv"),
             "fresh3 (written before the 2nd round, never tuned on)": tl.labelled_rows("language_fresh3.tsv")}
     scores = {name: tl.f1_per_cue(rows) for name, rows in sets.items()}
+    unmarked = {name: tl.f1_per_cue(tl.without_question_marks(rows)) for name, rows in sets.items()}
     counts = {name: {c: sum(c in r[1] for r in rows) for c in CUES} for name, rows in sets.items()}
     print("| cue | " + " | ".join(f"F1 {n} (n)" for n in sets) + " | target |")
     print("| --- |" + " --- |" * (len(sets) + 1))
@@ -90,6 +94,11 @@ def f1_table() -> None:
                                        "validation", "reflection") else "-"
         print(f"| {c} | " + " | ".join(f"{scores[n][c]:.2f} ({counts[n][c]})" for n in sets) + f" | {target} |")
     print("sentences: " + ", ".join(f"{n} {len(rows)}" for n, rows in sets.items()) + "\n")
+    print("The same sentences with every \"?\" made a \".\" (what a recognizer that drops question marks gives):\n")
+    print("| cue | " + " | ".join(f"F1 {n}" for n in sets) + " |\n| --- |" + " --- |" * len(sets))
+    for c in CUES:
+        print(f"| {c} | " + " | ".join(f"{unmarked[n][c]:.2f}" for n in sets) + " |")
+    print()
 
 
 def _counts(labelled, speakers) -> dict:
@@ -139,7 +148,7 @@ def _diarized(spoken, folder: Path, k: int) -> dict:
 
 
 def e2e_table(rec: Recognizer, title: str, scripts, *, seed0: int = 0, diarize: bool = False,
-              show: bool = True, voices=None) -> None:
+              show: bool = True, voices=None, room=None) -> None:
     """Per script: the truth (ana; ben: open questions, I statements, validations), the counts from
     the recognised words (truth segments), exact or not, and the same rules on the scripts' text;
     with `diarize`, the counts through the whole one-track review too. Then each missed script's
@@ -154,7 +163,7 @@ def e2e_table(rec: Recognizer, title: str, scripts, *, seed0: int = 0, diarize: 
     misses = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, script in enumerate(scripts):
-            spoken = speak_script(script, Path(tmp), seed=seed0 + k, voices=voices)
+            spoken = speak_script(script, Path(tmp), seed=seed0 + k, voices=voices, room=room)
             utts = transcribe(spoken.segments, spoken.audio, recognizer=rec, config=CFG)
             got, truth, text = _counts(label_utterances(utts, config=CFG), ["ana", "ben"]), _truth(script), _on_text(script, spoken)
             ok, t_ok = got == truth, text == truth
@@ -254,7 +263,7 @@ def guard_table(rec: Recognizer, data: Path) -> None:
     print()
 
 
-def settings_table(rec: Recognizer, voices=None) -> None:
+def settings_table(rec: Recognizer, voices=None, room=None) -> None:
     """The decoding settings compared on the labelled sentences spoken by espeak-ng (the 85 scripts
     of table 3): WER per line and lines whose cues (open/closed question, I statement, you-blame,
     validation) differ from the same rules on the line's text, for greedy vs beam and 0.05 vs 0.3 s
@@ -265,7 +274,8 @@ def settings_table(rec: Recognizer, voices=None) -> None:
     kinds = {"open_question", "closed_question", "i_statement", "you_blame", "validation"}
     cues = lambda text: sorted(c for x in split_sentences(text) for c in classify(x) if c in kinds)
     with tempfile.TemporaryDirectory() as tmp:
-        spoken = [(sc, speak_script(sc, Path(tmp), seed=1000 + k, voices=voices)) for k, sc in enumerate(labelled_scripts())]
+        spoken = [(sc, speak_script(sc, Path(tmp), seed=1000 + k, voices=voices, room=room))
+                  for k, sc in enumerate(labelled_scripts())]
     print("| beam | pad s | WER | lines with other cues |\n| --- | --- | --- | --- |")
     beam = rec.beam
     for rec.beam, pad in ((1, 0.05), (1, 0.3), (beam, 0.05), (beam, 0.3)):
@@ -321,6 +331,7 @@ def main() -> None:
     ap.add_argument("--settings", action="store_true", help="also compare decoding settings (table 6, ~5 min)")
     ap.add_argument("--old-voices", action="store_true", help="speak tables 3 and 6 with the rig's first voices")
     ap.add_argument("--e2e-only", action="store_true", help="only the end-to-end tables (3, and 6 with --settings)")
+    ap.add_argument("--room", action="store_true", help="speak tables 3 and 6 through a room (reverberation and noise)")
     ap.add_argument("--compare-voices", nargs="*", default=[], metavar="ANA|BEN",
                     help="espeak-ng voice pairs to compare on the 85 scripts (table 7)")
     args = ap.parse_args()
@@ -338,22 +349,24 @@ def main() -> None:
     else:
         f1_table()
     print("## 3. End to end: espeak-ng scripts, one track\n")
-    from tests.conversation.spoken import HELD_OUT, OLD_VOICES, SCRIPTS, VOICES, espeak_missing, labelled_scripts
+    from tests.conversation.spoken import HELD_OUT, OLD_VOICES, SCRIPTS, VOICES, Room, espeak_missing, labelled_scripts
 
     voices = OLD_VOICES if args.old_voices else VOICES
-    print("voices: " + "; ".join(f"{sp} espeak-ng {' '.join(v)}" for sp, v in voices.items()) + "\n")
+    room = Room() if args.room else None
+    print("voices: " + "; ".join(f"{sp} espeak-ng {' '.join(v)}" for sp, v in voices.items())
+          + (f"; through {room}" if room else "") + "\n")
 
     if args.skip_e2e or espeak_missing():
         print(f"skipped: {espeak_missing() or '--skip-e2e'}\n")
     else:
         e2e_table(rec, "The 12 scripts of the first measurement (looked at while fixing)", SCRIPTS, diarize=True,
-                  voices=voices)
+                  voices=voices, room=room)
         e2e_table(rec, "14 scripts written before the fixes, never looked at while making them", HELD_OUT,
-                  diarize=True, voices=voices)
+                  diarize=True, voices=voices, room=room)
         big = labelled_scripts()
         e2e_table(rec, f"{len(big)} scripts of 6 lines made of the labelled sentences (language_sentences, fresh, "
                        "fresh2; truth = their labels), per-script rows not shown", big, seed0=1000, show=False,
-                  voices=voices)
+                  voices=voices, room=room)
     if data is not None and not args.e2e_only:
         print("## 4. Speed (2 cores)\n")
         speed_table(data, args.minutes)
@@ -361,7 +374,7 @@ def main() -> None:
         guard_table(rec, data)
     if args.settings and not args.skip_e2e:
         print("## 6. Decoding settings on the spoken labelled sentences\n")
-        settings_table(rec, voices=voices)
+        settings_table(rec, voices=voices, room=room)
     if args.compare_voices and not espeak_missing():
         print("## 7. espeak-ng voice pairs on the 85 scripts of labelled sentences\n")
         voices_table(rec, args.compare_voices)

@@ -216,11 +216,47 @@ def _say(text: str, voice: tuple[str, ...], folder: Path, k: int) -> np.ndarray:
     return x[loud[0]:loud[-1] + 1]
 
 
-def speak_script(script, folder: Path, *, seed: int = 0, voices: dict[str, tuple[str, ...]] | None = None) -> Spoken:
+@dataclass(frozen=True)
+class Room:
+    """One microphone in a furnished room, for a rig nearer a real recording than clean speech
+    (docs/words.md, 4.2): each speaker's lines go through their own synthetic impulse response, a
+    direct sound and then, after 3 ms, an exponentially decaying noise tail with reverberation time
+    `rt60_s` (0.4 s: a furnished living room) at `drr_db` direct-to-reverberant
+    ratio, at `gain_db` (the second speaker sits farther from the microphone); then pink noise
+    `snr_db` under the speech's mean power (a quiet home's background, 30-35 dBA, against speech at
+    60 dBA at 1 m). Per speaker in the order of the voices."""
+
+    rt60_s: float = 0.4
+    drr_db: tuple[float, float] = (4.0, 0.0)
+    gain_db: tuple[float, float] = (0.0, -4.0)
+    snr_db: float = 25.0
+
+    def impulse(self, k: int, rng: np.random.Generator) -> np.ndarray:
+        """Speaker `k`'s impulse response at 16 kHz, float64 [rt60_s * 16000]; direct sound 1."""
+        t = np.arange(round(self.rt60_s * RATE)) / RATE
+        tail = rng.standard_normal(t.size) * np.exp(-6.91 * t / self.rt60_s) * (t >= 0.003)
+        tail *= np.sqrt(10 ** (-self.drr_db[k] / 10) / np.sum(tail ** 2))
+        tail[0] = 1.0
+        return tail * 10 ** (self.gain_db[k] / 20)
+
+
+def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Pink (1/f power) noise, float64 [n], unit mean power."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    spec[1:] /= np.sqrt(np.arange(1, spec.size))
+    spec[0] = 0.0
+    x = np.fft.irfft(spec, n)
+    return x / np.sqrt(np.mean(x ** 2))
+
+
+def speak_script(script, folder: Path, *, seed: int = 0, voices: dict[str, tuple[str, ...]] | None = None,
+                 room: Room | None = None) -> Spoken:
     """`script` spoken line by line into `folder` by `voices` (speaker -> espeak-ng arguments,
-    default VOICES), mixed with 0.35-0.8 s gaps and -65 dBFS noise."""
+    default VOICES), mixed with 0.35-0.8 s gaps and -65 dBFS noise; with `room`, through its
+    impulse responses and noise (the truth segments stay the dry lines' spans)."""
     voices = VOICES if voices is None else voices
     rng = np.random.default_rng(seed)
+    rirs = {sp: room.impulse(k, np.random.default_rng(seed * 7 + k)) for k, sp in enumerate(voices)} if room else {}
     pieces, segments, t = [], [], 0.5
     truth: dict[str, dict[str, int]] = {sp: {c: 0 for c in COUNTED.values()} for sp in voices}
     for k, (speaker, text, cues) in enumerate(script):
@@ -232,9 +268,20 @@ def speak_script(script, folder: Path, *, seed: int = 0, voices: dict[str, tuple
                 truth[speaker][COUNTED[c]] += 1
         t += x.size / RATE + rng.uniform(0.35, 0.8)
     audio = (rng.standard_normal(int((t + 0.5) * RATE)) * 10 ** (-65 / 20)).astype(np.float32)
-    for start, x in pieces:
-        i = round(start * RATE)
-        audio[i:i + x.size] += 0.5 * x / np.abs(x).max()
+    if room is None:
+        for start, x in pieces:
+            i = round(start * RATE)
+            audio[i:i + x.size] += 0.5 * x / np.abs(x).max()
+    else:
+        wet = np.zeros(audio.size + max(h.size for h in rirs.values()))
+        for (start, x), seg in zip(pieces, segments):
+            i = round(start * RATE)
+            x = np.convolve(0.5 * x / np.abs(x).max(), rirs[seg.speaker])
+            wet[i:i + x.size] += x
+        wet = wet[:audio.size]
+        speech = np.concatenate([wet[round(s.start * RATE):round(s.end * RATE)] for s in segments])
+        wet += _pink(wet.size, rng) * np.sqrt(np.mean(speech ** 2) * 10 ** (-room.snr_db / 10))
+        audio += (wet * min(1.0, 0.5 / np.abs(wet).max())).astype(np.float32)  # peak at -6 dBFS at most, as without
     segments = [Segment(round(s.start * RATE) / RATE, round(s.start * RATE) / RATE + (s.end - s.start), s.speaker)
                 for s in segments]
     return Spoken(audio, tuple(segments), truth)

@@ -11,6 +11,8 @@ partner's feeling statement. Definitions, look-alikes and sources: docs/words.md
 Decisions on look-alikes (documented in docs/words.md):
 - "What if we…?", "How about…?", "Why don't we…?" are suggestions: closed questions.
 - Short-fact wh-questions ("What time…?", "How many…?", "When…?", "Which…?") are closed.
+- Without a "?" (recognizers drop it) the word order still asks: "Did you…", "Isn't that…",
+  "What happened", "…, didn't you"; not "Do what you want", "What matters is…", "Everything you do…".
 - "Tell me more about…", "Can you tell me…?", "I wonder what…" are open (MITI 4).
 - A question that blames, dismisses or defends ("Why do you always…?", "Who cares?",
   "What about the time you…?") counts as that, not as a question: it asks for no answer.

@@ -124,26 +124,56 @@ def _strip_markers(norm: str, lex: Lexicon) -> str:
 
 
 def question_kind(sentence: str, lex: Lexicon | None = None) -> str | None:
-    """"open", "closed" or None (not a question) for one sentence, by its form."""
+    """"open", "closed" or None (not a question) for one sentence, by its form. Without a "?" (which
+    recognizers drop) the word order still asks: an inverted auxiliary and subject ("did you…",
+    "isn't that…"), a wh-word before an auxiliary ("how was…") or as the subject ("what happened"),
+    a question tag after a clause ("…, right", "…, didn't you")."""
     lex = lex or load_lexicon()
     norm = normalise(sentence)
-    if norm.endswith("?") and "," in norm:  # "Of course, what should we start with?": the last clause asks
+    if "," in norm:  # "Of course, what should we start with?": the last clause asks
         last = _strip_markers(norm.rsplit(",", 1)[1].strip(), lex)
-        if any(_starts(last, p) for p in (lex.wh, lex.aux, lex.closed_wh, lex.open_requests)):
+        if any(_starts(last, p) for p in (lex.wh, lex.aux, lex.closed_wh, lex.open_requests)) and (
+                norm.endswith("?") or _unmarked_kind(last.rstrip("?"), lex)):
             norm = last
     core = _strip_markers(norm, lex)
     if _starts(core, lex.open_requests):
         return "open"
-    asked = norm.endswith("?")
+    if norm.endswith("?"):
+        if _starts(core, lex.closed_wh):
+            return "closed"
+        return "open" if _starts(core, lex.wh) else "closed"  # a statement or a word said with a rising tone
+    return _unmarked_kind(core, lex)
+
+
+def _unmarked_kind(core: str, lex: Lexicon) -> str | None:
+    """The question a sentence without "?" (`core`: normalised, leading markers off) asks by its form."""
+    words = core.split()
+    rest = core.split(" ", 1)[-1]
     if _starts(core, lex.closed_wh):
-        return "closed" if asked or len(core.split()) > 2 else None
+        return "closed" if len(words) > 2 else None
     if _starts(core, lex.wh):
-        return "open" if asked or _starts(core.split(" ", 1)[-1], lex.aux) else None
-    if _starts(core, lex.aux):
-        return "closed" if asked or _starts(core.split(" ", 1)[-1], lex.subjects) else None
-    if asked:
-        return "closed"  # a statement, a tag question or a single word with a rising tone
+        if _starts(rest, lex.aux) or words[:2] == ["how", "come"]:
+            return "open"
+        # "what" as the subject ("What happened", "What made you…"), not the free relative of a
+        # pseudo-cleft ("What I need is…", "What matters is…") nor an exclamation ("What a day")
+        if words[0] == "what" and len(words) > 1 and words[1] not in lex.subjects and words[1] not in ("a", "an") \
+                and not any(w in ("is", "was") and p not in lex.subjects for p, w in zip(words[1:], words[2:])):
+            return "open"
+        return None
+    if _starts(core, lex.aux) and not words[0].startswith(("any", "every")):  # "Everything you do…" states
+        if words[0] != "do" and rest.startswith("not "):
+            rest = rest[4:]  # "isn't that…", "didn't you…"; "don't you…" is as often an order ("Don't you dare")
+        return "closed" if _starts(rest, lex.subjects) else None
+    head, _, tag = core.rpartition(", ")
+    if len(head.split()) >= 3 and (tag == "right" or tag in _TAGS):
+        return "closed"  # "You locked the door, didn't you", "You're coming, right"
     return None
+
+
+#: Question tags: an auxiliary, perhaps "not", and a pronoun closing a clause (Quirk et al. 1985, chapter 11).
+_TAGS = frozenset(f"{a}{n} {p}" for a in ("is", "are", "was", "were", "am", "do", "does", "did", "have", "has", "had",
+                                          "can", "could", "will", "would", "should", "shall")
+                  for n in ("", " not") for p in ("you", "it", "he", "she", "they", "we", "i", "there"))
 
 
 def _matches(cue: str, norm: str, lex: Lexicon) -> bool:
