@@ -138,12 +138,24 @@ KINDS = {"mfcc": None, "ahc": "ahc", "vbx": "vbx"}
 
 
 def configured(kind: str, config=None):
-    """The config for `kind`: "mfcc", "neural" (the defaults), "ahc" or "vbx" (the trained pipeline with that clustering)."""
+    """The config for `kind`: "mfcc", "neural" (the defaults), "ahc" or "vbx" (the trained pipeline with that
+    clustering), "fill" (AHC with Silero VAD's missed speech filled at FILL_THRESHOLD: conversation/neural_fill.py),
+    "gate+fill" (that, and the segmentation model hearing the audio spectrally gated by GATE_DB: perception/denoise.py)."""
     import dataclasses
     config = config or default_config()
     if kind in ("ahc", "vbx"):
         config = dataclasses.replace(config, diarization=dataclasses.replace(config.diarization, nn_clustering=kind))
+    if kind in ("fill", "gate+fill"):
+        config = dataclasses.replace(config, diarization=dataclasses.replace(
+            config.diarization, nn_clustering="ahc", nn_fill_threshold=FILL_THRESHOLD,
+            nn_gate_db=GATE_DB if kind == "gate+fill" else 0.0))
     return config
+
+
+#: nn_fill_threshold and nn_gate_db of the "fill" / "gate+fill" kinds (chosen on the tuning set by
+#: calibration/tune_neural_fill.py; both off by default: docs/diarization.md, Silero VAD)
+FILL_THRESHOLD = 0.1
+GATE_DB = 6.0
 
 
 def run(kind: str, audio: np.ndarray, *, num_speakers: int | None = None, config=None) -> list[Segment]:

@@ -131,6 +131,8 @@ class DiarizationConfig:
     nn_floor_rise_db_per_s: float = 1.0  # the background's minimum tracking, as [vad] floor_rise_db_per_s
     nn_cut_pause_s: float = 0.0  # inaudible stretches longer than this inside a speaker's run are cut (0: kept)
     nn_both_ways: bool = True  # a second voice's run-on cut where the time-reversed segmentation ends it
+    nn_fill_threshold: float = 0.0  # Silero VAD probability: its speech the model missed goes to the nearest heard speaker (0: off)
+    nn_gate_db: float = 0.0  # spectral gating before segmentation: the background lowered this much (0: off)
     nn_threads: int = 2
     nn_clustering: str = "ahc"  # "ahc" (average linkage) or "vbx" (community-1's, conversation/vbx.py)
     nn_vbx_threshold: float = 0.6; nn_vbx_fa: float = 0.07; nn_vbx_fb: float = 0.8; nn_vbx_min_clean_s: float = 2.0
@@ -159,7 +161,8 @@ class DiarizationConfig:
                             ("nn_trim_s", 0, 0.5), ("nn_min_clean_s", 0, 10), ("nn_vbx_threshold", 1e-9, 2),
                             ("nn_vbx_fa", 1e-6, 100), ("nn_vbx_fb", 1e-6, 100), ("nn_vbx_min_clean_s", 0, 10),
                             ("nn_audible_db", 0, 40), ("nn_floor_rise_db_per_s", 0, 20),
-                            ("nn_cut_pause_s", 0, 10)):
+                            ("nn_cut_pause_s", 0, 10), ("nn_fill_threshold", 0, 0.99),
+                            ("nn_gate_db", 0, 60)):
             if not lo <= getattr(self, key) <= hi:
                 raise ConfigError(f"[diarization] {key} = {getattr(self, key)}: must lie in [{lo:g}, {hi:g}]")
 

@@ -20,7 +20,7 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "attunement" / "models"
 
 
-@pytest.mark.parametrize("name", ["segmentation", "embedding", "asr-tokenizer"])
+@pytest.mark.parametrize("name", ["segmentation", "embedding", "silero-vad", "asr-tokenizer"])
 def test_extracted_once_with_the_published_hash_and_mode_0600(cache, name):
     path = models.model_path(name)
     assert path.parent == cache

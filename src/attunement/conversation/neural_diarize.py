@@ -17,6 +17,10 @@
 5. edges (`trim_to_audible`): each speaker's runs start and end on frames the voice-activity
    detector finds audible (`nn_audible_db` above the background), never in silence.
 
+Two options, off by default (file reviews only: a live session keeps no audio): `nn_gate_db`, the
+segmentation model hears spectrally gated audio (perception/denoise.py); `nn_fill_threshold`, speech
+Silero VAD hears and the model missed goes to the nearest heard speaker (neural_fill.py).
+
 Speech (`speech_activity`) is where at least one speaker talks: the model's own voice activity.
 Details and measurements: docs/diarization.md; settings: [diarization] nn_* in defaults.toml.
 """
@@ -31,9 +35,11 @@ import numpy as np
 from ..config import DiarizationConfig
 from ..errors import InputError
 from ..records import AudioBlock, Segment, VoiceActivity
+from ..perception.denoise import spectral_gate
 from . import embeddings as emb
 from . import segmentation as sg
 from .neural_cluster import alone_seconds, cluster_embeddings, embedded_windows, link_windows
+from .neural_fill import fill_missed, on_grid, silero_speech
 from .neural_frames import heard_share, reconstruct, speech_activity, trim_to_audible
 from .neural_records import Diarization, Settings, first_seen_order
 
@@ -157,6 +163,9 @@ class NeuralDiarizer:
                 self.used = "mfcc"
                 return self.fallback.finish(activity, duration_s)
         self.used = "neural"
+        if self.config.nn_fill_threshold > 0 and self.audio().size:  # Silero's speech the model missed (not live: no audio kept)
+            heard = silero_speech(self.audio(), threshold=self.config.nn_fill_threshold, t0=self.t0 or 0.0)
+            self.result = fill_missed(self.result, on_grid(self.result, heard))
         if activity is not None:
             self.result = trim_to_audible(self.result, activity, audible_db=self.config.nn_audible_db,
                                           floor_rise_db_per_s=self.config.nn_floor_rise_db_per_s,
@@ -186,7 +195,8 @@ def diarize_audio(x: np.ndarray, *, settings: Settings = Settings(), num_speaker
     if x.shape[0] == 0:
         return Diarization(np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int8), t0)
     segmenter, embedder = Models.get(settings.threads, settings.embed_batch)
-    seg = segmenter.segment(x, step_s=settings.step_s, both_ways=settings.both_ways)
+    heard = spectral_gate(x, reduce_db=settings.gate_db) if settings.gate_db > 0 else x  # embeddings: the original
+    seg = segmenter.segment(heard, step_s=settings.step_s, both_ways=settings.both_ways)
     chosen = embedded_windows(seg.windows, settings.embed_every)
     vectors, which, train = window_embeddings(x, seg, embedder, min_clean_s=settings.min_clean_s, windows=chosen)
     return diarize_windows(seg, vectors, which, train, chosen, settings=settings, num_speakers=num_speakers, t0=t0)

@@ -35,6 +35,7 @@ class Settings:
     vbx_fb: float = 0.8
     vbx_min_clean_s: float = 2.0
     both_ways: bool = True  # segmentation.Segmenter.segment(both_ways=...): nn_both_ways
+    gate_db: float = 0.0  # spectral gating before segmentation only (perception/denoise.py; 0: off)
 
     @classmethod
     def from_config(cls, config: DiarizationConfig) -> Settings:
@@ -42,7 +43,8 @@ class Settings:
                    min_cluster_share=config.nn_min_cluster_share, min_clean_s=config.nn_min_clean_s,
                    trim_s=config.nn_trim_s, embed_every=config.nn_embed_every, threads=config.nn_threads, min_speakers=config.min_speakers, max_speakers=config.max_speakers,
                    clustering=config.nn_clustering, vbx_threshold=config.nn_vbx_threshold, vbx_fa=config.nn_vbx_fa,
-                   vbx_fb=config.nn_vbx_fb, vbx_min_clean_s=config.nn_vbx_min_clean_s, both_ways=config.nn_both_ways)
+                   vbx_fb=config.nn_vbx_fb, vbx_min_clean_s=config.nn_vbx_min_clean_s, both_ways=config.nn_both_ways,
+                   gate_db=config.nn_gate_db)
 
 
 @dataclass(frozen=True)

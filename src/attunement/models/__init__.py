@@ -9,6 +9,7 @@ with onnxruntime. Nothing is ever downloaded. Names:
 | --- | --- | --- |
 | `segmentation` | pyannote community-1 segmentation (CC-BY-4.0), ONNX Runtime format | data symbol in `libmoonshine.so` |
 | `embedding` | WeSpeaker ResNet34 speaker embedding (CC-BY-4.0), ONNX Runtime format | data symbol in `libmoonshine.so` |
+| `silero-vad` | Silero VAD v5 (MIT), ONNX Runtime format: 512-sample chunks at 16 kHz, recurrent state | data symbol `silero_vad_onnx` in `libmoonshine.so` |
 | `plda` | community-1's x-vector transform and PLDA for VBx (.npz: mean1, mean2, lda, mu, psi, tr) | data symbols in `libmoonshine.so` |
 | `asr-encoder`, `asr-decoder`, `asr-tokenizer` | Moonshine tiny-en (MIT) | `moonshine_voice/assets/tiny-en/` |
 """
@@ -48,6 +49,7 @@ class _Spec:
     sha256: str
     asset: str | None = None   # path inside the moonshine_voice package (plain file)
     symbol: str | None = None  # data symbol in libmoonshine.so, length at `symbol_size`
+    plain: str | None = None   # an unmangled (C) data symbol in libmoonshine.so, length at `plain_len`
 
 
 MODELS: dict[str, _Spec] = {
@@ -57,6 +59,8 @@ MODELS: dict[str, _Spec] = {
     "embedding": _Spec("wespeaker-resnet34.ort",
                        "6e4af7d49562e6e7042672e444d6394935cb2c23c3a7dd4919da45922b91735b",
                        symbol="embedding_ort_data"),
+    "silero-vad": _Spec("silero-vad.ort", "a620103ef77fbdae23c7798b9271506a48a883997e55f851d2884551e0947437",
+                        plain="silero_vad_onnx"),
     "plda": _Spec("community1-plda.npz", "", symbol=None),  # built from six symbols; hash of the arrays below
     "asr-encoder": _Spec("moonshine-tiny-en-encoder.ort",
                          "94e90a4654fc45cdfedb77c4c08e1739f48862998e58fada384b25118134f221",
@@ -112,6 +116,15 @@ def read_symbol(elf: ElfFile, symbols: dict, symbol: str) -> bytes:
     return elf.read(sym.value, size)
 
 
+def read_plain_symbol(elf: ElfFile, symbols: dict, symbol: str) -> bytes:
+    """The bytes of an unmangled data symbol whose length is the integer at `symbol_len` (4 or 8 bytes)."""
+    sym, size_sym = symbols.get(symbol), symbols.get(symbol + "_len")
+    if sym is None or size_sym is None or size_sym.size not in (4, 8):
+        raise ModelError(f"{elf.path} has no symbol {symbol} with its length; {_FIX}")
+    size, = struct.unpack("<I" if size_sym.size == 4 else "<Q", elf.read(size_sym.value, size_sym.size))
+    return elf.read(sym.value, size)
+
+
 def _extract(name: str) -> bytes:
     spec = MODELS[name]
     pkg = package_dir()
@@ -126,6 +139,8 @@ def _extract(name: str) -> bytes:
         raise ModelError(f"{lib} is missing; {_FIX}")
     with ElfFile(lib) as elf:
         symbols = elf.symbols()
+        if spec.plain is not None:
+            return read_plain_symbol(elf, symbols, spec.plain)
         if spec.symbol is not None:
             return read_symbol(elf, symbols, spec.symbol)
         arrays = {}
