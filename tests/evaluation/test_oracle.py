@@ -4,12 +4,13 @@ each window's local speakers are the reference's voices in a shuffled order, plu
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from attunement.conversation import segmentation as sg
 from attunement.conversation.neural_frames import reconstruct
 from attunement.conversation.neural_records import Diarization
 from attunement.evaluation.der import diarization_error
-from attunement.evaluation.oracle import frame_times, oracle_clusters, oracle_count_active, unheard
+from attunement.evaluation.oracle import frame_times, oracle_clusters, oracle_count_active, unheard_share
 from attunement.intervals import inside
 from attunement.records import Segment as S
 
@@ -81,9 +82,12 @@ def test_the_reference_count_keeps_speech_one_window_of_three_hears():
     assert active[int(round((3.5 - sg.FRAME_DURATION_S / 2) / sg.FRAME_STEP_S))].tolist() == [True, True]
 
 
-def test_unheard_spans_are_where_no_window_hears_anyone():
-    spans = unheard(segmentation())
-    heard_at = [1.0, 3.5, 7.9, 9.0, 12.0]
-    silent_at = [0.2, 8.1, 9.8, 15.0, 17.5]
-    assert not any(a <= t < b for t in heard_at for a, b in spans)
-    assert all(any(a <= t < b for a, b in spans) for t in silent_at)
+def test_unheard_share_speech_is_what_no_window_hears():
+    seg = segmentation()
+    assert unheard_share(seg, REF, (0.0, 18.0)) == pytest.approx(0.0, abs=0.005)  # edge frames only
+    t = frame_times(seg)
+    for w, (a, b) in enumerate(SLOTS):
+        seg.activity[w, :, b] *= ~(((t[w] >= 5.0) & (t[w] < 6.0)) | ((t[w] >= 3.0) & (t[w] < 4.0)))  # B unheard 3-4, 5-6 s
+    total = 3.5 + 5.0 + 4.5                       # reference speech, speaker-seconds
+    assert unheard_share(seg, REF, (0.0, 18.0)) == pytest.approx(1.0 / total, abs=0.005)  # 5-6 s; 3-4 s A is heard
+    assert unheard_share(seg, REF, (5.5, 18.0)) == pytest.approx(0.5 / 7.0, abs=0.005)  # within the UEM only: B 5.5-8, A 10-14.5

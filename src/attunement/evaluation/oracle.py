@@ -51,19 +51,26 @@ def oracle_clusters(seg: sg.Segmentation, reference: Sequence[Segment], *, t0: f
     return out, ids
 
 
-def unheard(seg: sg.Segmentation, t0: float = 0.0) -> list[tuple[float, float]]:
-    """Spans (s) where no local speaker of any window is active: speech there is missed whatever the
-    clustering. Frame j of a window stands for [centre - FRAME_STEP_S / 2, centre + FRAME_STEP_S / 2)."""
-    times = frame_times(seg, t0).ravel()
-    heard = (np.asarray(seg.activity) > 0.5).any(axis=2).ravel()
-    grid = np.round((times - times.min()) / sg.FRAME_STEP_S).astype(np.int64)
-    on = np.zeros(grid.max() + 1, dtype=bool)
-    np.logical_or.at(on, grid, heard)
-    first = times.min() - sg.FRAME_STEP_S / 2
-    edges = np.diff(np.concatenate(([0], (~on).astype(np.int8), [0])))
-    spans = [(first + a * sg.FRAME_STEP_S, first + b * sg.FRAME_STEP_S)
-             for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]
-    return ([(t0, first)] if first > t0 else []) + spans
+def heard_count(seg: sg.Segmentation) -> np.ndarray:
+    """Most local speakers any window hears at each output frame, int64 [frames] (the HOP_S grid of
+    neural_frames.reconstruct: frame g centred at FRAME_DURATION_S / 2 + g * FRAME_STEP_S s)."""
+    offsets = frame_offsets(seg.starts)
+    out = np.zeros(int(offsets[-1]) + sg.FRAMES, dtype=np.int64)
+    for w, o in enumerate(offsets):
+        out[o:o + sg.FRAMES] = np.maximum(out[o:o + sg.FRAMES], (np.asarray(seg.activity[w]) > 0.5).sum(axis=1))
+    return out
+
+
+def unheard_share(seg: sg.Segmentation, reference: Sequence[Segment], uem: tuple[float, float]) -> float:
+    """Share of the reference speech (per speaker, as DER counts it; on the output frame grid, within
+    `uem`, s) where no local speaker of any window is active: missed whatever the clustering and the
+    count. (Overlapped voices heard as one are not in it: another window may hear the other voice.)"""
+    heard = heard_count(seg)
+    centres = sg.FRAME_DURATION_S / 2 + np.arange(heard.size) * sg.FRAME_STEP_S
+    talking = sum(inside(centres, [s for s in reference if s.speaker == r]).astype(np.int64)
+                  for r in {s.speaker for s in reference}) * ((centres >= uem[0]) & (centres < uem[1]))
+    total = np.sum(talking)
+    return float(talking[heard == 0].sum() / total) if total else 0.0
 
 
 def oracle_count_active(seg: sg.Segmentation, clusters: np.ndarray, reference: Sequence[Segment], *,
