@@ -9,7 +9,9 @@ same rules on the line's text, FALSE cues (lines whose recognised text has an op
 statement or validation its text has not: what a boost could make up), scripts whose per-speaker
 counts are exact, and the recognizer's CPU per second of speech; then the WER of the 13 read
 sentences of ../shared/data/speech and the cue counts and texts of sample.wav (a real
-conversation, its RTTM segments). With --scripts, also the 12 and 14 scripts (measured once).
+conversation, its RTTM segments). With --scripts, also the 12 and 14 scripts (measured once);
+with --old-voices, everything spoken by the rig's first voices (no word gap), with --room through a
+room (bench_words.py --room): conditions the bonus was not chosen on.
 The bonus is chosen on the 85 scripts only.
 """
 
@@ -83,23 +85,30 @@ def main() -> None:
     ap.add_argument("--no-real", action="store_true", help="skip the read sentences and sample.wav")
     ap.add_argument("--no-85", action="store_true", help="skip the 85 scripts")
     ap.add_argument("--without", nargs="*", default=[], help="phrases left out of the boost list (e.g. the wh-words)")
+    ap.add_argument("--old-voices", action="store_true", help="the rig's first voices (no word gap): another condition")
+    ap.add_argument("--room", action="store_true", help="through spoken.Room (reverberation and noise): another condition")
     ap.add_argument("--show", action="store_true", help="print the lines whose cues differ from their text's")
     args = ap.parse_args()
     os.sched_setaffinity(0, [int(c) for c in pinned_cores(2).split(",")])
     from tests.conversation.spoken import (
         HELD_OUT,
+        OLD_VOICES,
         SCRIPTS,
+        VOICES,
+        Room,
         labelled_scripts,
         speak_script,
     )
 
+    voices = OLD_VOICES if args.old_voices else VOICES
+    room = Room() if args.room else None
     base = default_config().words
     phrases = tuple(p for p in boost_phrases() if p not in set(args.without))
     print(f"{len(phrases)} phrases from language.toml\n")
     with tempfile.TemporaryDirectory() as tmp:
-        spoken = [] if args.no_85 else [(sc, speak_script(sc, Path(tmp), seed=1000 + k))
+        spoken = [] if args.no_85 else [(sc, speak_script(sc, Path(tmp), seed=1000 + k, voices=voices, room=room))
                                          for k, sc in enumerate(labelled_scripts())]
-        held = [(name, [(sc, speak_script(sc, Path(tmp), seed=k)) for k, sc in enumerate(group)])
+        held = [(name, [(sc, speak_script(sc, Path(tmp), seed=k, voices=voices, room=room)) for k, sc in enumerate(group)])
                 for name, group in (("the 12", SCRIPTS), ("the 14", HELD_OUT))] if args.scripts else []
     data = ROOT.parent / "shared" / "data"
     print("| boost | WER, 510 lines | lines with other cues | false cues (open, I, validation) | scripts exact, 85 "
