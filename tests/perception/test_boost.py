@@ -65,8 +65,11 @@ def test_a_bonus_of_zero_changes_no_word(shared_data):
     bonus (every phrase token's candidates added to the beam's) says the same words as none."""
     from attunement.sources.media import read_audio
 
+    from attunement.session.words import recognizer as product_recognizer
+
     cfg = default_config().words
     assert Recognizer.load(config=dataclasses.replace(cfg, boost=0.0), phrases=boost_phrases()).boost is None
+    assert product_recognizer(cfg).boost is not None and product_recognizer(cfg).boost.bonus == cfg.boost > 0
     names = [line.split("\t")[0] for line in (shared_data / "speech" / "transcripts.tsv").read_text().splitlines()]
     x = read_audio(shared_data / "conversations" / "sample.wav")[0][0]
     audio = [read_audio(shared_data / "speech" / n)[0][0] for n in names] + [x[k:k + 64000] for k in range(0, x.size - 64000, 64000)]

@@ -170,7 +170,8 @@ class Recognizer:
         greedily: a piece whose greedy tokens have a mean log-probability under `min_mean_logprob`
         gives "" (on noise the model says "You" or "So" at -0.7 to -2.0, on clear speech its mean lies
         above -0.5: the read sentences of ../shared/data/speech and white noise at -60 to -20 dBFS).
-        The words of the pieces that pass come from the beam search (`beam` > 1), whose own scores
+        The words of the pieces that pass come from the beam search (`beam` > 1; beam.py, favouring
+        the phrases of `boost` if set: boost.py), whose own scores
         separate noise from speech worse (its hallucinations are fluent: docs/words.md); it may
         write a quarter (at least 4) more tokens than the greedy decoder did, no more: it is there
         to choose other words, and on what is not speech it would otherwise loop to the token bound. A phrase
