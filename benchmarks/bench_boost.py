@@ -84,7 +84,8 @@ def main() -> None:
     ap.add_argument("--scripts", action="store_true", help="also the 12 and 14 scripts (measure once, at the end)")
     ap.add_argument("--no-real", action="store_true", help="skip the read sentences and sample.wav")
     ap.add_argument("--no-85", action="store_true", help="skip the 85 scripts")
-    ap.add_argument("--without", nargs="*", default=[], help="phrases left out of the boost list (e.g. the wh-words)")
+    ap.add_argument("--without", nargs="*", default=[], help="phrases left out of the boost list")
+    ap.add_argument("--add", nargs="*", default=[], help="phrases added to it (docs/words.md 4.3's list A: the wh-words)")
     ap.add_argument("--old-voices", action="store_true", help="the rig's first voices (no word gap): another condition")
     ap.add_argument("--room", action="store_true", help="through spoken.Room (reverberation and noise): another condition")
     ap.add_argument("--show", action="store_true", help="print the lines whose cues differ from their text's")
@@ -103,7 +104,7 @@ def main() -> None:
     voices = OLD_VOICES if args.old_voices else VOICES
     room = Room() if args.room else None
     base = default_config().words
-    phrases = tuple(p for p in boost_phrases() if p not in set(args.without))
+    phrases = tuple(sorted({p for p in boost_phrases() if p not in set(args.without)} | set(args.add)))
     print(f"{len(phrases)} phrases from language.toml\n")
     with tempfile.TemporaryDirectory() as tmp:
         spoken = [] if args.no_85 else [(sc, speak_script(sc, Path(tmp), seed=1000 + k, voices=voices, room=room))
