@@ -63,9 +63,8 @@ def test_spellings_and_lexicon_openings():
 def test_a_bonus_of_zero_changes_no_word(shared_data):
     """With the boost off (0, the default) the recognizer has no phrase tree; a tree with a zero
     bonus (every phrase token's candidates added to the beam's) says the same words as none."""
-    from attunement.sources.media import read_audio
-
     from attunement.session.words import recognizer as product_recognizer
+    from attunement.sources.media import read_audio
 
     cfg = default_config().words
     assert Recognizer.load(config=dataclasses.replace(cfg, boost=0.0), phrases=boost_phrases()).boost is None
