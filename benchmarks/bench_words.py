@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))  # the repo root: tests is a package
 from timing import pinned_cores
 
 from attunement.config import default_config
+from attunement.conversation.cue_phrases import boost_phrases
 from attunement.conversation.language import label_utterances, per_speaker
 from attunement.conversation.language_rules import CUES
 from attunement.perception.asr import Recognizer
@@ -196,7 +197,7 @@ def speed_table(data: Path, minutes: float) -> None:
     audio = np.tile(x, reps)
     tiled = [Segment(s.start + k * period, min(s.end, period) + k * period, s.speaker) for k in range(reps) for s in segs]
     t0 = time.perf_counter()
-    rec = Recognizer.load(config=CFG)
+    rec = Recognizer.load(config=CFG, phrases=boost_phrases())
     load_s = time.perf_counter() - t0
     rec.recognize([x[16000:48000]])  # warm-up
     w0, c0 = time.perf_counter(), time.process_time()
@@ -337,8 +338,8 @@ def main() -> None:
     args = ap.parse_args()
     os.sched_setaffinity(0, [int(c) for c in pinned_cores(2).split(",")])
     data = data_dir()
-    rec = Recognizer.load(config=CFG)
-    print(f"## 1. Word error rate (Moonshine tiny-en, beam {rec.beam})\n")
+    rec = Recognizer.load(config=CFG, phrases=boost_phrases())
+    print(f"## 1. Word error rate (Moonshine tiny-en, beam {rec.beam}, phrase boost {CFG.boost:g})\n")
     if data is None or args.e2e_only:
         print(f"skipped: {'--e2e-only' if args.e2e_only else '../shared/data not found (set ATTUNE_DATA)'}\n")
     else:

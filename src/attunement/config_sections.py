@@ -303,6 +303,7 @@ class WordsConfig:
     min_level_db: float
     tokens_per_s: float
     max_batch: int
+    boost: float
     reflection_min_overlap: float
     reflection_max_delay_s: float
     question_monologue_s: float
@@ -314,6 +315,6 @@ class WordsConfig:
             raise ConfigError(f"[words] min_piece_s = {self.min_piece_s}: must lie in [0, max_piece_s)")
         for key, lo, hi in (("max_piece_s", 1, 30), ("join_gap_s", 0, 600), ("pad_s", 0, 600), ("tokens_per_s", 1, 30),
                             ("reflection_max_delay_s", 0, 600), ("question_monologue_s", 0, 600),
-                            ("min_level_db", -120, 0), ("reflection_min_overlap", 1e-9, 1)):
+                            ("min_level_db", -120, 0), ("reflection_min_overlap", 1e-9, 1), ("boost", 0, 10)):
             if not lo <= getattr(self, key) <= hi:
                 raise ConfigError(f"[words] {key} = {getattr(self, key)}: must lie in [{lo:g}, {hi:g}]")

@@ -49,7 +49,7 @@ def test_word_errors_against_plain_cases():
 
 
 def test_top_entries_match_a_full_partition(rng):
-    from attunement.perception.asr import _top
+    from attunement.perception.beam import top_entries as _top
 
     for _ in range(200):
         x = (rng.standard_normal((int(rng.integers(1, 40)), 32768)) * rng.uniform(0.1, 30)).astype(np.float32)

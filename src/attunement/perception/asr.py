@@ -30,11 +30,13 @@ import numpy as np
 
 from ..config import WordsConfig
 from ..errors import InputError
+from .beam import EOS, BeamSearch, logsumexp
+from .boost import PhraseBoost
 
 log = logging.getLogger(__name__)
 
 RATE = 16000
-BOS, EOS = 1, 2
+BOS = 1
 SPACE = "\u2581"  # SentencePiece's word-start mark
 #: Audio samples per encoder frame (the encoder's strides 64 x 3 x 2). The merged decoder takes its
 #: encoder attention mask at this raw-audio length and downsamples it itself (the transformers
@@ -121,33 +123,40 @@ class Recognizer:
 
     def __init__(self, encoder, decoder, tokenizer: Tokenizer, *, tokens_per_s: float = 6.5,
                  min_tokens: int = 6, max_batch: int = 8, min_mean_logprob: float = -1.0, beam: int = BEAM,
-                 workers: int = 1) -> None:
+                 workers: int = 1, boost: PhraseBoost | None = None) -> None:
         if not 1 <= beam <= 16:
             raise InputError(f"recognizer: beam width must lie in [1, 16], got {beam}")
         self.encoder, self.decoder, self.tokenizer, self.beam = encoder, decoder, tokenizer, beam
+        self.boost = boost  # phrases the beam search favours (boost.py); None: none
         self.min_mean_logprob = min_mean_logprob
         self.tokens_per_s, self.min_tokens, self.max_batch = tokens_per_s, min_tokens, max_batch
         self.workers = max(1, int(workers))
-        self._past = [i.name for i in decoder.get_inputs() if i.name.startswith("past_key_values.")]
-        self._outs = [o.name for o in decoder.get_outputs()]
+        self.past_names = [i.name for i in decoder.get_inputs() if i.name.startswith("past_key_values.")]
+        self.output_names = [o.name for o in decoder.get_outputs()]
         self._heads = next(i.shape[1] for i in decoder.get_inputs() if i.name.startswith("past_key_values."))
         self._dim = next(i.shape[3] for i in decoder.get_inputs() if i.name.startswith("past_key_values."))
 
     @classmethod
-    def load(cls, *, threads: int | None = None, config: WordsConfig | None = None) -> Recognizer:
+    def load(cls, *, threads: int | None = None, config: WordsConfig | None = None,
+             phrases: Sequence[str] = ()) -> Recognizer:
         """The recognizer from the pinned wheel's files (sha256-checked), using `threads` threads
         (default: `config.threads`, else 2): that many pieces encoded and batches decoded at once,
         each model run on one onnxruntime thread (the decoder's small steps gain little from a
         second intra-op thread; two batches at once use both cores); bounds and batch size from `config`.
+        With `phrases` (normalised lexicon text) and `config.boost` > 0, the beam search favours
+        them by that many log-probability units per token (boost.py).
 
         Raises attunement.models.ModelError (an InputError) when the wheel is missing or altered.
         """
         from ..models import model_path, onnx_session
 
         threads = threads or (config.threads if config is not None else 2)
-        kw = {} if config is None else {"tokens_per_s": config.tokens_per_s, "max_batch": config.max_batch}
-        return cls(onnx_session("asr-encoder", threads=1), onnx_session("asr-decoder", threads=1),
-                   Tokenizer.from_file(model_path("asr-tokenizer")), workers=threads, **kw)
+        kw: dict = {} if config is None else {"tokens_per_s": config.tokens_per_s, "max_batch": config.max_batch}
+        tok = Tokenizer.from_file(model_path("asr-tokenizer"))
+        if config is not None and config.boost > 0 and phrases:
+            kw["boost"] = PhraseBoost(phrases, tok.pieces, config.boost)
+        return cls(onnx_session("asr-encoder", threads=1), onnx_session("asr-decoder", threads=1), tok,
+                   workers=threads, **kw)
 
     def max_tokens(self, n_samples: int) -> int:
         """The token bound of a piece of `n_samples` at 16 kHz (`tokens_per_s` per second, at least `min_tokens`)."""
@@ -161,7 +170,8 @@ class Recognizer:
         greedily: a piece whose greedy tokens have a mean log-probability under `min_mean_logprob`
         gives "" (on noise the model says "You" or "So" at -0.7 to -2.0, on clear speech its mean lies
         above -0.5: the read sentences of ../shared/data/speech and white noise at -60 to -20 dBFS).
-        The words of the pieces that pass come from the beam search (`beam` > 1), whose own scores
+        The words of the pieces that pass come from the beam search (`beam` > 1; beam.py, favouring
+        the phrases of `boost` if set: boost.py), whose own scores
         separate noise from speech worse (its hallucinations are fluent: docs/words.md); it may
         write a quarter (at least 4) more tokens than the greedy decoder did, no more: it is there
         to choose other words, and on what is not speech it would otherwise loop to the token bound. A phrase
@@ -227,7 +237,7 @@ class Recognizer:
                 beam: int) -> tuple[list[list[int]], list[list[float]]]:
         """Tokens and their log-probabilities for a batch of encoder states [frames_i, 288] of pieces
         of `samples[i]` samples, at most `limits[i]` tokens each: greedy when `beam` is 1, else beam
-        search of that width (`_BeamSearch`), both with the decoder's key/value cache.
+        search of that width (beam.py, with the phrase boost if any), both with the decoder's key/value cache.
 
         Rows of a batch are not quite independent: the int8 model quantizes its activations with
         one scale per tensor (DynamicQuantizeLinear), so a piece's batch-mates and padding nudge its
@@ -239,17 +249,17 @@ class Recognizer:
             states[i, :h.shape[0]], mask[i, :n] = h, 1
         feed = {"encoder_hidden_states": states, "encoder_attention_mask": mask,
                 "input_ids": np.full((b, 1), BOS, np.int64), "use_cache_branch": np.array([False])}
-        feed.update({name: np.zeros((b, self._heads, 0, self._dim), np.float32) for name in self._past})
+        feed.update({name: np.zeros((b, self._heads, 0, self._dim), np.float32) for name in self.past_names})
         if beam > 1:
-            return _BeamSearch(self, feed, limits, beam).run()
+            return BeamSearch(self, feed, limits, beam, self.boost).run()
         tokens: list[list[int]] = [[] for _ in range(b)]
         scores: list[list[float]] = [[] for _ in range(b)]
         done = np.zeros(b, bool)
         for step in range(max(limits)):
-            out = self.decoder.run(self._outs, feed)
+            out = self.decoder.run(self.output_names, feed)
             logits = out[0][:, -1, :]
             nxt = logits.argmax(axis=-1)
-            logp = logits[np.arange(b), nxt] - _logsumexp(logits)[:, 0]
+            logp = logits[np.arange(b), nxt] - logsumexp(logits)[:, 0]
             for i in range(b):
                 if not done[i]:
                     if nxt[i] == EOS or step >= limits[i]:
@@ -267,7 +277,7 @@ class Recognizer:
     def keep_cache(self, feed: dict, out: list[np.ndarray], *, first: bool) -> None:
         """The decoder's new key/value cache into `feed`: the encoder's (cross-attention) keys and
         values come from the first step only, the decoder's own grow by one token a step."""
-        for name, value in zip(self._outs[1:], out[1:]):
+        for name, value in zip(self.output_names[1:], out[1:]):
             if first or ".decoder." in name:
                 feed["past_key_values" + name[len("present"):]] = value
 
@@ -278,121 +288,6 @@ def _map(pool: ThreadPoolExecutor | None, fn, items: list) -> list:
     if pool is None or len(items) < 2:
         return [fn(x) for x in items]
     return list(pool.map(fn, items))
-
-
-def _top(x: np.ndarray, n: int, block: int = 128) -> np.ndarray:
-    """Indices of the `n` largest entries of each row of `x` [rows, v] (in no order), exactly, in
-    about a tenth of a full partition: the `n` largest lie in the `n` blocks of `block` entries with
-    the largest maxima (any other block's maximum is below `n` entries), so only those are searched."""
-    rows, v = x.shape
-    if v % block or v // block <= n:
-        return np.argpartition(x, -n, axis=-1)[:, -n:]
-    blocks = x.reshape(rows, v // block, block)
-    best = np.argpartition(blocks.max(axis=-1), -n, axis=-1)[:, -n:]            # [rows, n] block numbers
-    cand = np.take_along_axis(blocks, best[:, :, None], axis=1).reshape(rows, n * block)
-    pick = np.argpartition(cand, -n, axis=-1)[:, -n:]
-    return np.take_along_axis(best, pick // block, axis=-1) * block + pick % block
-
-
-def _logsumexp(logits: np.ndarray) -> np.ndarray:
-    """log(sum(exp(logits))) over the last axis, kept as a [..., 1] column."""
-    top = logits.max(axis=-1, keepdims=True)
-    return np.log(np.exp(logits - top).sum(axis=-1, keepdims=True)) + top
-
-
-@dataclass(frozen=True)
-class _Hyp:
-    tokens: tuple[int, ...]
-    logps: tuple[float, ...]
-    score: float  # sum of the log-probabilities, the end token's included once finished
-
-    def norm(self, length: int) -> float:
-        return self.score / max(1, length)
-
-
-class _BeamSearch:
-    """Beam search of width `beam` for every piece of a batch at once: each piece keeps its
-    `beam` best running hypotheses as rows of one decoder batch (the cache reordered to follow
-    them), a hypothesis ends with the end token or at its piece's token bound, and the result is
-    the ended hypothesis of highest mean log-probability (length-normalised score, so a short
-    wrong ending does not win). A piece stops when its `beam` best ended hypotheses all score at
-    least what its best running one has so far (the stopping rule of Hugging Face's `generate`)."""
-
-    def __init__(self, rec: Recognizer, feed: dict, limits: list[int], beam: int) -> None:
-        self.rec, self.feed, self.limits, self.k = rec, feed, limits, beam
-        n = len(limits)
-        self.states, self.mask = feed["encoder_hidden_states"], feed["encoder_attention_mask"]
-        self.rows: list[tuple[int, _Hyp]] = [(i, _Hyp((), (), 0.0)) for i in range(n)]
-        self.ended: list[list[_Hyp]] = [[] for _ in range(n)]
-
-    def run(self) -> tuple[list[list[int]], list[list[float]]]:
-        step = 0
-        while self.rows:
-            out = self.rec.decoder.run(self.rec._outs, self.feed)
-            logits = out[0][:, -1, :]
-            top = _top(logits, self.k + 1)
-            top_logp = np.take_along_axis(logits, top, axis=-1) - _logsumexp(logits)
-            parents, nxt = self._advance(step, top, top_logp)
-            if not nxt:
-                break
-            self.rec.keep_cache(self.feed, out, first=step == 0)
-            idx = np.array(parents)
-            pieces = [i for i, _ in nxt]
-            moved = pieces != [i for i, _ in self.rows]  # rows of one piece share its encoder keys and values
-            for name in self.rec._past:
-                if moved or ".decoder." in name:
-                    self.feed[name] = self.feed[name][idx]
-            if moved:
-                self.feed["encoder_hidden_states"] = self.states[pieces]
-                self.feed["encoder_attention_mask"] = self.mask[pieces]
-            self.feed["input_ids"] = np.array([[h.tokens[-1]] for _, h in nxt], np.int64)
-            self.feed["use_cache_branch"] = np.array([True])
-            self.rows = nxt
-            step += 1
-        best = [max(e, key=lambda h: h.norm(len(h.tokens) + 1)) if e else _Hyp((), (), 0.0) for e in self.ended]
-        return [list(h.tokens) for h in best], [list(h.logps) for h in best]
-
-    def _advance(self, step: int, top: np.ndarray, top_logp: np.ndarray) -> tuple[list[int], list[tuple[int, _Hyp]]]:
-        """Each piece's next running hypotheses (with the rows they grow from) from each row's
-        `beam` + 1 likeliest tokens `top` and their log-probabilities; ended ones kept."""
-        by_piece: dict[int, list[int]] = {}
-        for r, (i, _) in enumerate(self.rows):
-            by_piece.setdefault(i, []).append(r)
-        parents: list[int] = []
-        nxt: list[tuple[int, _Hyp]] = []
-        for i, rows in by_piece.items():
-            if step >= self.limits[i]:  # at the token bound: the running hypotheses end as they are
-                self.ended[i] += [self.rows[r][1] for r in rows]
-                continue
-            cands = []
-            for r in rows:
-                h = self.rows[r][1]
-                cands += [(h.score + float(lp), r, int(t), float(lp)) for t, lp in zip(top[r], top_logp[r])]
-            cands.sort(key=lambda c: -c[0])
-            alive: list[tuple[int, _Hyp]] = []
-            for rank, (score, r, t, lp) in enumerate(cands):
-                h = self.rows[r][1]
-                if t == EOS:
-                    if rank < self.k:
-                        self.ended[i].append(_Hyp(h.tokens, h.logps, score))
-                    continue
-                alive.append((r, _Hyp(h.tokens + (t,), h.logps + (lp,), score)))
-                if len(alive) == self.k:
-                    break
-            if self._done(i, alive, step + 1):
-                continue
-            parents += [r for r, _ in alive]
-            nxt += [(i, h) for _, h in alive]
-        return parents, nxt
-
-    def _done(self, i: int, alive: list[tuple[int, _Hyp]], length: int) -> bool:
-        ended = sorted(self.ended[i], key=lambda h: -h.norm(len(h.tokens) + 1))[:self.k]
-        self.ended[i] = ended
-        if not alive:
-            return True
-        if len(ended) < self.k:
-            return False
-        return ended[-1].norm(len(ended[-1].tokens) + 1) >= max(h.norm(length) for _, h in alive)
 
 
 def _unloop(text: str) -> str:

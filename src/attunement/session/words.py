@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from ..config import Config, WordsConfig
+from ..conversation.cue_phrases import boost_phrases
 from ..conversation.language import (
     Language,
     LabelledUtterance,
@@ -45,7 +46,7 @@ POLL_EVERY_S = 30.0
 @lru_cache(maxsize=2)
 def recognizer(config: WordsConfig) -> Recognizer:
     """The speech recognizer for these settings, loaded (and sha256-checked) once per process."""
-    return Recognizer.load(config=config)
+    return Recognizer.load(config=config, phrases=boost_phrases() if config.boost > 0 else ())
 
 
 def transcribe_file(path: str | Path, segments: Sequence[Segment], *, config: WordsConfig,
