@@ -15,8 +15,8 @@ import numpy as np
 
 from .._numba import kernel
 from ..records import VoiceActivity
-from . import segmentation as sg
-from .neural_records import HOP_S, Diarization
+from .neural_frames import at_centres
+from .neural_records import Diarization
 
 
 class SileroModel:
@@ -41,13 +41,7 @@ def silero_speech(x: np.ndarray, *, threshold: float, t0: float = 0.0, threads: 
 def on_grid(result: Diarization, activity: VoiceActivity) -> np.ndarray:
     """`activity`'s speech (channel 0) at the centre of each of `result`'s frames: bool [frames]
     (frames outside its span: no speech)."""
-    frames = result.active.shape[0]
-    centres = result.t0 + sg.FRAME_DURATION_S / 2 + np.arange(frames) * HOP_S
-    k = np.floor((centres - activity.t0) / activity.hop_s).astype(np.int64)
-    inside = (k >= 0) & (k < activity.frames)
-    out = np.zeros(frames, dtype=np.bool_)
-    out[inside] = activity.speech[0][k[inside]]
-    return out
+    return at_centres(result, activity.speech[0], t0=activity.t0, hop_s=activity.hop_s)
 
 
 def fill_missed(result: Diarization, speech: np.ndarray) -> Diarization:

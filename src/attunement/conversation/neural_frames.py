@@ -9,6 +9,7 @@ import numpy as np
 
 from .._numba import kernel
 from ..errors import InputError
+from ..intervals import bool_runs
 from ..perception.vad_kernels import audible_frames
 from ..records import VoiceActivity
 from . import segmentation as sg
@@ -101,15 +102,10 @@ def trim_to_audible(result: Diarization, activity: VoiceActivity, *, audible_db:
     audible = audible_frames(level, np.zeros(level.size, np.bool_), np.full(1, np.nan), hop_s=activity.hop_s,
                              floor_rise_db_per_s=floor_rise_db_per_s, audible_db=audible_db,
                              voiced_audible_db=audible_db)
-    centres = result.t0 + sg.FRAME_DURATION_S / 2 + np.arange(active.shape[0]) * HOP_S
-    k = np.floor((centres - activity.t0) / activity.hop_s).astype(np.int64)
-    inside = (k >= 0) & (k < level.size)
-    silent = np.zeros(active.shape[0], dtype=np.bool_)
-    silent[inside] = ~audible[k[inside]]
+    silent = at_centres(result, ~audible, t0=activity.t0, hop_s=activity.hop_s)
     trimmed = active.copy()
     for c in range(active.shape[1]):
-        edges = np.diff(np.concatenate(([0], active[:, c].astype(np.int8), [0])))
-        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        for a, b in zip(*bool_runs(active[:, c])):
             heard = np.flatnonzero(~silent[a:b])
             if heard.size == 0:
                 trimmed[a:b, c] = False
@@ -153,3 +149,14 @@ def speech_activity(result: Diarization, x: np.ndarray | None = None) -> VoiceAc
         power = (sq[edges[1:]] - sq[edges[:-1]]) / n
         level[0] = (10 * np.log10(np.maximum(power, 1e-12))).astype(np.float32)
     return VoiceActivity(speech, level, HOP_S, result.t0 + sg.FRAME_DURATION_S / 2 - HOP_S / 2)
+
+
+def at_centres(result: Diarization, flags: np.ndarray, *, t0: float, hop_s: float) -> np.ndarray:
+    """`flags` (bool [m], a detector's frames every `hop_s` s from `t0`) at the centre of each of
+    `result`'s frames: bool [frames]; centres outside the flags' span read False."""
+    centres = result.t0 + sg.FRAME_DURATION_S / 2 + np.arange(result.active.shape[0]) * HOP_S
+    k = np.floor((centres - t0) / hop_s).astype(np.int64)
+    inside = (k >= 0) & (k < flags.shape[0])
+    out = np.zeros(centres.shape[0], dtype=np.bool_)
+    out[inside] = flags[k[inside]]
+    return out

@@ -15,6 +15,7 @@ from itertools import permutations
 import numpy as np
 
 from ..errors import InputError
+from ..intervals import bool_runs
 
 RATE = 16000
 WINDOW_S = 10.0
@@ -147,8 +148,7 @@ def agree_both_ways(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     disputed = (f.sum(axis=1) >= 2) & both.any(axis=1)
     out = np.array(forward, dtype=np.float32, copy=True)
     for k in range(LOCAL_SPEAKERS):
-        edges = np.diff(np.concatenate(([0], (disputed & f[:, k] & ~matched[:, k]).astype(np.int8), [0])))
-        for a, z in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        for a, z in zip(*bool_runs(disputed & f[:, k] & ~matched[:, k])):
             if a > 0 and both[a - 1, k]:
                 out[a:z, k] = 0.0
     return out

@@ -24,7 +24,9 @@ import numpy as np
 
 from .._numba import kernel
 from ..errors import InputError
+from ..intervals import bool_runs
 from ..records import VoiceActivity
+from .vad_kernels import frame_energy_db
 
 RATE = 16000
 CHUNK = 512
@@ -93,10 +95,9 @@ class SileroVad:
         prob = self.probabilities(x)
         speech = speech_chunks(prob, threshold=threshold, min_silence_s=min_silence_s, min_speech_s=min_speech_s,
                                pad_s=pad_s)
-        padded = np.zeros(prob.size * CHUNK, dtype=np.float64)
+        padded = np.zeros(prob.size * CHUNK, dtype=np.float32)
         padded[: np.asarray(x).shape[0]] = x
-        power = (padded.reshape(-1, CHUNK) ** 2).mean(axis=1)
-        level = (10 * np.log10(np.maximum(power, 1e-12))).astype(np.float32)
+        level = frame_energy_db(padded, CHUNK)
         return VoiceActivity(speech[None], level[None], HOP_S, t0)
 
 
@@ -117,10 +118,9 @@ def speech_chunks(prob: np.ndarray, *, threshold: float = 0.5, min_silence_s: fl
     speech = np.zeros(prob.size, dtype=np.bool_)
     _hysteresis(prob, np.float32(threshold), np.float32(OFF_RATIO * threshold),
                 max(1, int(np.ceil(min_silence_s / HOP_S - 1e-9))), speech)
-    edges = np.diff(np.concatenate(([0], speech.astype(np.int8), [0])))
-    begins, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    begins, ends = bool_runs(speech)
     long = (ends - begins) * HOP_S >= min_speech_s - 1e-9
-    pad = int(round(pad_s / HOP_S))
+    pad = round(pad_s / HOP_S)
     out = np.zeros_like(speech)
     for a, b in zip(begins[long], ends[long]):
         out[max(a - pad, 0):b + pad] = True
